@@ -1,0 +1,190 @@
+"""Domain snapshots: what each data source reports, as frozen dataclasses.
+
+A real connector (Datadog, Kubernetes, PostgreSQL, Redis, HTTP) and its
+simulated twin both produce these, so panels and the decision engine never
+know which one they are looking at. Times are aware UTC datetimes in the
+estate's own time (simulated or real).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+#: The kinds of data source the war room polls, in panel order.
+SOURCE_KINDS: tuple[str, ...] = ("metrics", "health", "cluster", "database", "cache")
+
+#: Redis keys the procedures read and write.
+CACHE_KEYS: tuple[str, ...] = (
+    "maintenance_mode",
+    "rate_limit_enabled",
+    "rate_limit_requests_per_minute",
+    "active_users_count",
+)
+
+#: Health endpoints named by the procedures.
+HEALTH_ENDPOINTS: tuple[str, ...] = ("auth", "health", "users", "students", "medications")
+
+
+@dataclass(frozen=True)
+class Series:
+    """A metric's recent points, oldest first, as ``(time, value)`` pairs."""
+
+    metric: str
+    points: tuple[tuple[datetime, float], ...]
+
+    @property
+    def latest(self) -> float | None:
+        """The newest value, or None when the series is empty."""
+        return self.points[-1][1] if self.points else None
+
+    @property
+    def values(self) -> list[float]:
+        """Just the values, oldest first."""
+        return [value for _, value in self.points]
+
+
+@dataclass(frozen=True)
+class MetricsSnapshot:
+    """Application metrics: error rate %, p95 latency ms, CPU % and memory %.
+
+    Each is a series over the last 30 minutes, like a Datadog query ``--from=-30m``.
+    A metric the source could not read is an empty series.
+    """
+
+    at: datetime
+    error_rate_pct: Series
+    latency_p95_ms: Series
+    cpu_pct: Series
+    memory_pct: Series
+
+    def latest(self) -> dict[str, float]:
+        """The newest value of every metric that has one, keyed by metric name."""
+        out: dict[str, float] = {}
+        for series in (self.error_rate_pct, self.latency_p95_ms, self.cpu_pct, self.memory_pct):
+            if series.latest is not None:
+                out[series.metric] = series.latest
+        return out
+
+
+@dataclass(frozen=True)
+class EndpointHealth:
+    """One health endpoint's answer."""
+
+    name: str
+    url: str
+    ok: bool
+    status_code: int | None
+    latency_ms: float | None
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class HealthSnapshot:
+    """The health endpoints fan-out."""
+
+    at: datetime
+    endpoints: tuple[EndpointHealth, ...]
+
+    @property
+    def failing_pct(self) -> float:
+        """Percentage (0-100) of endpoints failing; 0 when none are configured."""
+        if not self.endpoints:
+            return 0.0
+        failing = sum(1 for endpoint in self.endpoints if not endpoint.ok)
+        return 100.0 * failing / len(self.endpoints)
+
+
+@dataclass(frozen=True)
+class Revision:
+    """One entry of a deployment's rollout history."""
+
+    revision: int
+    version: str
+    image: str
+    change_cause: str = ""
+
+
+@dataclass(frozen=True)
+class DeploymentInfo:
+    """A deployment: its current revision and its history (oldest first)."""
+
+    name: str
+    namespace: str
+    revision: int
+    version: str
+    image: str
+    desired: int
+    ready: int
+    updated: int
+    history: tuple[Revision, ...] = ()
+
+    @property
+    def previous(self) -> Revision | None:
+        """The revision a plain ``rollout undo`` would return to."""
+        older = [rev for rev in self.history if rev.revision != self.revision]
+        return older[-1] if older else None
+
+
+@dataclass(frozen=True)
+class PodInfo:
+    """One pod."""
+
+    name: str
+    deployment: str
+    revision: int
+    version: str
+    ready: bool
+    restarts: int
+    phase: str
+    age_s: float
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class ClusterSnapshot:
+    """Deployments and pods of one namespace."""
+
+    at: datetime
+    namespace: str
+    deployments: tuple[DeploymentInfo, ...]
+    pods: tuple[PodInfo, ...]
+
+    def deployment(self, name: str) -> DeploymentInfo | None:
+        """The deployment called ``name``, if present."""
+        return next((dep for dep in self.deployments if dep.name == name), None)
+
+
+@dataclass(frozen=True)
+class DatabaseSnapshot:
+    """PostgreSQL health as the procedures look at it."""
+
+    at: datetime
+    connections_used: int
+    connections_max: int
+    connections_by_state: tuple[tuple[str, int], ...]
+    connection_error_pct: float
+    replication_lag_s: float | None
+    longest_transaction_s: float
+    blocked_locks: int
+
+    @property
+    def connections_pct(self) -> float:
+        """Connections in use as a percentage of max_connections."""
+        return 100.0 * self.connections_used / self.connections_max if self.connections_max else 0.0
+
+
+@dataclass(frozen=True)
+class CacheSnapshot:
+    """Redis: ping latency and the procedures' keys (None = key absent)."""
+
+    at: datetime
+    ping_ms: float
+    keys: tuple[tuple[str, str | None], ...] = field(default_factory=tuple)
+
+    def get(self, key: str) -> str | None:
+        """The value of ``key`` as last read, or None."""
+        return dict(self.keys).get(key)
+
+
+Snapshot = MetricsSnapshot | HealthSnapshot | ClusterSnapshot | DatabaseSnapshot | CacheSnapshot

@@ -1,0 +1,1 @@
+"""The built-in simulated estate: the default when nothing is configured."""

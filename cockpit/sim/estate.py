@@ -1,0 +1,463 @@
+"""The simulated production estate: deployments, pods, PostgreSQL, Redis, endpoints and metrics.
+
+Everything the estate reports is a pure function of the scenario, the seed,
+the simulated time and the actions taken so far, so the same seed and the same
+actions at the same simulated times give the same numbers, however often and
+from whichever thread the estate is read. Metric noise is drawn per 10-second
+sample from a generator keyed by (seed, metric, sample index).
+
+Runbook steps act on it through a small interface with kubectl/redis-cli
+meaning: :meth:`SimEstate.rollout_undo`, :meth:`SimEstate.rollout_status`,
+:meth:`SimEstate.scale`, :meth:`SimEstate.restart_pods`,
+:meth:`SimEstate.cache_set` / :meth:`SimEstate.cache_get` /
+:meth:`SimEstate.cache_delete`, and the snapshot readers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from cockpit.clock import SimClock
+from cockpit.domain import (
+    CACHE_KEYS,
+    HEALTH_ENDPOINTS,
+    CacheSnapshot,
+    ClusterSnapshot,
+    DatabaseSnapshot,
+    DeploymentInfo,
+    EndpointHealth,
+    HealthSnapshot,
+    MetricsSnapshot,
+    PodInfo,
+    Revision,
+    Series,
+)
+from cockpit.sim.scenario import OutageSpec, Scenario
+
+SAMPLE_EVERY_S = 10
+WINDOW_S = 30 * 60
+_POD_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
+_NOISE = {
+    "error_rate_pct": 0.04,
+    "latency_p95_ms": 0.05,
+    "db_connections": 0.03,
+    "db_connection_error_pct": 0.10,
+    "replication_lag_s": 0.15,
+    "longest_transaction_s": 0.10,
+    "cache_ping_ms": 0.20,
+}
+_ABS_NOISE = {"cpu_pct": 1.5, "memory_pct": 0.8}
+
+
+class EstateError(Exception):
+    """An action the estate refuses, with kubectl-like wording."""
+
+
+@dataclass
+class _Episode:
+    """A version serving traffic from ``start`` until ``end`` (None: still serving)."""
+
+    version: str
+    start: float
+    end: float | None = None
+
+
+@dataclass
+class _Deployment:
+    name: str
+    image: str
+    history: list[tuple[int, str]]  # (revision, version), oldest first
+    revision: int
+    desired: int
+    rolled_at: float | None = None
+    previous_revision: int | None = None
+    restarted_at: float | None = None
+    generation: int = 0
+    scaled_at: float | None = None
+    desired_before_scale: int = 0
+    episodes: list[_Episode] = field(default_factory=list)
+
+    @property
+    def version(self) -> str:
+        return dict(self.history)[self.revision]
+
+
+class SimEstate:
+    """A deterministic simulated estate driven by a scenario and a :class:`SimClock`."""
+
+    def __init__(self, scenario: Scenario, seed: int | None = None, clock: SimClock | None = None):
+        self.scenario = scenario
+        self.seed = scenario.seed if seed is None else seed
+        self.clock = clock or SimClock(scenario.start, scenario.speed)
+        self.namespace = scenario.namespace
+        self._lock = threading.RLock()
+        self._deployments: dict[str, _Deployment] = {}
+        self._cache: dict[str, str] = dict(scenario.cache)
+        self.actions: list[tuple[datetime, str]] = []
+        """Every action taken, with its simulated time and a kubectl-like description."""
+        for spec in scenario.deployments:
+            history = [(rev.revision, rev.version) for rev in spec.history]
+            current = spec.history[-1]
+            live_since = current.deployed_at if current.deployed_at is not None else -86400.0
+            dep = _Deployment(
+                spec.name, spec.image, history, current.revision, spec.replicas,
+                desired_before_scale=spec.replicas,
+            )
+            dep.episodes.append(_Episode(current.version, live_since))
+            dep.rolled_at = live_since
+            self._deployments[spec.name] = dep
+
+    # ----------------------------------------------------------------- time
+
+    def now(self) -> datetime:
+        """The simulated time."""
+        return self.clock.now()
+
+    def _rel(self, at: datetime | None = None) -> float:
+        return ((at or self.clock.now()) - self.scenario.start).total_seconds()
+
+    def _at(self, rel: float) -> datetime:
+        return self.scenario.start + timedelta(seconds=rel)
+
+    # --------------------------------------------------------------- values
+
+    def _noise(self, metric: str, index: int) -> float:
+        return random.Random(f"{self.seed}|{metric}|{index}").uniform(-1.0, 1.0)
+
+    def _fault_amount(self, metric: str, rel: float) -> float:
+        total = 0.0
+        for fault in self.scenario.faults:
+            dep = self._deployments[fault.deployment]
+            for episode in dep.episodes:
+                if episode.version != fault.version or episode.start > rel:
+                    continue
+                until = rel if episode.end is None else min(rel, episode.end)
+                amount = fault.amount(metric, until - episode.start)
+                if episode.end is not None and rel > episode.end:
+                    amount *= max(0.0, 1.0 - (rel - episode.end) / fault.recovery_s)
+                total += amount
+        return total
+
+    def _value(self, metric: str, rel: float) -> float:
+        """The metric's value at ``rel`` seconds from T=0 (noise keyed by the 10 s sample)."""
+        index = int(rel // SAMPLE_EVERY_S)
+        raw = self.scenario.baseline[metric] + self._fault_amount(metric, rel)
+        if metric in _NOISE:
+            raw *= 1.0 + _NOISE[metric] * self._noise(metric, index)
+        elif metric in _ABS_NOISE:
+            raw += _ABS_NOISE[metric] * self._noise(metric, index)
+        if metric.endswith("_pct"):
+            return min(100.0, max(0.0, raw))
+        return max(0.0, raw)
+
+    def _series(self, metric: str, rel_now: float, digits: int) -> Series:
+        last = int(rel_now // SAMPLE_EVERY_S) * SAMPLE_EVERY_S
+        first = last - WINDOW_S + SAMPLE_EVERY_S
+        points = tuple(
+            (self._at(t), round(self._value(metric, t), digits))
+            for t in range(first, last + 1, SAMPLE_EVERY_S)
+        )
+        return Series(metric, points)
+
+    # ------------------------------------------------------------ snapshots
+
+    def metrics_snapshot(self) -> MetricsSnapshot:
+        """Error rate, p95 latency, CPU and memory over the last 30 minutes."""
+        with self._lock:
+            rel = self._rel()
+            return MetricsSnapshot(
+                at=self.now(),
+                error_rate_pct=self._series("error_rate_pct", rel, 2),
+                latency_p95_ms=self._series("latency_p95_ms", rel, 0),
+                cpu_pct=self._series("cpu_pct", rel, 1),
+                memory_pct=self._series("memory_pct", rel, 1),
+            )
+
+    def _failing_endpoints(self, rel: float) -> dict[str, str]:
+        failing: dict[str, str] = {}
+        api = self._deployments.get("api")
+        if api is not None and self._ready_count(api, rel) == 0:
+            return {name: "503 no ready api pods" for name in HEALTH_ENDPOINTS}
+        for fault in self.scenario.faults:
+            dep = self._deployments[fault.deployment]
+            for episode in dep.episodes:
+                if episode.version != fault.version or episode.start > rel:
+                    continue
+                until = rel if episode.end is None else min(rel, episode.end)
+                fading = episode.end is not None and rel > episode.end
+                if fading and (rel - episode.end) > fault.recovery_s / 2:  # type: ignore[operator]
+                    continue
+                for ef in fault.failing_endpoints:
+                    if until - episode.start >= ef.after:
+                        failing[ef.endpoint] = f"500 from {fault.deployment} {fault.version}"
+        return failing
+
+    def health_snapshot(self, endpoints: tuple[str, ...] = HEALTH_ENDPOINTS) -> HealthSnapshot:
+        """Each health endpoint's status, as the procedures' curl loop would see it."""
+        with self._lock:
+            rel = self._rel()
+            failing = self._failing_endpoints(rel)
+            latency = self._value("latency_p95_ms", rel)
+            result = []
+            for i, name in enumerate(endpoints):
+                url = f"https://api.whitecross.health/v1/{name}/health"
+                jitter = 1.0 + 0.1 * self._noise(f"health:{name}", int(rel // SAMPLE_EVERY_S))
+                ms = round(latency * (0.25 + 0.05 * i) * jitter, 1)
+                if name in failing:
+                    code = int(failing[name].split()[0])
+                    result.append(EndpointHealth(name, url, False, code, ms, failing[name]))
+                else:
+                    result.append(EndpointHealth(name, url, True, 200, ms, "ok"))
+            return HealthSnapshot(self.now(), tuple(result))
+
+    def database_snapshot(self) -> DatabaseSnapshot:
+        """PostgreSQL health: connections, errors, replication lag, long transactions, locks."""
+        with self._lock:
+            rel = self._rel()
+            used = int(round(self._value("db_connections", rel)))
+            maximum = int(self.scenario.baseline["db_max_connections"])
+            used = min(used, maximum)
+            idle_tx = max(0, int(round(self._fault_amount("blocked_locks", rel) * 2)))
+            active = max(1, used // 4)
+            by_state = (("active", active), ("idle", used - active - idle_tx),
+                        ("idle in transaction", idle_tx))
+            return DatabaseSnapshot(
+                at=self.now(),
+                connections_used=used,
+                connections_max=maximum,
+                connections_by_state=by_state,
+                connection_error_pct=round(self._value("db_connection_error_pct", rel), 2),
+                replication_lag_s=round(self._value("replication_lag_s", rel), 2),
+                longest_transaction_s=round(self._value("longest_transaction_s", rel), 1),
+                blocked_locks=int(round(self._value("blocked_locks", rel))),
+            )
+
+    def cache_snapshot(self) -> CacheSnapshot:
+        """Redis ping latency and the procedures' keys."""
+        with self._lock:
+            rel = self._rel()
+            keys = [(key, self._cache_value(key, rel)) for key in CACHE_KEYS]
+            return CacheSnapshot(self.now(), round(self._value("cache_ping_ms", rel), 2),
+                                 tuple(keys))
+
+    def _cache_value(self, key: str, rel: float) -> str | None:
+        if key == "active_users_count" and key not in self._cache:
+            users = self.scenario.baseline["active_users"]
+            drift = 1.0 + 0.03 * self._noise("active_users", int(rel // 60))
+            return str(int(users * drift))
+        return self._cache.get(key)
+
+    def cluster_snapshot(self) -> ClusterSnapshot:
+        """Deployments with their rollout history, and every pod."""
+        with self._lock:
+            rel = self._rel()
+            deployments = []
+            pods: list[PodInfo] = []
+            for dep in self._deployments.values():
+                dep_pods = self._pods(dep, rel)
+                pods.extend(dep_pods)
+                ready = sum(1 for pod in dep_pods if pod.ready)
+                updated = sum(1 for pod in dep_pods if pod.revision == dep.revision)
+                history = tuple(
+                    Revision(rev, version, f"{dep.image}:{version}")
+                    for rev, version in dep.history
+                )
+                deployments.append(
+                    DeploymentInfo(dep.name, self.namespace, dep.revision, dep.version,
+                                   f"{dep.image}:{dep.version}", dep.desired, ready, updated,
+                                   history)
+                )
+            return ClusterSnapshot(self.now(), self.namespace, tuple(deployments), tuple(pods))
+
+    # ----------------------------------------------------------------- pods
+
+    def _pod_name(self, dep: _Deployment, revision: int, generation: int, index: int) -> str:
+        template = hashlib.sha256(f"{dep.name}:{revision}".encode()).hexdigest()[:10]
+        rng = random.Random(f"{self.seed}|pod|{dep.name}|{revision}|{generation}|{index}")
+        suffix = "".join(rng.choice(_POD_ALPHABET) for _ in range(5))
+        return f"{dep.name}-{template}-{suffix}"
+
+    def _ready_count(self, dep: _Deployment, rel: float) -> int:
+        return sum(1 for pod in self._pods(dep, rel) if pod.ready)
+
+    def _pods(self, dep: _Deployment, rel: float) -> list[PodInfo]:
+        n = dep.desired
+        initial = -86400.0
+        base = max(dep.rolled_at if dep.rolled_at is not None else initial,
+                   dep.restarted_at if dep.restarted_at is not None else initial)
+        fault = next(
+            (f for f in self.scenario.faults
+             if f.deployment == dep.name and f.version == dep.version and f.restarts_every_s),
+            None,
+        )
+        pods: list[PodInfo] = []
+        new_ready = 0
+        for i in range(n):
+            created, ready_at = base, base
+            if base > initial:  # a rollout or restart: pods come up one after another
+                ready_at = base + 8 + (i + 1) * (45 / max(n, 1))
+            scaled = dep.scaled_at
+            if scaled is not None and scaled >= base and i >= dep.desired_before_scale:
+                created = scaled
+                ready_at = scaled + 12 + 2 * (i - dep.desired_before_scale)
+            ready = rel >= ready_at
+            new_ready += ready
+            restarts = 0
+            if fault is not None and fault.restarts_every_s and ready:
+                every = fault.restarts_every_s
+                offset = (i * 37) % int(every)
+                restarts = max(0, int((rel - max(ready_at, -3600) - 90 + offset) // every))
+            pods.append(
+                PodInfo(
+                    name=self._pod_name(dep, dep.revision, dep.generation, i),
+                    deployment=dep.name,
+                    revision=dep.revision,
+                    version=dep.version,
+                    ready=ready,
+                    restarts=restarts,
+                    phase="Running" if ready else "Pending",
+                    age_s=max(0.0, rel - created) if created > initial else 86400.0,
+                    reason="" if ready else "ContainerCreating",
+                )
+            )
+        if (
+            dep.previous_revision is not None
+            and dep.rolled_at is not None
+            and dep.restarted_at is None
+            and new_ready < n
+        ):
+            old_version = dict(dep.history).get(dep.previous_revision, "?")
+            for i in range(n - new_ready):
+                pods.append(
+                    PodInfo(self._pod_name(dep, dep.previous_revision, 0, i), dep.name,
+                            dep.previous_revision, old_version, True, 0, "Running",
+                            86400.0, "")
+                )
+        return pods
+
+    # -------------------------------------------------------------- actions
+
+    def _deployment(self, name: str) -> _Deployment:
+        try:
+            return self._deployments[name]
+        except KeyError:
+            raise EstateError(f'deployments.apps "{name}" not found') from None
+
+    def _record(self, description: str) -> None:
+        self.actions.append((self.now(), description))
+
+    def rollout_history(self, deployment: str) -> tuple[Revision, ...]:
+        """The deployment's revisions, oldest first (``kubectl rollout history``)."""
+        with self._lock:
+            dep = self._deployment(deployment)
+            return tuple(Revision(r, v, f"{dep.image}:{v}") for r, v in dep.history)
+
+    def rollout_undo(self, deployment: str, to_revision: int | None = None) -> str:
+        """Roll back like ``kubectl rollout undo [--to-revision=N]``.
+
+        The target revision's template becomes a new, highest revision and
+        leaves the history, as on a real cluster; its pods roll in over about
+        a minute and the bad version's effects fade over the fault's recovery time.
+        """
+        with self._lock:
+            dep = self._deployment(deployment)
+            revisions = [rev for rev, _ in dep.history]
+            if to_revision is None or to_revision == 0:
+                older = [rev for rev in revisions if rev != dep.revision]
+                if not older:
+                    raise EstateError(f'no rollout history found for deployment "{deployment}"')
+                target = older[-1]
+            else:
+                if to_revision not in revisions:
+                    raise EstateError(f"unable to find specified revision {to_revision} in history")
+                target = to_revision
+            if target == dep.revision:
+                return (f"deployment.apps/{deployment} skipped rollback "
+                        f"(current template already matches revision {target})")
+            rel = self._rel()
+            version = dict(dep.history)[target]
+            new_revision = max(revisions) + 1
+            dep.history = [(r, v) for r, v in dep.history if r != target]
+            dep.history.append((new_revision, version))
+            dep.previous_revision = dep.revision
+            dep.revision = new_revision
+            dep.rolled_at = rel
+            dep.restarted_at = None
+            dep.scaled_at = None
+            dep.desired_before_scale = dep.desired
+            for episode in dep.episodes:
+                if episode.end is None:
+                    episode.end = rel
+            dep.episodes.append(_Episode(version, rel))
+            self._record(f"rollout undo deployment/{deployment} -> revision {new_revision} "
+                         f"({version})")
+            return f"deployment.apps/{deployment} rolled back"
+
+    def rollout_status(self, deployment: str) -> tuple[bool, str]:
+        """Whether the rollout has finished, with ``kubectl rollout status`` wording."""
+        with self._lock:
+            dep = self._deployment(deployment)
+            pods = self._pods(dep, self._rel())
+            updated_ready = sum(1 for p in pods if p.revision == dep.revision and p.ready)
+            if updated_ready >= dep.desired:
+                return True, f'deployment "{deployment}" successfully rolled out'
+            return False, (f'Waiting for deployment "{deployment}" rollout to finish: '
+                           f"{updated_ready} of {dep.desired} updated replicas are available...")
+
+    def scale(self, deployment: str, replicas: int) -> str:
+        """Set the desired replicas like ``kubectl scale --replicas=N``."""
+        if replicas < 0:
+            raise EstateError("replicas must be zero or more")
+        with self._lock:
+            dep = self._deployment(deployment)
+            rel = self._rel()
+            dep.desired_before_scale = min(dep.desired, self._ready_count(dep, rel))
+            dep.desired = replicas
+            dep.scaled_at = rel
+            self._record(f"scale deployment/{deployment} --replicas={replicas}")
+            return f"deployment.apps/{deployment} scaled"
+
+    def restart_pods(self, deployment: str) -> str:
+        """Delete every pod of the deployment so they are recreated (``kubectl delete pods -l``)."""
+        with self._lock:
+            dep = self._deployment(deployment)
+            names = [p.name for p in self._pods(dep, self._rel()) if p.revision == dep.revision]
+            dep.generation += 1
+            dep.restarted_at = self._rel()
+            dep.scaled_at = None
+            dep.desired_before_scale = dep.desired
+            self._record(f"delete pods -l app={deployment}")
+            return "\n".join(f'pod "{name}" deleted' for name in names)
+
+    def cache_get(self, key: str) -> str | None:
+        """``redis-cli GET key``."""
+        with self._lock:
+            return self._cache_value(key, self._rel())
+
+    def cache_set(self, key: str, value: str) -> str:
+        """``redis-cli SET key value``."""
+        with self._lock:
+            self._cache[key] = value
+            self._record(f"redis SET {key} {value}")
+            return "OK"
+
+    def cache_delete(self, key: str) -> int:
+        """``redis-cli DEL key``; returns how many keys were removed."""
+        with self._lock:
+            removed = 1 if self._cache.pop(key, None) is not None else 0
+            self._record(f"redis DEL {key}")
+            return removed
+
+    # -------------------------------------------------------------- outages
+
+    def outage(self, source: str) -> OutageSpec | None:
+        """The scenario outage affecting ``source`` right now, if any."""
+        rel = self._rel()
+        for outage in self.scenario.outages:
+            if outage.source == source and outage.start <= rel < outage.end:
+                return outage
+        return None

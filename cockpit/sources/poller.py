@@ -1,0 +1,121 @@
+"""Polling a source off the event loop, with a hard timeout and no overlap.
+
+Core code: plain asyncio, no Textual. The app runs :meth:`Poller.run` as an
+async worker per source. Each fetch runs in its own daemon thread, so a hung
+client can neither block the event loop nor keep the process alive at exit;
+while a previous fetch is still hung, no new thread is started (threads would
+pile up) and the source stays STALE until it answers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable
+
+from cockpit.domain import Snapshot
+from cockpit.sources.base import Source, SourceError, SourceStatus
+
+MAX_REASON = 100
+
+
+def describe_error(exc: BaseException) -> str:
+    """A short, one-line reason for a failed poll."""
+    if isinstance(exc, SourceError):
+        text = str(exc)
+    else:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        text = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+    text = " ".join(text.split())
+    return text if len(text) <= MAX_REASON else text[: MAX_REASON - 1] + "…"
+
+
+class Poller:
+    """Polls one :class:`Source` forever, reporting a :class:`SourceStatus` after each poll."""
+
+    def __init__(
+        self,
+        source: Source,
+        on_status: Callable[[SourceStatus], None],
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.source = source
+        self.on_status = on_status
+        self._monotonic = monotonic
+        self._inflight: asyncio.Future[Snapshot] | None = None
+        self._inflight_since = 0.0
+        self.status = SourceStatus(source.kind, source.label, "waiting", checked=monotonic())
+
+    def _start_fetch(self) -> asyncio.Future[Snapshot]:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Snapshot] = loop.create_future()
+
+        def deliver(result: Snapshot | None, error: BaseException | None) -> None:
+            if future.done():
+                return
+            if error is not None:
+                future.set_exception(error)
+            else:
+                future.set_result(result)  # type: ignore[arg-type]
+
+        def target() -> None:
+            try:
+                result = self.source.fetch()
+            except BaseException as exc:  # noqa: BLE001 - everything becomes STALE
+                outcome: tuple[Snapshot | None, BaseException | None] = (None, exc)
+            else:
+                outcome = (result, None)
+            try:
+                loop.call_soon_threadsafe(deliver, *outcome)
+            except RuntimeError:
+                pass  # the loop is gone: the cockpit is shutting down
+
+        threading.Thread(target=target, name=f"poll-{self.source.kind}", daemon=True).start()
+        return future
+
+    async def poll_once(self) -> SourceStatus:
+        """Poll once (or keep waiting on a hung poll) and return the new status."""
+        timeout = self.source.timeout_s
+        if self._inflight is None or self._inflight.done():
+            self._inflight = self._start_fetch()
+            self._inflight_since = self._monotonic()
+            waited_before = 0.0
+        else:
+            waited_before = self._monotonic() - self._inflight_since
+        previous = self.status
+        try:
+            remaining = max(0.05, timeout - waited_before)
+            snapshot = await asyncio.wait_for(asyncio.shield(self._inflight), remaining)
+        except TimeoutError:
+            waited = self._monotonic() - self._inflight_since
+            reason = f"no answer after {waited:.0f}s (timeout {timeout:g}s)"
+            self.status = self._stale(previous, reason)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            self.status = self._stale(previous, describe_error(exc))
+        else:
+            now = self._monotonic()
+            self.status = SourceStatus(
+                self.source.kind, self.source.label, "ok", snapshot, "", now, now
+            )
+        return self.status
+
+    def _stale(self, previous: SourceStatus, reason: str) -> SourceStatus:
+        return SourceStatus(
+            self.source.kind,
+            self.source.label,
+            "stale",
+            previous.snapshot,
+            reason,
+            previous.last_ok,
+            self._monotonic(),
+        )
+
+    async def run(self) -> None:
+        """Poll, report, wait ``interval_s`` after the poll finished, repeat until cancelled."""
+        while True:
+            status = await self.poll_once()
+            self.on_status(status)
+            await asyncio.sleep(self.source.interval_s)
