@@ -220,7 +220,9 @@ def load_scenario(path: str | Path) -> Scenario:
         )
     names = {dep.name for dep in deployments}
 
-    baseline_map = _mapping(_need(data, "baseline", dict, p), p, data.line_of("baseline"), "baseline")
+    baseline_map = _mapping(
+        _need(data, "baseline", dict, p), p, data.line_of("baseline"), "baseline"
+    )
     _check_keys(baseline_map, set(BASELINE_KEYS), p, "baseline")
     baseline = {key: float(_need(baseline_map, key, (int, float), p)) for key in BASELINE_KEYS}
 
@@ -235,7 +237,9 @@ def load_scenario(path: str | Path) -> Scenario:
         _check_keys(fault, allowed | set(CURVE_METRICS), p, "fault")
         deployment = _need(fault, "deployment", str, p)
         if deployment not in names:
-            raise DataFileError(p, fault.line_of("deployment"), f"unknown deployment '{deployment}'")
+            raise DataFileError(
+                p, fault.line_of("deployment"), f"unknown deployment '{deployment}'"
+            )
         curves = {
             metric: _curve(fault[metric], p, fault.line_of(metric), metric)
             for metric in CURVE_METRICS
