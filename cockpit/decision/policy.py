@@ -1,0 +1,454 @@
+"""The rollback decision policy: automatic triggers and the severity/authority table.
+
+The policy is data (``runbooks/policy.yaml``) so an organisation can tune it without
+touching code; this module loads and validates it.  Errors name the file and line
+(``policy.yaml:12: unknown key 'treshold'``) because the person fixing the file is
+usually mid-incident.
+
+Durations in the file are integers (seconds) or strings such as ``"90s"``, ``"5m"``,
+``"1h"`` and ``"immediately"`` (zero).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+__all__ = [
+    "SEVERITIES",
+    "Action",
+    "Policy",
+    "PolicyError",
+    "SeverityRule",
+    "TriggerSpec",
+    "default_policy_path",
+    "load_policy",
+    "parse_policy",
+]
+
+#: Severity levels, most severe first (the order of the procedures' table).
+SEVERITIES: tuple[str, ...] = ("critical", "high", "medium", "low")
+
+
+class PolicyError(ValueError):
+    """A policy file could not be read or is invalid; the message is ``FILE:LINE: message``."""
+
+
+class Action(StrEnum):
+    """What the procedures say to do when a trigger fires."""
+
+    AUTOMATIC_ROLLBACK = "automatic_rollback"
+    IMMEDIATE_ROLLBACK = "immediate_rollback"
+    ALERT_MANUAL_DECISION = "alert_manual_decision"
+    MANUAL_DECISION = "manual_decision"
+
+    @property
+    def label(self) -> str:
+        """Human wording, as in the procedures' table."""
+        return _ACTION_LABELS[self]
+
+    @property
+    def is_critical(self) -> bool:
+        """True for actions that make the decision tree's "Critical issue?" a yes."""
+        return self in (Action.AUTOMATIC_ROLLBACK, Action.IMMEDIATE_ROLLBACK)
+
+
+_ACTION_LABELS = {
+    Action.AUTOMATIC_ROLLBACK: "automatic rollback",
+    Action.IMMEDIATE_ROLLBACK: "immediate rollback",
+    Action.ALERT_MANUAL_DECISION: "alert + manual decision",
+    Action.MANUAL_DECISION: "manual decision",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class TriggerSpec:
+    """One row of the automatic-trigger table.
+
+    A metric trigger breaches when any of ``metrics`` is strictly greater than
+    ``above``; each metric has its own window.  An event trigger (``event`` set,
+    ``metrics`` empty) fires on the first event of that kind.
+    """
+
+    id: str
+    title: str
+    action: Action
+    decide_within: timedelta
+    metrics: tuple[str, ...] = ()
+    above: float = 0.0
+    sustained: timedelta = timedelta(0)
+    event: str | None = None
+
+    @property
+    def is_event(self) -> bool:
+        """True when the trigger fires on an event rather than on metric samples."""
+        return self.event is not None
+
+
+@dataclass(frozen=True, slots=True)
+class SeverityRule:
+    """One row of the manual-criteria table: who decides and how fast."""
+
+    severity: str
+    criteria: str
+    authority: str
+    max_decision: timedelta
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """The whole decision policy: triggers in display order, severities and settings."""
+
+    triggers: tuple[TriggerSpec, ...]
+    severities: tuple[SeverityRule, ...]
+    max_gap: timedelta = timedelta(seconds=60)
+    stale_after: timedelta = timedelta(seconds=120)
+    user_impact_above: float = 5.0
+    rollback_within: timedelta = timedelta(minutes=30)
+    source: str = "<builtin>"
+
+    @property
+    def metrics(self) -> frozenset[str]:
+        """Every metric name some trigger watches."""
+        return frozenset(m for t in self.triggers for m in t.metrics)
+
+    @property
+    def events(self) -> frozenset[str]:
+        """Every event kind some trigger fires on."""
+        return frozenset(t.event for t in self.triggers if t.event is not None)
+
+    def trigger(self, trigger_id: str) -> TriggerSpec:
+        """Return the trigger with this id (``KeyError`` if there is none)."""
+        for spec in self.triggers:
+            if spec.id == trigger_id:
+                return spec
+        raise KeyError(trigger_id)
+
+    def severity(self, name: str) -> SeverityRule:
+        """Return the rule for a severity name (case-insensitive; ``KeyError`` if unknown)."""
+        wanted = name.lower()
+        for rule in self.severities:
+            if rule.severity == wanted:
+                return rule
+        raise KeyError(name)
+
+
+# --------------------------------------------------------------------------- paths
+
+
+def default_policy_path() -> Path:
+    """Return the shipped ``policy.yaml`` (wheel: ``cockpit/_runbooks``; source: ``runbooks/``)."""
+    from cockpit.paths import runbooks_dir
+
+    return runbooks_dir() / "policy.yaml"
+
+
+# --------------------------------------------------------------------------- YAML with lines
+
+
+class _Map(dict[str, Any]):
+    """A YAML mapping that remembers its own line and each key's line (1-based)."""
+
+    line: int
+    key_lines: dict[str, int]
+
+
+class _Seq(list[Any]):
+    """A YAML sequence that remembers its line."""
+
+    line: int
+
+
+class _Scalar:
+    """A scalar with its line, so a bad value can be reported where it is."""
+
+    __slots__ = ("line", "value")
+
+    def __init__(self, value: Any, line: int) -> None:
+        self.value = value
+        self.line = line
+
+
+class _LineLoader(yaml.SafeLoader):
+    """SafeLoader that keeps line marks and rejects duplicate keys."""
+
+
+def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> _Map:
+    loader.flatten_mapping(node)
+    result = _Map()
+    result.line = node.start_mark.line + 1
+    result.key_lines = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        key_value = key.value if isinstance(key, _Scalar) else key
+        line = key_node.start_mark.line + 1
+        if not isinstance(key_value, str):
+            raise _LineError(line, f"keys must be text, not {key_value!r}")
+        if key_value in result:
+            raise _LineError(
+                line, f"duplicate key {key_value!r} (first at line {result.key_lines[key_value]})"
+            )
+        result[key_value] = loader.construct_object(value_node, deep=True)
+        result.key_lines[key_value] = line
+    return result
+
+
+def _construct_sequence(loader: _LineLoader, node: yaml.SequenceNode) -> _Seq:
+    result = _Seq(loader.construct_object(child, deep=True) for child in node.value)
+    result.line = node.start_mark.line + 1
+    return result
+
+
+def _construct_scalar(loader: _LineLoader, node: yaml.ScalarNode) -> _Scalar:
+    tag = node.tag
+    constructor = yaml.SafeLoader.yaml_constructors.get(tag)
+    value: Any = (
+        constructor(loader, node) if constructor is not None else loader.construct_scalar(node)
+    )
+    return _Scalar(value, node.start_mark.line + 1)
+
+
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
+for _tag in (
+    "tag:yaml.org,2002:str",
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:null",
+):
+    _LineLoader.add_constructor(_tag, _construct_scalar)
+
+
+class _LineError(Exception):
+    """Internal: an error at a line, turned into ``PolicyError`` with the file name."""
+
+    def __init__(self, line: int, message: str) -> None:
+        super().__init__(message)
+        self.line = line
+        self.message = message
+
+
+# --------------------------------------------------------------------------- validation helpers
+
+
+def _line_of(node: Any, default: int) -> int:
+    return int(getattr(node, "line", default))
+
+
+def _plain(node: Any) -> Any:
+    return node.value if isinstance(node, _Scalar) else node
+
+
+def _mapping(node: Any, what: str, line: int) -> _Map:
+    if not isinstance(node, _Map):
+        raise _LineError(_line_of(node, line), f"{what} must be a mapping")
+    return node
+
+
+def _check_keys(
+    node: _Map, what: str, required: frozenset[str], optional: frozenset[str]
+) -> None:
+    for key in node:
+        if key not in required and key not in optional:
+            allowed = ", ".join(sorted(required | optional))
+            raise _LineError(
+                node.key_lines[key], f"unknown key {key!r} in {what} (allowed: {allowed})"
+            )
+    missing = sorted(required - node.keys())
+    if missing:
+        raise _LineError(node.line, f"{what} is missing {', '.join(repr(m) for m in missing)}")
+
+
+def _text(node: Any, what: str, line: int) -> str:
+    value = _plain(node)
+    if not isinstance(value, str) or not value.strip():
+        raise _LineError(_line_of(node, line), f"{what} must be non-empty text")
+    return value.strip()
+
+
+def _number(node: Any, what: str, line: int) -> float:
+    value = _plain(node)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise _LineError(_line_of(node, line), f"{what} must be a number, not {value!r}")
+    if value < 0:
+        raise _LineError(_line_of(node, line), f"{what} must not be negative")
+    return float(value)
+
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h)\s*$")
+_UNIT_SECONDS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600}
+
+
+def _duration(node: Any, what: str, line: int) -> timedelta:
+    value = _plain(node)
+    where = _line_of(node, line)
+    if isinstance(value, bool):
+        raise _LineError(where, f"{what} must be a duration, not {value!r}")
+    if isinstance(value, int | float):
+        if not math.isfinite(value) or value < 0:
+            raise _LineError(where, f"{what} must be a non-negative duration")
+        return timedelta(seconds=value)
+    if isinstance(value, str):
+        if value.strip().lower() in ("immediately", "immediate", "0"):
+            return timedelta(0)
+        match = _DURATION.match(value.lower())
+        if match:
+            return timedelta(seconds=float(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+    raise _LineError(
+        where, f"{what} must be seconds or a duration like '90s', '5m', '1h', 'immediately'"
+    )
+
+
+_ID = re.compile(r"^[a-z][a-z0-9_]*$")
+_TRIGGER_KEYS = frozenset({"title", "action", "decide_within"})
+_TRIGGER_OPTIONAL = frozenset({"metrics", "above", "sustained", "event"})
+_SEVERITY_KEYS = frozenset({"criteria", "authority", "max_decision"})
+_TOP_KEYS = frozenset({"version", "triggers", "severities"})
+_TOP_OPTIONAL = frozenset({"settings"})
+_SETTINGS_KEYS = frozenset({"max_gap", "stale_after", "user_impact_above", "rollback_within"})
+
+
+def _trigger(trigger_id: str, node: Any, line: int) -> TriggerSpec:
+    what = f"trigger {trigger_id!r}"
+    if not _ID.match(trigger_id):
+        raise _LineError(line, f"{what}: ids are lower_snake_case")
+    body = _mapping(node, what, line)
+    _check_keys(body, what, _TRIGGER_KEYS, _TRIGGER_OPTIONAL)
+    action_text = _text(body["action"], f"{what} action", body.line)
+    try:
+        action = Action(action_text)
+    except ValueError:
+        allowed = ", ".join(a.value for a in Action)
+        raise _LineError(
+            _line_of(body["action"], body.line),
+            f"{what}: unknown action {action_text!r} (allowed: {allowed})",
+        ) from None
+    common: dict[str, Any] = {
+        "id": trigger_id,
+        "title": _text(body["title"], f"{what} title", body.line),
+        "action": action,
+        "decide_within": _duration(body["decide_within"], f"{what} decide_within", body.line),
+    }
+    if "event" in body:
+        for key in ("metrics", "above", "sustained"):
+            if key in body:
+                raise _LineError(
+                    body.key_lines[key], f"{what}: an event trigger takes no {key!r}"
+                )
+        return TriggerSpec(event=_text(body["event"], f"{what} event", body.line), **common)
+    if "metrics" not in body or "above" not in body:
+        raise _LineError(body.line, f"{what} needs either 'event' or both 'metrics' and 'above'")
+    metrics_node = body["metrics"]
+    if not isinstance(metrics_node, _Seq) or not metrics_node:
+        raise _LineError(
+            _line_of(metrics_node, body.key_lines["metrics"]),
+            f"{what} metrics must be a non-empty list",
+        )
+    metrics = tuple(_text(m, f"{what} metric", metrics_node.line) for m in metrics_node)
+    if len(set(metrics)) != len(metrics):
+        raise _LineError(metrics_node.line, f"{what} lists a metric twice")
+    sustained = (
+        _duration(body["sustained"], f"{what} sustained", body.line)
+        if "sustained" in body
+        else timedelta(0)
+    )
+    return TriggerSpec(
+        metrics=metrics,
+        above=_number(body["above"], f"{what} above", body.line),
+        sustained=sustained,
+        **common,
+    )
+
+
+def _parse(root: Any, source: str) -> Policy:
+    top = _mapping(root, "the policy", 1)
+    _check_keys(top, "the policy", _TOP_KEYS, _TOP_OPTIONAL)
+    version = _plain(top["version"])
+    if version != 1:
+        raise _LineError(top.key_lines["version"], f"unsupported policy version {version!r}")
+
+    settings: dict[str, Any] = {}
+    if "settings" in top:
+        node = _mapping(top["settings"], "settings", top.key_lines["settings"])
+        _check_keys(node, "settings", frozenset(), _SETTINGS_KEYS)
+        for key in ("max_gap", "stale_after", "rollback_within"):
+            if key in node:
+                settings[key] = _duration(node[key], f"settings {key}", node.key_lines[key])
+        if "user_impact_above" in node:
+            settings["user_impact_above"] = _number(
+                node["user_impact_above"], "settings user_impact_above", node.line
+            )
+        max_gap = settings.get("max_gap", timedelta(seconds=60))
+        stale_after = settings.get("stale_after", timedelta(seconds=120))
+        if stale_after < max_gap:
+            raise _LineError(
+                node.line, "settings stale_after must be at least max_gap (a stale feed is a gap)"
+            )
+
+    triggers_node = _mapping(top["triggers"], "triggers", top.key_lines["triggers"])
+    if not triggers_node:
+        raise _LineError(triggers_node.line, "triggers must list at least one trigger")
+    triggers = tuple(
+        _trigger(tid, body, triggers_node.key_lines[tid]) for tid, body in triggers_node.items()
+    )
+    events = [t.event for t in triggers if t.event is not None]
+    if len(set(events)) != len(events):
+        raise _LineError(triggers_node.line, "two triggers fire on the same event")
+    clash = set(events) & {m for t in triggers for m in t.metrics}
+    if clash:
+        raise _LineError(
+            triggers_node.line, f"{sorted(clash)[0]!r} is used both as a metric and as an event"
+        )
+
+    sev_node = _mapping(top["severities"], "severities", top.key_lines["severities"])
+    _check_keys(sev_node, "severities", frozenset(SEVERITIES), frozenset())
+    severities = []
+    for name in SEVERITIES:
+        body = _mapping(sev_node[name], f"severity {name!r}", sev_node.key_lines[name])
+        _check_keys(body, f"severity {name!r}", _SEVERITY_KEYS, frozenset())
+        severities.append(
+            SeverityRule(
+                severity=name,
+                criteria=_text(body["criteria"], f"severity {name!r} criteria", body.line),
+                authority=_text(body["authority"], f"severity {name!r} authority", body.line),
+                max_decision=_duration(
+                    body["max_decision"], f"severity {name!r} max_decision", body.line
+                ),
+            )
+        )
+    return Policy(triggers=triggers, severities=tuple(severities), source=source, **settings)
+
+
+def parse_policy(text: str, source: str = "<policy>") -> Policy:
+    """Parse and validate policy YAML ``text``; errors read ``SOURCE:LINE: message``."""
+    try:
+        root = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
+        return _parse(root, source)
+    except _LineError as exc:
+        raise PolicyError(f"{source}:{exc.line}: {exc.message}") from None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else 1
+        raise PolicyError(f"{source}:{line}: invalid YAML: {exc.problem or exc}") from None
+    except yaml.YAMLError as exc:
+        raise PolicyError(f"{source}:1: invalid YAML: {exc}") from None
+
+
+def load_policy(path: str | Path | None = None) -> Policy:
+    """Load the policy at ``path`` (the shipped one when ``None``); raise ``PolicyError``."""
+    file = Path(path) if path is not None else default_policy_path()
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise PolicyError(f"{file}:0: cannot read policy: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise PolicyError(f"{file}:0: policy is not UTF-8 text") from None
+    return parse_policy(text, str(file))
