@@ -1,0 +1,170 @@
+"""Headless evaluation of a samples file, for scripts and audits (``cockpit evaluate``).
+
+Input: JSON lines ``{"t": "<ISO 8601 with zone>", "metric": "<name>", "value": <number>}``
+in any order; ``metric`` is a metric of the policy or an event kind (``security_breach``,
+``data_corruption``) with value 1.  Blank lines are skipped.  Samples are evaluated in
+time order (ties in file order); a second sample of a metric at the same instant is
+ignored, as the live engine ignores older or duplicate samples.
+
+Output: one record per trigger state change, then a summary.  There is no engineer, so:
+
+* "Can fix forward?" is never answered: when the tree reaches it, the recommendation is
+  ``rollback`` (unanswered counts as "no", the conservative choice for patient data);
+* "User impact > 5%?" without error-rate or health-check data is unanswered too; both of
+  its branches roll back, so the recommendation is ``rollback``;
+* ``no_action`` means nothing to decide at the end of the data: no trigger fired, none is
+  breaching, and user impact (max of the latest error rate and failing health checks) is
+  at most 5%.  A breach that ended before its window filled is reported in the changes but
+  does not by itself call for action: sustained windows exist so blips do not.
+
+Everything is parsed and evaluated before anything is returned, so a caller can print
+all-or-nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from cockpit.decision.engine import DecisionEngine, TriggerChange, iso
+from cockpit.decision.policy import Policy
+
+__all__ = ["Evaluation", "Sample", "SampleError", "evaluate_samples", "parse_samples"]
+
+_KEYS = frozenset({"t", "metric", "value"})
+
+
+class SampleError(ValueError):
+    """A samples file line is invalid; the message is ``FILE:LINE: message``."""
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    """One validated input line: a metric sample or an event."""
+
+    line: int
+    t: datetime
+    metric: str
+    value: float
+    is_event: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    """The result of a headless run: the change records and the summary record."""
+
+    changes: tuple[dict[str, Any], ...]
+    summary: dict[str, Any]
+
+    def json_lines(self) -> str:
+        """Every output line (changes, then the summary), each ending in a newline."""
+        records = [*self.changes, {"summary": self.summary}]
+        return "".join(json.dumps(r, separators=(", ", ": ")) + "\n" for r in records)
+
+
+def _reject_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a number")
+
+
+def _parse_line(text: str, number: int, source: str, policy: Policy) -> Sample:
+    where = f"{source}:{number}"
+    try:
+        record = json.loads(text, parse_constant=_reject_constant)
+    except ValueError as exc:
+        raise SampleError(f"{where}: malformed JSON: {exc}") from None
+    if not isinstance(record, dict):
+        raise SampleError(f"{where}: expected a JSON object with t, metric and value")
+    unknown = sorted(set(record) - _KEYS)
+    if unknown:
+        raise SampleError(f"{where}: unknown key {unknown[0]!r} (expected t, metric, value)")
+    missing = sorted(_KEYS - set(record))
+    if missing:
+        raise SampleError(f"{where}: missing {', '.join(repr(k) for k in missing)}")
+    metric = record["metric"]
+    if not isinstance(metric, str):
+        raise SampleError(f"{where}: metric must be a string")
+    is_event = metric in policy.events
+    if not is_event and metric not in policy.metrics:
+        known = ", ".join(sorted(policy.metrics | policy.events))
+        raise SampleError(f"{where}: unknown metric {metric!r} (known: {known})")
+    stamp = record["t"]
+    if not isinstance(stamp, str):
+        raise SampleError(f"{where}: bad timestamp {stamp!r}: expected an ISO 8601 string")
+    try:
+        moment = datetime.fromisoformat(stamp)
+    except ValueError:
+        raise SampleError(f"{where}: bad timestamp {stamp!r}: not ISO 8601") from None
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise SampleError(
+            f"{where}: bad timestamp {stamp!r}: no time zone (add 'Z' or '+00:00')"
+        )
+    value = record["value"]
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise SampleError(f"{where}: value must be a number, not {value!r}")
+    if not math.isfinite(value):
+        raise SampleError(f"{where}: value must be finite")
+    if is_event and value != 1:
+        raise SampleError(f"{where}: event {metric!r} must have value 1, not {value!r}")
+    return Sample(number, moment.astimezone(UTC), metric, float(value), is_event)
+
+
+def parse_samples(lines: Iterable[bytes | str], policy: Policy, source: str) -> list[Sample]:
+    """Validate every line (1-based numbers); raise ``SampleError`` at the first bad one."""
+    samples: list[Sample] = []
+    for number, raw in enumerate(lines, start=1):
+        if isinstance(raw, bytes):
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise SampleError(f"{source}:{number}: not UTF-8 text") from None
+        else:
+            text = raw
+        if not text.strip():
+            continue
+        samples.append(_parse_line(text, number, source, policy))
+    return samples
+
+
+def _change_record(change: TriggerChange) -> dict[str, Any]:
+    return {
+        "t": iso(change.at),
+        "trigger": change.trigger,
+        "state": change.state.value,
+        "action": change.action.value,
+        "decide_by": iso(change.decide_by) if change.decide_by else None,
+    }
+
+
+def evaluate_samples(samples: Iterable[Sample], policy: Policy) -> Evaluation:
+    """Run the engine over ``samples`` in time order; see the module docstring for the rules."""
+    ordered = sorted(samples, key=lambda s: (s.t, s.line))
+    engine = DecisionEngine(policy)
+    changes: list[TriggerChange] = []
+    for sample in ordered:
+        changes.extend(engine.tick(sample.t))
+        if sample.is_event:
+            changes.extend(engine.observe_event(sample.metric, sample.t))
+        else:
+            changes.extend(engine.observe(sample.metric, sample.t, sample.value))
+    changes.sort(key=lambda c: c.at)
+    end = ordered[-1].t if ordered else datetime.now(UTC)
+    state = engine.state(end)
+    fired = [
+        {
+            "trigger": trig.id,
+            "at": iso(trig.fired_at),
+            "action": trig.action.value,
+            "decide_by": iso(trig.decide_by) if trig.decide_by else None,
+        }
+        for trig in state.fired
+        if trig.fired_at is not None
+    ]
+    summary = {
+        "fired": fired,
+        "recommendation": state.recommendation.kind.headless.value,
+    }
+    return Evaluation(tuple(_change_record(c) for c in changes), summary)
