@@ -23,6 +23,7 @@ import json
 import os
 import secrets
 import socket
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -436,6 +437,9 @@ class Journal:
         if not kind or not isinstance(kind, str):
             raise ValueError("event kind must be a non-empty string")
         cleaned = self.redactor.redact(dict(data or {}))
+        counts = Counter(cleaned.counts)
+        # the kind is caller text too: it must not smuggle anything into the record
+        kind = self.redactor.redact_text(kind, counts)
         record: dict[str, Any] = {
             "seq": self.seq + 1,
             "t": format_time(self._clock()),
@@ -444,8 +448,8 @@ class Journal:
             "data": cleaned.value,
             "prev": self.head,
         }
-        if cleaned.counts:
-            record["redactions"] = dict(cleaned.counts)
+        if counts:
+            record["redactions"] = dict(sorted(counts.items()))
         try:
             record["hash"] = event_hash(record)
             line = (canonical_json(record) + "\n").encode("utf-8")
