@@ -9,8 +9,9 @@ Rules (the RCA's "Timeline" section is built from these):
   mentions "rollback" and is not a negation ("no rollback", "no-rollback",
   "not rollback", "skip rollback", "avoid rollback").
 - **Rollback initiated**: the first *rollback step* that starts. A rollback step
-  is a ``step.started`` with ``destructive: true``, or whose step id, runbook id,
-  ``kind`` or ``action`` field contains "rollback" or "undo".
+  is a ``step.started`` with ``destructive: true``, or whose step id, ``kind``
+  or ``action`` field contains "rollback" or "undo" (the runbook's name does
+  not count: a rollback runbook also has read-only steps).
 - **Rollback completed**: the time the last rollback step finished ``done``,
   once no rollback step is still running (later rollback steps move it).
 - **Services restored**: the start of the first period, after the issue was
@@ -72,7 +73,7 @@ def is_rollback_step(data: Mapping[str, Any]) -> bool:
     """True if a ``step.started`` payload describes a rollback step (see module rules)."""
     if data.get("destructive") is True:
         return True
-    fields = (data.get("step"), data.get("runbook"), data.get("kind"), data.get("action"))
+    fields = (data.get("step"), data.get("kind"), data.get("action"))
     return any(isinstance(f, str) and _ROLLBACK_WORDS.search(f) for f in fields)
 
 
