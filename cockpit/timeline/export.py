@@ -156,14 +156,16 @@ def _duration_text(state: IncidentState) -> str:
     return f"{_duration(end - state.opened_at)} so far (incident still open)"
 
 
-def _details(data: Mapping[str, Any], limit: int = 160) -> str:
+def _details(data: Mapping[str, Any], limit: int | None = None) -> str:
     parts = []
     for key in sorted(data):
         value = data[key]
         text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
         parts.append(f"{key}={text}")
     joined = "; ".join(parts).replace("\n", " ")
-    return joined if len(joined) <= limit else joined[: limit - 3] + "..."
+    if limit is None or len(joined) <= limit:
+        return joined
+    return joined[: limit - 3] + "..."
 
 
 def _md_cell(text: str) -> str:
@@ -475,7 +477,7 @@ def _html(record: _Record) -> str:
             "k-trigger" if ev.kind.startswith("trigger.") else "")
         out.append(
             f"<tr><td>{ev.seq}</td><td>{e(ev.t)}</td><td class='{css}'>{e(ev.kind)}</td>"
-            f"<td>{e(actor)}</td><td>{e(_details(ev.data, 400))}</td></tr>"
+            f"<td>{e(actor)}</td><td>{e(_details(ev.data))}</td></tr>"
         )
     samples = sum(1 for ev in record.events if ev.kind == "sample")
     out.append("</table>")
