@@ -1,0 +1,559 @@
+"""Settings from a TOML file plus ``COCKPIT_`` environment variables.
+
+Every section is a frozen dataclass with a docstring per field. A section left
+out of the file means that source or channel is *not configured* (not an
+error). Secrets never live in the file: a secret is named by reference, either
+``<name>_env`` (an environment variable) or ``<name>_file`` (a file holding
+it); a literal ``api_key = "..."`` or ``password = "..."`` is a config error.
+Resolved secrets are :class:`Secret` values whose ``repr``/``str`` never show
+the value; :meth:`Config.secrets` hands them to the timeline redactor.
+
+Errors are :class:`ConfigError`, one line naming the file, the line when it
+can be found, the table and the key::
+
+    config.toml:12: unknown key 'intervall_s' in [redis]
+    config.toml: [datadog].api_key_env: environment variable DD_API_KEY is not set
+
+Environment: ``COCKPIT_CONFIG_FILE`` (which file), ``COCKPIT_READ_ONLY``
+(``1/true/yes/on`` or ``0/false/no/off``), ``COCKPIT_ENVIRONMENT``,
+``COCKPIT_NAMESPACE`` and ``COCKPIT_OPERATOR`` override ``[cockpit]``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import MISSING, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+
+class ConfigError(Exception):
+    """The configuration is unusable; the message is one line naming file, key and problem."""
+
+
+class Secret:
+    """A resolved secret value that never shows itself in ``repr``/``str``."""
+
+    __slots__ = ("_value", "origin")
+
+    def __init__(self, value: str, origin: str) -> None:
+        self._value = value
+        self.origin = origin
+        """Where it came from, e.g. ``env DD_API_KEY`` (safe to print)."""
+
+    def reveal(self) -> str:
+        """The secret value itself: pass it to a client, never print it."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return f"Secret(<hidden>, from {self.origin})"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+def _secret_field(required: bool) -> Any:
+    """A dataclass field holding a resolved :class:`Secret` (never read from the file)."""
+    return field(default=None, repr=False, compare=False,
+                 metadata={"secret": True, "required": required})
+
+
+@dataclass(frozen=True)
+class CockpitSettings:
+    """``[cockpit]``: who is at the keyboard and what the war room looks at."""
+
+    environment: str = "production"
+    """Name of the environment shown in the header and in notifications."""
+    namespace: str = "production"
+    """Default Kubernetes namespace of the estate."""
+    operator: str = ""
+    """Who runs the cockpit (journal author); empty = the login name ($USER)."""
+    read_only: bool = False
+    """When true, no action may change production (also ``COCKPIT_READ_ONLY``)."""
+    status_update_minutes: int = 15
+    """Minutes between status updates, as the procedures require."""
+
+
+@dataclass(frozen=True)
+class DatadogSettings:
+    """``[datadog]``: metrics from the Datadog v1 query API."""
+
+    site: str = "datadoghq.com"
+    """Datadog site, e.g. ``datadoghq.com``, ``datadoghq.eu``, ``us5.datadoghq.com``."""
+    api_key_env: str | None = "DD_API_KEY"
+    """Environment variable holding the API key."""
+    api_key_file: str | None = None
+    """File holding the API key (wins over api_key_env)."""
+    app_key_env: str | None = "DD_APP_KEY"
+    """Environment variable holding the application key."""
+    app_key_file: str | None = None
+    """File holding the application key (wins over app_key_env)."""
+    error_rate_query: str = "avg:app.error_rate{env:prod}"
+    """Query whose points are the error rate in percent."""
+    latency_query: str = "p95:app.response_time{env:prod}"
+    """Query whose points are the p95 response time in milliseconds."""
+    cpu_query: str = "avg:system.cpu.user{env:prod}"
+    """Query whose points are CPU use in percent."""
+    memory_query: str = "avg:system.mem.pct_usable{env:prod}"
+    """Query whose points are memory use in percent."""
+    interval_s: float = 15.0
+    """Seconds between polls."""
+    timeout_s: float = 10.0
+    """Seconds after which one request is abandoned."""
+    host: str | None = None
+    """Full base URL overriding the site (tests, proxies), e.g. ``http://127.0.0.1:8126``."""
+    api_key: Secret | None = _secret_field(required=True)
+    """Resolved API key."""
+    app_key: Secret | None = _secret_field(required=True)
+    """Resolved application key."""
+
+
+@dataclass(frozen=True)
+class KubernetesSettings:
+    """``[kubernetes]``: deployments, ReplicaSets and pods of one namespace."""
+
+    kubeconfig: str | None = None
+    """Path of the kubeconfig file; empty = ``$KUBECONFIG`` or ``~/.kube/config``."""
+    context: str | None = None
+    """kubeconfig context to use; empty = the current context."""
+    namespace: str | None = None
+    """Namespace to watch; empty = ``[cockpit].namespace``."""
+    in_cluster: bool = False
+    """Use the pod's service account instead of a kubeconfig."""
+    deployments: tuple[str, ...] = ("frontend", "api", "workers")
+    """Deployments shown in the cluster panel."""
+    interval_s: float = 5.0
+    """Seconds between polls."""
+    timeout_s: float = 10.0
+    """Seconds after which one API request is abandoned."""
+    host: str | None = None
+    """API server URL overriding the kubeconfig's (tests, proxies)."""
+
+
+@dataclass(frozen=True)
+class PostgresSettings:
+    """``[postgres]``: a read-only health session on the production database."""
+
+    host: str = "localhost"
+    """Database host name or address."""
+    port: int = 5432
+    """Database port."""
+    dbname: str = "postgres"
+    """Database to connect to."""
+    user: str = "postgres"
+    """Role to connect as; it must be able to read pg_stat_activity."""
+    password_env: str | None = None
+    """Environment variable holding the password (optional: trust, .pgpass, certs)."""
+    password_file: str | None = None
+    """File holding the password (wins over password_env)."""
+    sslmode: str = "prefer"
+    """libpq sslmode: disable, allow, prefer, require, verify-ca, verify-full."""
+    interval_s: float = 10.0
+    """Seconds between polls."""
+    timeout_s: float = 5.0
+    """Connect and statement timeout in seconds."""
+    password: Secret | None = _secret_field(required=False)
+    """Resolved password."""
+
+
+@dataclass(frozen=True)
+class RedisSettings:
+    """``[redis]``: the cache and its procedure keys."""
+
+    host: str = "localhost"
+    """Redis host name or address."""
+    port: int = 6379
+    """Redis port."""
+    db: int = 0
+    """Database number."""
+    password_env: str | None = None
+    """Environment variable holding the password (optional)."""
+    password_file: str | None = None
+    """File holding the password (wins over password_env)."""
+    tls: bool = False
+    """Connect with TLS."""
+    key_prefix: str = ""
+    """Prefix in front of the procedures' keys (e.g. ``prod:``); empty in production."""
+    interval_s: float = 5.0
+    """Seconds between polls."""
+    timeout_s: float = 3.0
+    """Connect and socket timeout in seconds."""
+    password: Secret | None = _secret_field(required=False)
+    """Resolved password."""
+
+
+@dataclass(frozen=True)
+class HttpSettings:
+    """``[http]``: the health endpoints fan-out."""
+
+    base_url: str = "https://api.example.org"
+    """Base URL the endpoint paths are appended to."""
+    endpoints: tuple[str, ...] = ("auth", "health", "users", "students", "medications")
+    """Endpoint names, substituted into path_template."""
+    path_template: str = "/v1/{endpoint}/health"
+    """Path of one endpoint's health check; ``{endpoint}`` is the name."""
+    version_urls: Mapping[str, str] = field(default_factory=dict)
+    """Name -> URL of version endpoints (e.g. ``api = "https://api.../version"``)."""
+    interval_s: float = 5.0
+    """Seconds between polls."""
+    timeout_s: float = 3.0
+    """Per-request timeout in seconds."""
+
+
+@dataclass(frozen=True)
+class SlackSettings:
+    """``[slack]``: incident notifications to an incoming webhook."""
+
+    webhook_url_env: str | None = "SLACK_WEBHOOK_URL"
+    """Environment variable holding the incoming-webhook URL."""
+    webhook_url_file: str | None = None
+    """File holding the webhook URL (wins over webhook_url_env)."""
+    timeout_s: float = 10.0
+    """Per-request timeout in seconds."""
+    webhook_url: Secret | None = _secret_field(required=True)
+    """Resolved webhook URL (it is a secret: anyone holding it can post)."""
+
+
+@dataclass(frozen=True)
+class PagerDutySettings:
+    """``[pagerduty]``: incident events through the Events API v2."""
+
+    routing_key_env: str | None = "PAGERDUTY_ROUTING_KEY"
+    """Environment variable holding the integration (routing) key."""
+    routing_key_file: str | None = None
+    """File holding the routing key (wins over routing_key_env)."""
+    events_url: str = "https://events.pagerduty.com/v2/enqueue"
+    """Events API v2 enqueue URL."""
+    timeout_s: float = 10.0
+    """Per-request timeout in seconds."""
+    routing_key: Secret | None = _secret_field(required=True)
+    """Resolved routing key."""
+
+
+@dataclass(frozen=True)
+class EmailSettings:
+    """``[email]``: notification mail over SMTP."""
+
+    host: str = "localhost"
+    """SMTP server."""
+    port: int = 587
+    """SMTP port."""
+    from_addr: str = field(default="", metadata={"key": "from"})
+    """Sender address (TOML key ``from``)."""
+    to: tuple[str, ...] = ()
+    """Recipient addresses."""
+    starttls: bool = True
+    """Upgrade the connection with STARTTLS before sending."""
+    username: str | None = None
+    """SMTP login; empty = no AUTH."""
+    password_env: str | None = None
+    """Environment variable holding the SMTP password."""
+    password_file: str | None = None
+    """File holding the SMTP password (wins over password_env)."""
+    timeout_s: float = 10.0
+    """Connect and command timeout in seconds."""
+    password: Secret | None = _secret_field(required=False)
+    """Resolved SMTP password."""
+
+
+#: TOML table name -> settings class, in the order sections are checked.
+SECTIONS: dict[str, type] = {
+    "cockpit": CockpitSettings,
+    "datadog": DatadogSettings,
+    "kubernetes": KubernetesSettings,
+    "postgres": PostgresSettings,
+    "redis": RedisSettings,
+    "http": HttpSettings,
+    "slack": SlackSettings,
+    "pagerduty": PagerDutySettings,
+    "email": EmailSettings,
+}
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole configuration; a section that is None is not configured."""
+
+    cockpit: CockpitSettings = field(default_factory=CockpitSettings)
+    """General settings."""
+    datadog: DatadogSettings | None = None
+    """Metrics source, if configured."""
+    kubernetes: KubernetesSettings | None = None
+    """Cluster source, if configured."""
+    postgres: PostgresSettings | None = None
+    """Database source, if configured."""
+    redis: RedisSettings | None = None
+    """Cache source, if configured."""
+    http: HttpSettings | None = None
+    """Health endpoints source, if configured."""
+    slack: SlackSettings | None = None
+    """Slack channel, if configured."""
+    pagerduty: PagerDutySettings | None = None
+    """PagerDuty channel, if configured."""
+    email: EmailSettings | None = None
+    """Email channel, if configured."""
+    path: Path | None = None
+    """The file it was read from (None = defaults only)."""
+
+    def configured(self) -> list[str]:
+        """Names of the configured sections other than ``cockpit``, in file-format order."""
+        return [name for name in SECTIONS if name != "cockpit" and getattr(self, name) is not None]
+
+    def secrets(self) -> list[str]:
+        """Every resolved secret value, for the timeline redactor to register."""
+        out: list[str] = []
+        for name in SECTIONS:
+            section = getattr(self, name)
+            if section is None:
+                continue
+            for f in fields(section):
+                value = getattr(section, f.name)
+                if isinstance(value, Secret) and value.reveal():
+                    out.append(value.reveal())
+        return out
+
+    @property
+    def kube_namespace(self) -> str:
+        """The namespace the cluster connector watches."""
+        if self.kubernetes is not None and self.kubernetes.namespace:
+            return self.kubernetes.namespace
+        return self.cockpit.namespace
+
+
+_LITERAL_SECRETS = frozenset(
+    {"api_key", "app_key", "password", "webhook_url", "routing_key", "token", "secret"}
+)
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+_HEADER = re.compile(r"^\s*\[\s*([A-Za-z0-9_.\"' -]+?)\s*\]\s*(#.*)?$")
+_SSLMODES = {"disable", "allow", "prefer", "require", "verify-ca", "verify-full"}
+
+
+class _Locator:
+    """Finds the line of ``[table] key`` by scanning the file text."""
+
+    def __init__(self, text: str) -> None:
+        self.lines = text.splitlines()
+
+    def line_of(self, table: str, key: str | None = None) -> int | None:
+        current = ""
+        header_line: int | None = None
+        key_re = re.compile(rf"^\s*[\"']?{re.escape(key)}[\"']?\s*=") if key else None
+        for number, line in enumerate(self.lines, start=1):
+            match = _HEADER.match(line)
+            if match:
+                current = match.group(1).replace('"', "").replace("'", "").replace(" ", "")
+                if current == table and key_re is None:
+                    return number
+                if current == table:
+                    header_line = number
+                continue
+            if current == table and key_re is not None and key_re.match(line):
+                return number
+        return header_line
+
+
+def _describe(value: object) -> str:
+    if isinstance(value, str):
+        return f'"{value}"' if len(value) <= 40 else f'"{value[:37]}..."'
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "an array"
+    return str(value)
+
+
+class _Loader:
+    def __init__(self, path: Path | None, text: str, environ: Mapping[str, str]) -> None:
+        self.path = path
+        self.name = path.name if path is not None else "<config>"
+        self.locator = _Locator(text)
+        self.environ = environ
+
+    def error(self, table: str, key: str | None, message: str, *,
+              where: bool = True) -> ConfigError:
+        line = self.locator.line_of(table, key)
+        prefix = f"{self.name}:{line}" if (line is not None and where) else self.name
+        return ConfigError(f"{prefix}: {message}")
+
+    def convert(self, table: str, key: str, value: object, hint: Any) -> object:
+        label = f"[{table}].{key}"
+
+        def wrong(expected: str) -> ConfigError:
+            return self.error(table, key, f"{label}: expected {expected}, got {_describe(value)}")
+
+        origin = typing.get_origin(hint)
+        args = typing.get_args(hint)
+        if origin in (typing.Union, types.UnionType):
+            inner = [a for a in args if a is not type(None)]
+            return self.convert(table, key, value, inner[0])
+        if hint is bool:
+            if not isinstance(value, bool):
+                raise wrong("true or false")
+            return value
+        if hint is int:
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise wrong("an integer")
+            return value
+        if hint is float:
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise wrong("a number")
+            return float(value)
+        if hint is str:
+            if not isinstance(value, str):
+                raise wrong("a string")
+            return value
+        if origin is tuple:
+            if isinstance(value, str):
+                value = [value]
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise wrong("an array of strings")
+            return tuple(value)
+        if origin is Mapping or hint is Mapping:
+            if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+                raise wrong("a table of strings")
+            return dict(value)
+        raise AssertionError(f"unsupported config type {hint!r}")  # pragma: no cover
+
+    def resolve_secret(self, table: str, name: str, values: dict[str, Any],
+                       required: bool) -> Secret | None:
+        file_ref = values.get(f"{name}_file")
+        env_ref = values.get(f"{name}_env")
+        if file_ref:
+            key = f"{name}_file"
+            secret_path = Path(os.path.expanduser(file_ref))
+            if not secret_path.is_absolute() and self.path is not None:
+                secret_path = self.path.parent / secret_path
+            try:
+                text = secret_path.read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise self.error(table, key, f"[{table}].{key}: cannot read {secret_path}: "
+                                 f"{exc.strerror or type(exc).__name__}", where=False) from None
+            if not text:
+                raise self.error(table, key, f"[{table}].{key}: {secret_path} is empty",
+                                 where=False)
+            return Secret(text, f"file {secret_path}")
+        if env_ref:
+            key = f"{name}_env"
+            value = self.environ.get(env_ref)
+            if value:
+                return Secret(value, f"env {env_ref}")
+            # an optional secret's *_env is only set when written explicitly
+            raise self.error(table, key, f"[{table}].{key}: environment variable {env_ref} "
+                             "is not set", where=False)
+        if required:
+            raise self.error(table, None, f"[{table}]: {name}_env or {name}_file is required")
+        return None
+
+    def section(self, table: str, cls: type, raw: object) -> Any:
+        if not isinstance(raw, dict):
+            raise self.error(table, None, f"[{table}] must be a table, got {_describe(raw)}")
+        hints = typing.get_type_hints(cls)
+        by_key = {}
+        for f in fields(cls):
+            if f.metadata.get("secret"):
+                continue
+            by_key[f.metadata.get("key", f.name)] = f
+        values: dict[str, Any] = {}
+        for key, value in raw.items():
+            looks_secret = key.endswith(("_key", "password")) and key not in by_key
+            if key in _LITERAL_SECRETS or looks_secret:
+                raise self.error(table, key, f"[{table}].{key}: secrets may not be written in the "
+                                 f"file; use {key}_env or {key}_file")
+            if key not in by_key:
+                raise self.error(table, key, f"unknown key '{key}' in [{table}]")
+            f = by_key[key]
+            values[f.name] = self.convert(table, key, value, hints[f.name])
+        for f in fields(cls):
+            if f.name.endswith("_s") and f.name in values and values[f.name] <= 0:
+                raise self.error(table, f.name, f"[{table}].{f.name}: must be greater than 0")
+            if f.name == "port" and f.name in values and not 0 < values[f.name] < 65536:
+                raise self.error(table, "port", f"[{table}].port: must be between 1 and 65535")
+        if table == "postgres" and values.get("sslmode", "prefer") not in _SSLMODES:
+            raise self.error(table, "sslmode", f"[postgres].sslmode: must be one of "
+                             f"{', '.join(sorted(_SSLMODES))}, got {_describe(values['sslmode'])}")
+        if table == "http" and "{endpoint}" not in values.get("path_template", "{endpoint}"):
+            raise self.error(table, "path_template",
+                             "[http].path_template: must contain {endpoint}")
+        if table == "email" and not values.get("to"):
+            raise self.error(table, "to", "[email].to: at least one recipient is required")
+        if table == "email" and not values.get("from_addr"):
+            raise self.error(table, "from", "[email].from: a sender address is required")
+        merged = {f.name: (values[f.name] if f.name in values else
+                           (f.default if f.default is not MISSING else f.default_factory()))  # type: ignore[misc]
+                  for f in fields(cls) if not f.metadata.get("secret")}
+        for f in fields(cls):
+            if f.metadata.get("secret"):
+                merged[f.name] = self.resolve_secret(table, f.name, {**merged, **values},
+                                                     f.metadata["required"])
+        return cls(**merged)
+
+
+def _env_bool(environ: Mapping[str, str], name: str) -> bool | None:
+    raw = environ.get(name)
+    if raw is None:
+        return None
+    lowered = raw.strip().lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise ConfigError(f"{name}: expected 1/true/yes/on or 0/false/no/off, got \"{raw}\"")
+
+
+def load_config(path: str | Path | None = None,
+                environ: Mapping[str, str] | None = None) -> Config:
+    """Read the config file (``path``, else ``$COCKPIT_CONFIG_FILE``) and apply the environment.
+
+    No file at all gives the defaults with every source not configured.
+    Raises :class:`ConfigError` with a one-line ``FILE[:LINE]: message``.
+    """
+    env: Mapping[str, str] = os.environ if environ is None else environ
+    if path is None and env.get("COCKPIT_CONFIG_FILE"):
+        path = env["COCKPIT_CONFIG_FILE"]
+    config = Config()
+    if path is not None:
+        file_path = Path(path)
+        try:
+            text = file_path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"{file_path}: cannot read config file: "
+                              f"{exc.strerror or type(exc).__name__}") from None
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            message = str(exc)
+            match = re.search(r"\(at line (\d+), column (\d+)\)", message)
+            short = message.split(" (at ")[0]
+            where = f"{file_path.name}:{match.group(1)}" if match else file_path.name
+            raise ConfigError(f"{where}: TOML syntax error: {short}") from None
+        loader = _Loader(file_path, text, env)
+        sections: dict[str, Any] = {}
+        for table, raw in data.items():
+            if table not in SECTIONS:
+                raise loader.error(table, None, f"unknown section [{table}]")
+            sections[table] = loader.section(table, SECTIONS[table], raw)
+        config = Config(**sections, path=file_path)
+    overrides: dict[str, Any] = {}
+    read_only = _env_bool(env, "COCKPIT_READ_ONLY")
+    if read_only is not None:
+        overrides["read_only"] = read_only
+    for key in ("environment", "namespace", "operator"):
+        value = env.get(f"COCKPIT_{key.upper()}")
+        if value:
+            overrides[key] = value
+    if overrides:
+        config = replace(config, cockpit=replace(config.cockpit, **overrides))
+    return config

@@ -1,0 +1,93 @@
+"""The cache panel from Redis: ping latency and the procedures' keys.
+
+redis-py with explicit ``socket_timeout`` and ``socket_connect_timeout`` and
+no retries (the poller decides when to try again). Reasons never include the
+password.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from cockpit.config import RedisSettings
+from cockpit.domain import CACHE_KEYS, CacheSnapshot
+from cockpit.sources.base import SourceError
+
+
+def make_client(settings: RedisSettings) -> redis.Redis:
+    """A client configured from the settings, one attempt per command."""
+    return redis.Redis(
+        host=settings.host, port=settings.port, db=settings.db,
+        password=settings.password.reveal() if settings.password else None,
+        ssl=settings.tls,
+        socket_timeout=settings.timeout_s, socket_connect_timeout=settings.timeout_s,
+        retry=Retry(NoBackoff(), 0), decode_responses=True,
+        client_name="rollback-cockpit",
+    )
+
+
+def describe_redis_error(exc: BaseException, timeout_s: float) -> str:
+    """A short reason built from the error type, never from the server's text."""
+    if isinstance(exc, redis.AuthenticationError):
+        return "Redis rejected the password"
+    if isinstance(exc, redis.TimeoutError):
+        return f"Redis did not answer within {timeout_s:g}s"
+    if isinstance(exc, redis.ConnectionError):
+        if "NOAUTH" in str(exc) or "Authentication required" in str(exc):
+            return "Redis requires a password (NOAUTH)"
+        return "cannot reach Redis (connection failed)"
+    if isinstance(exc, redis.ResponseError):
+        words = str(exc).split()
+        code = words[0] if words and words[0].isupper() else "ERR"
+        if code == "NOAUTH":
+            return "Redis requires a password (NOAUTH)"
+        if code == "WRONGPASS":
+            return "Redis rejected the password"
+        return f"Redis error {code}"
+    return f"Redis request failed ({type(exc).__name__})"
+
+
+class RedisSource:
+    """The ``cache`` source backed by Redis."""
+
+    kind = "cache"
+    label = "redis"
+
+    def __init__(self, settings: RedisSettings,
+                 now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self.settings = settings
+        self.interval_s = settings.interval_s
+        self.timeout_s = settings.timeout_s * 3 + 1
+        self._now = now
+        self.client = make_client(settings)
+
+    def ping_ms(self) -> float:
+        """Round-trip time of one PING in milliseconds."""
+        started = time.perf_counter()
+        try:
+            self.client.ping()
+        except redis.RedisError as exc:
+            raise SourceError(describe_redis_error(exc, self.settings.timeout_s)) from None
+        return (time.perf_counter() - started) * 1000.0
+
+    def fetch(self) -> CacheSnapshot:
+        """PING, then read the procedures' keys in one MGET."""
+        ping = self.ping_ms()
+        names = [self.settings.key_prefix + key for key in CACHE_KEYS]
+        try:
+            values = self.client.mget(names)
+        except redis.RedisError as exc:
+            raise SourceError(describe_redis_error(exc, self.settings.timeout_s)) from None
+        keys = tuple((key, None if value is None else str(value))
+                     for key, value in zip(CACHE_KEYS, values, strict=True))
+        return CacheSnapshot(at=self._now(), ping_ms=ping, keys=keys)
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self.client.close()
