@@ -1,0 +1,44 @@
+# Rollback Cockpit — `make help` lists the targets.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+
+.DEFAULT_GOAL := help
+.PHONY: help run test lint bench snapshot-update services screenshot clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 18
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "Rollback Cockpit needs Python 3.11+ (PYTHON=$(PYTHON))"; exit 2; }
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	@touch $(STAMP)
+
+run: $(STAMP) ## Open the cockpit on the simulated estate (creates .venv if missing)
+	$(VENV)/bin/cockpit
+
+test: $(STAMP) services ## Run the whole test suite (starts PostgreSQL and Redis if down)
+	$(PY) -m pytest
+
+services: ## Start the local PostgreSQL and Redis the integration tests use, if down
+	@sh scripts/ensure-services.sh
+
+lint: $(STAMP) ## ruff, and the import contracts that keep the core free of the UI
+	$(VENV)/bin/ruff check cockpit screens widgets tests bench
+	$(VENV)/bin/lint-imports
+
+bench: $(STAMP) ## Print the benchmark figures
+	$(PY) bench/run.py
+
+snapshot-update: $(STAMP) ## Regenerate the screen snapshots after a deliberate UI change
+	$(PY) -m pytest tests/snapshots --snapshot-update
+
+screenshot: $(STAMP) ## Save docs/war-room.svg, the README's screenshot, from the app itself
+	$(VENV)/bin/cockpit train --seed 7 --screenshot docs/war-room.svg --at 420
+
+clean: ## Remove the virtualenv and caches
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,258 @@
+"""The Textual face: the cockpit application and its factory ``make_app``."""
+
+from __future__ import annotations
+
+import signal
+import time
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import ClassVar
+
+from textual import on
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.widget import Widget
+from textual.worker import Worker, WorkerState
+
+from cockpit.clock import Clock, SimClock
+from cockpit.decision import DecisionEngine, default_policy_path, load_policy
+from cockpit.domain import (
+    SOURCE_KINDS,
+    ClusterSnapshot,
+    DatabaseSnapshot,
+    HealthSnapshot,
+    MetricsSnapshot,
+)
+from cockpit.messages import SourceUpdated
+from cockpit.sources.base import Source, SourceStatus
+from cockpit.sources.poller import Poller
+from screens.help import HelpScreen
+from screens.war_room import WarRoomScreen
+from widgets.decision_panel import DecisionPanel
+from widgets.incident_header import IncidentHeader
+
+TICK_S = 0.25
+
+
+class CockpitApp(App[None]):
+    """The war room. Build it with :func:`make_app`."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "Rollback Cockpit"
+    ENABLE_COMMAND_PALETTE = False
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "quit", "Quit", id="app.quit"),
+        Binding("question_mark", "help", "Help", key_display="?", id="app.help"),
+        Binding("plus,equals_sign", "speed(2)", "Faster", key_display="+", id="app.faster"),
+        Binding("minus", "speed(0.5)", "Slower", key_display="-", id="app.slower"),
+        Binding("space", "pause", "Pause", id="app.pause"),
+        Binding("f2", "screenshot", "Screenshot", show=False, id="app.screenshot"),
+    ]
+
+    def __init__(
+        self,
+        sources: Iterable[Source],
+        *,
+        clock: Clock,
+        environment: str = "production",
+        estate_label: str = "LIVE",
+        start_clock: bool = True,
+        screenshot_dir: Path | None = None,
+    ) -> None:
+        super().__init__()
+        self.sources = list(sources)
+        self.clock = clock
+        self.environment = environment
+        self.estate_label = estate_label
+        self.start_clock = start_clock
+        self.screenshot_dir = screenshot_dir or Path.cwd()
+        self.incident_start = clock.now()
+        self.statuses: dict[str, SourceStatus] = {}
+        self.pollers = {source.kind: Poller(source, self._post_status) for source in self.sources}
+        self.engine = DecisionEngine(load_policy(default_policy_path()), started_at=clock.now())
+        self._last_tick = time.monotonic()
+        self._first_data: set[str] = set()
+
+    # ------------------------------------------------------------ lifecycle
+
+    def compose_decision(self) -> Iterator[Widget]:
+        """The decision panel, composed into the war room's board."""
+        yield DecisionPanel(id="decision", classes="g-decision")
+
+    def on_mount(self) -> None:
+        self.push_screen(WarRoomScreen())
+        self._refresh_header()
+        for kind in SOURCE_KINDS:
+            if kind not in self.pollers:
+                self._show(SourceStatus(kind, "none", "not_configured",
+                                        reason="not configured"))
+        for kind, poller in self.pollers.items():
+            self.run_worker(poller.run(), name=f"poll-{kind}", group=f"poll-{kind}",
+                            exit_on_error=False)
+        self.set_interval(TICK_S, self._tick)
+        try:
+            # Textual does not handle SIGHUP: when the SSH session drops, stop cleanly
+            # rather than spin against a terminal that is gone.
+            import asyncio
+
+            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self._hangup)
+        except (NotImplementedError, RuntimeError, ValueError):
+            pass
+
+    def _hangup(self) -> None:
+        self.exit(return_code=129)
+
+    def on_unmount(self) -> None:
+        for source in self.sources:
+            try:
+                source.close()
+            except Exception:  # noqa: BLE001, S110 - closing must not stop shutdown
+                pass
+
+    # ----------------------------------------------------------- data flow
+
+    def _post_status(self, status: SourceStatus) -> None:
+        self.post_message(SourceUpdated(status))
+
+    @on(SourceUpdated)
+    def _on_source_updated(self, message: SourceUpdated) -> None:
+        self._show(message.status)
+
+    def _show(self, status: SourceStatus) -> None:
+        self.statuses[status.kind] = status
+        if status.state == "ok":
+            self._first_data.add(status.kind)
+            self._feed_engine(status)
+        screen = self._war_room()
+        if screen is not None:
+            screen.show_status(status)
+        self._refresh_decision()
+
+    def _feed_engine(self, status: SourceStatus) -> None:
+        snap = status.snapshot
+        if isinstance(snap, MetricsSnapshot):
+            for series in (snap.error_rate_pct, snap.latency_p95_ms, snap.cpu_pct,
+                           snap.memory_pct):
+                for at, value in series.points:
+                    self.engine.observe(series.metric, at, value)
+        elif isinstance(snap, HealthSnapshot):
+            self.engine.observe("health_check_failing_pct", snap.at, snap.failing_pct)
+        elif isinstance(snap, DatabaseSnapshot):
+            self.engine.observe("db_connection_error_pct", snap.at, snap.connection_error_pct)
+        elif isinstance(snap, ClusterSnapshot):
+            pass
+
+    def _refresh_decision(self) -> None:
+        screen = self._war_room()
+        if screen is None:
+            return
+        now = self.clock.now()
+        self.engine.tick(now)
+        screen.query_one(DecisionPanel).show(self.engine.state(now), now)
+
+    @on(Worker.StateChanged)
+    def _on_worker_state(self, event: Worker.StateChanged) -> None:
+        # A poller that died (a bug, not a source failure) must not take the cockpit
+        # down mid-incident: its panels go STALE with the reason.
+        if event.state == WorkerState.ERROR and event.worker.name.startswith("poll-"):
+            kind = event.worker.name.removeprefix("poll-")
+            previous = self.statuses.get(kind)
+            self._show(SourceStatus(kind, previous.label if previous else kind, "stale",
+                                    previous.snapshot if previous else None,
+                                    f"poller stopped: {event.worker.error}",
+                                    previous.last_ok if previous else None, time.monotonic()))
+
+    def _war_room(self) -> WarRoomScreen | None:
+        for screen in self.screen_stack:
+            if isinstance(screen, WarRoomScreen):
+                return screen
+        return None
+
+    def has_first_data(self) -> bool:
+        """Whether every configured source has answered at least once."""
+        return self._first_data >= set(self.pollers)
+
+    # --------------------------------------------------------------- clock
+
+    def _tick(self) -> None:
+        now = time.monotonic()
+        elapsed, self._last_tick = now - self._last_tick, now
+        if self.start_clock and isinstance(self.clock, SimClock):
+            self.clock.tick(elapsed)
+        self._refresh_header()
+        self._refresh_decision()
+
+    def _refresh_header(self) -> None:
+        screen = self._war_room()
+        if screen is None:
+            return
+        header = screen.query_one(IncidentHeader)
+        header.environment = self.environment
+        label = self.estate_label
+        if isinstance(self.clock, SimClock):
+            state = "PAUSED" if self.clock.paused or not self.start_clock else ""
+            label = f"{label} x{self.clock.speed:g} {state}".rstrip()
+        header.estate = label
+        now = self.clock.now()
+        header.now = now
+        header.elapsed = now - self.incident_start
+        severity = self.engine.state(now).severity
+        header.severity = str(severity) if severity else "not set"
+
+    # ------------------------------------------------------------- actions
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def action_speed(self, factor: float) -> None:
+        if not isinstance(self.clock, SimClock):
+            self.notify("Speed applies to the simulated estate only.", severity="warning")
+            return
+        speed = min(SimClock.MAX_SPEED, max(SimClock.MIN_SPEED, self.clock.speed * factor))
+        self.clock.speed = round(speed)
+        self._refresh_header()
+
+    def action_pause(self) -> None:
+        if isinstance(self.clock, SimClock):
+            self.clock.paused = not self.clock.paused
+            self._refresh_header()
+
+    def action_screenshot(self) -> None:
+        stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+        path = self.save_screenshot(f"cockpit-{stamp}.svg", str(self.screenshot_dir))
+        self.notify(f"Screenshot saved: {path}")
+
+
+def make_app(
+    sources: Iterable[Source],
+    *,
+    clock: Clock,
+    environment: str = "production",
+    estate_label: str = "LIVE",
+    start_clock: bool = True,
+) -> CockpitApp:
+    """Build the cockpit: the single factory the CLI, tests and snapshots share."""
+    return CockpitApp(sources, clock=clock, environment=environment, estate_label=estate_label,
+                      start_clock=start_clock)
+
+
+def make_sim_app(scenario_id: str | None = None, *, speed: float | None = None,
+                 seed: int | None = None, start_clock: bool = True,
+                 advance_s: float = 0.0) -> CockpitApp:
+    """The cockpit on the built-in simulated estate playing ``scenario_id``."""
+    from cockpit.sim.estate import SimEstate
+    from cockpit.sim.scenario import DEFAULT_SCENARIO, find_scenario
+    from cockpit.sim.sources import sim_sources
+
+    scenario = find_scenario(scenario_id or DEFAULT_SCENARIO)
+    clock = SimClock(scenario.start, speed if speed is not None else scenario.speed)
+    estate = SimEstate(scenario, seed=seed, clock=clock)
+    app = make_app(sim_sources(estate), clock=clock, environment=scenario.environment,
+                   estate_label=f"SIM {scenario.id}", start_clock=start_clock)
+    app.estate = estate  # type: ignore[attr-defined]
+    if advance_s:
+        clock.advance(advance_s)
+    return app

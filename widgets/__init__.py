@@ -1,0 +1,1 @@
+"""Textual widgets of the war room: one public widget per module."""

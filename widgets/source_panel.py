@@ -1,0 +1,77 @@
+"""A bordered panel fed by one data source, showing its freshness or STALE state."""
+
+from __future__ import annotations
+
+import time
+
+from textual.containers import Vertical
+
+from cockpit.sources.base import SourceStatus
+
+
+def format_age(seconds: float | None) -> str:
+    """``42s``, ``3m05s``, ``1h02m`` — compact ages for borders."""
+    if seconds is None:
+        return "never"
+    seconds = int(seconds)
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds // 3600}h{(seconds % 3600) // 60:02d}m"
+
+
+class SourcePanel(Vertical):
+    """Base for panels that display a source's snapshot.
+
+    The border subtitle always says where the data comes from and how fresh it
+    is; a failing source keeps its last values on screen, dimmed, and says
+    ``STALE`` with the age of the data and the reason, in words, not colour.
+    """
+
+    DEFAULT_CSS = """
+    SourcePanel {
+        border: round $primary-darken-1;
+        border-title-color: $text;
+        border-title-style: bold;
+        border-subtitle-color: $text-muted;
+        padding: 0 1;
+        height: auto;
+    }
+    SourcePanel.-stale {
+        border: round $error;
+        border-subtitle-color: $error;
+        border-subtitle-style: bold;
+    }
+    SourcePanel.-stale > * {
+        text-opacity: 60%;
+    }
+    SourcePanel.-breach {
+        border: heavy $error;
+    }
+    """
+
+    PANEL_TITLE = "Panel"
+
+    def on_mount(self) -> None:
+        self.border_title = self.PANEL_TITLE
+        self.border_subtitle = "waiting for data…"
+
+    def show_status(self, status: SourceStatus, now: float | None = None) -> None:
+        """Reflect the source's state in the border and, when there is data, the body."""
+        now = time.monotonic() if now is None else now
+        self.set_class(status.state == "stale", "-stale")
+        if status.state == "stale":
+            age = format_age(status.age(now))
+            self.border_subtitle = f"STALE {age} · {status.reason}"
+        elif status.state == "not_configured":
+            self.border_subtitle = "not configured"
+        elif status.state == "waiting":
+            self.border_subtitle = "waiting for data…"
+        elif status.snapshot is not None:
+            self.border_subtitle = f"{status.label} · {status.snapshot.at:%H:%M:%S}Z"
+        if status.snapshot is not None:
+            self.show_snapshot(status.snapshot)
+
+    def show_snapshot(self, snapshot: object) -> None:
+        """Render a snapshot; subclasses override."""
