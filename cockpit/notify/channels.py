@@ -1,0 +1,158 @@
+"""The real channels: Slack incoming webhook, PagerDuty Events API v2, SMTP mail.
+
+Every error is rebuilt from the status code or the exception type: httpx and
+smtplib messages can contain the webhook URL, the routing key or the server's
+reply, none of which belongs on screen or in the journal.
+"""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from typing import Any
+
+import httpx
+
+from cockpit.config import Config, EmailSettings, PagerDutySettings, SlackSettings
+from cockpit.notify.message import Channel, DeliveryError
+
+_PERMANENT = {400: "400 Bad Request", 401: "401 Unauthorized", 403: "403 Forbidden",
+              404: "404 Not Found", 410: "410 Gone"}
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    raw = response.headers.get("Retry-After")
+    if raw is None:
+        return None
+    try:
+        return max(0.0, float(raw))
+    except ValueError:
+        return None
+
+
+def _post_json(service: str, url: str, body: dict[str, Any], timeout_s: float) -> httpx.Response:
+    try:
+        with httpx.Client(timeout=timeout_s, follow_redirects=False) as client:
+            response = client.post(url, json=body)
+    except httpx.TimeoutException:
+        raise DeliveryError(f"{service} did not answer within {timeout_s:g}s",
+                            retryable=True) from None
+    except httpx.HTTPError as exc:
+        raise DeliveryError(f"cannot reach {service} ({type(exc).__name__})",
+                            retryable=True) from None
+    code = response.status_code
+    if 200 <= code < 300:
+        return response
+    if code == 429:
+        raise DeliveryError(f"{service} rate limited the request (429)", retryable=True,
+                            retry_after_s=_retry_after(response))
+    if code >= 500:
+        raise DeliveryError(f"{service} error {code}", retryable=True,
+                            retry_after_s=_retry_after(response))
+    label = _PERMANENT.get(code, f"{code}")
+    raise DeliveryError(f"{service} refused the message ({label})", retryable=False)
+
+
+class SlackChannel:
+    """Posts to a Slack incoming webhook."""
+
+    name = "slack"
+
+    def __init__(self, settings: SlackSettings) -> None:
+        if settings.webhook_url is None:
+            raise ValueError("[slack] webhook URL is not resolved")
+        self._url = settings.webhook_url.reveal()
+        self.timeout_s = settings.timeout_s
+
+    def send(self, payload: dict[str, Any]) -> str:
+        """POST the message JSON; Slack answers ``200 ok``."""
+        response = _post_json("Slack", self._url, payload, self.timeout_s)
+        return f"Slack accepted ({response.status_code})"
+
+
+class PagerDutyChannel:
+    """Sends events to the PagerDuty Events API v2 (``POST /v2/enqueue``)."""
+
+    name = "pagerduty"
+
+    def __init__(self, settings: PagerDutySettings) -> None:
+        if settings.routing_key is None:
+            raise ValueError("[pagerduty] routing key is not resolved")
+        self._key = settings.routing_key.reveal()
+        self.url = settings.events_url
+        self.timeout_s = settings.timeout_s
+
+    def send(self, payload: dict[str, Any]) -> str:
+        """Add the routing key and POST; PagerDuty answers 202 with a dedup key."""
+        body = {"routing_key": self._key, **payload}
+        response = _post_json("PagerDuty", self.url, body, self.timeout_s)
+        return f"PagerDuty accepted ({response.status_code})"
+
+
+class EmailChannel:
+    """Sends plain-text mail over SMTP, STARTTLS optional."""
+
+    name = "email"
+
+    def __init__(self, settings: EmailSettings) -> None:
+        self.settings = settings
+
+    def build(self, payload: dict[str, Any]) -> EmailMessage:
+        """The mail as it will be sent."""
+        msg = EmailMessage()
+        msg["From"] = self.settings.from_addr
+        msg["To"] = ", ".join(self.settings.to)
+        msg["Subject"] = str(payload.get("subject", "Rollback Cockpit"))
+        msg["Date"] = formatdate(localtime=False, usegmt=True)
+        msg["Message-ID"] = make_msgid(domain="rollback-cockpit")
+        if payload.get("urgent", False):
+            msg["Priority"] = "Urgent"
+            msg["X-Priority"] = "1"
+        msg.set_content(str(payload.get("body", "")))
+        return msg
+
+    def send(self, payload: dict[str, Any]) -> str:
+        """Connect, optionally STARTTLS and log in, send, quit."""
+        s = self.settings
+        msg = self.build(payload)
+        try:
+            with smtplib.SMTP(s.host, s.port, timeout=s.timeout_s) as smtp:
+                if s.starttls:
+                    smtp.starttls(context=ssl.create_default_context())
+                if s.username:
+                    smtp.login(s.username, s.password.reveal() if s.password else "")
+                refused = smtp.send_message(msg)
+        except smtplib.SMTPAuthenticationError as exc:
+            raise DeliveryError(f"SMTP server rejected the login ({exc.smtp_code})",
+                                retryable=False) from None
+        except smtplib.SMTPRecipientsRefused:
+            raise DeliveryError("SMTP server refused every recipient", retryable=False) from None
+        except smtplib.SMTPResponseException as exc:
+            code = exc.smtp_code
+            raise DeliveryError(f"SMTP error {code}", retryable=400 <= code < 500) from None
+        except smtplib.SMTPNotSupportedError:
+            raise DeliveryError("SMTP server does not support STARTTLS/AUTH",
+                                retryable=False) from None
+        except TimeoutError:
+            raise DeliveryError(f"SMTP server did not answer within {s.timeout_s:g}s",
+                                retryable=True) from None
+        except (smtplib.SMTPException, OSError) as exc:
+            raise DeliveryError(f"cannot reach the SMTP server ({type(exc).__name__})",
+                                retryable=True) from None
+        if refused:
+            return f"sent; {len(refused)} recipient(s) refused"
+        return f"sent to {len(s.to)} recipient(s)"
+
+
+def build_channels(config: Config) -> dict[str, Channel]:
+    """A channel per configured notification section."""
+    channels: dict[str, Channel] = {}
+    if config.slack is not None:
+        channels["slack"] = SlackChannel(config.slack)
+    if config.pagerduty is not None:
+        channels["pagerduty"] = PagerDutyChannel(config.pagerduty)
+    if config.email is not None:
+        channels["email"] = EmailChannel(config.email)
+    return channels
