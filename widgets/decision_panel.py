@@ -28,6 +28,12 @@ _SHORT = {
     "db_connections": "DB conns",
     "resources": "CPU/Mem",
 }
+_SHORT_ACTION = {
+    "automatic_rollback": "auto rollback",
+    "immediate_rollback": "immed. rollback",
+    "alert_manual_decision": "alert+manual",
+    "manual_decision": "manual decision",
+}
 _REC_STYLE = {
     RecommendationKind.IMMEDIATE_ROLLBACK: "bold reverse $error",
     RecommendationKind.ROLLBACK_WITHIN_30M: "bold $error",
@@ -142,6 +148,12 @@ class DecisionPanel(Static):
         lines.append(self._authority_line(state, now))
         if self.compact:
             lines.extend(self._compact_triggers(state, now))
+            # one line per item at 80 columns: crop rather than wrap, the rows must stay rows
+            width = max(20, self.content_region.width or 76)
+            lines = [
+                (Content(x) if isinstance(x, str) else x).truncate(width, ellipsis=True)
+                for x in lines
+            ]
         else:
             lines.extend(f"  · {reason}" for reason in rec.reasons[1:])
             lines.append(Content(""))
@@ -160,7 +172,9 @@ class DecisionPanel(Static):
     def _tree_line(self, state: DecisionState) -> Content:
         parts: list[str | tuple[str, str]] = []
         for step in state.tree:
-            question = step.question.replace("User impact > 5%?", "Impact>5%?")
+            question = step.question.replace("User impact > 5%?", "Impact>5%?").replace(
+                "Critical issue?", "Critical?"
+            )
             answer = step.answer if step.by in ("data", "") else f"{step.answer} ({step.by})"
             style = "bold $accent" if step.answer == "unanswered" else "bold"
             parts += [question, " ", (answer, style), " -> "]
@@ -175,6 +189,13 @@ class DecisionPanel(Static):
                                     "  (no issue detected)")
         how = f"set by {state.severity_set_by}" if state.severity_set_by else "suggested"
         deadline = countdown(state.severity_deadline, now)
+        if self.compact:
+            return Content.assemble(
+                "Sev ", (state.severity.upper(), "bold"), f" ({how}) · ",
+                (state.severity_rule.authority, "bold"),
+                f" · max {format_duration(state.severity_rule.max_decision)}",
+                (f" · {deadline}" if deadline else "", "bold"),
+            )
         return Content.assemble(
             "Severity ", (state.severity.upper(), "bold"), f" ({how})  Authority: ",
             (state.severity_rule.authority, "bold"),
@@ -185,26 +206,27 @@ class DecisionPanel(Static):
     def _trigger_row(self, trigger: TriggerState, now: datetime, *, wide: bool) -> Content:
         name = _SHORT.get(trigger.id, trigger.spec.title)
         marker = state_marker(trigger)
-        if trigger.fired_at is not None and trigger.state is not TriggerStatus.FIRED:
+        if wide and trigger.fired_at is not None and trigger.state is not TriggerStatus.FIRED:
             marker += f" (fired {trigger.fired_at:%H:%M})"
         elif trigger.state is TriggerStatus.FIRED and trigger.fired_at is not None:
             marker += f" {trigger.fired_at:%H:%M:%S}"
         due = countdown(trigger.decide_by, now) if trigger.decide_by else ""
         cells: list[str | tuple[str, str]] = [
             f"{name:<12.12} ",
-            (f"{marker:<22.22}", _STATE_STYLE[trigger.state]),
+            (f"{marker:<24.24}" if wide else f"{marker:<18.18}", _STATE_STYLE[trigger.state]),
             f" {_value(trigger):>8.8} ",
         ]
         if wide:
             cells.append(f" {trigger.action.label:<24}")
         else:
-            cells.append(f" {trigger.action.label[:14]:<14}")
+            cells.append(f" {_SHORT_ACTION.get(trigger.action.value, trigger.action.label):<15.15}")
         if due:
             cells.append((f" {due}", "bold $error" if due.startswith("OVERDUE") else "bold"))
         return Content.assemble(*cells)
 
     def _compact_triggers(self, state: DecisionState, now: datetime) -> list[Content]:
-        room = max(1, self.size.height - 3 - 2) if self.size.height else 5
+        # 10 rows: 2 of border, 3 of recommendation/tree/authority, the rest for triggers
+        room = max(self.size.height, 10) - 5
         notable = [t for t in state.triggers if t.state is not TriggerStatus.OK]
         calm = [t for t in state.triggers if t.state is TriggerStatus.OK]
         rows = [self._trigger_row(t, now, wide=False) for t in notable]
