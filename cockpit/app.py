@@ -41,6 +41,9 @@ class CockpitApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "Rollback Cockpit"
     ENABLE_COMMAND_PALETTE = False
+    # A mode (not get_default_screen) so Textual loads the screen's CSS_PATH.
+    MODES: ClassVar[dict[str, type[WarRoomScreen]]] = {"war_room": WarRoomScreen}
+    DEFAULT_MODE = "war_room"
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit", id="app.quit"),
@@ -79,11 +82,9 @@ class CockpitApp(App[None]):
 
     def compose_decision(self) -> Iterator[Widget]:
         """The decision panel, composed into the war room's board."""
-        yield DecisionPanel(id="decision", classes="g-decision")
+        yield DecisionPanel(id="decision", classes="grp g-decision")
 
     def on_mount(self) -> None:
-        self.push_screen(WarRoomScreen())
-        self._refresh_header()
         for kind in SOURCE_KINDS:
             if kind not in self.pollers:
                 self._show(SourceStatus(kind, "none", "not_configured",
@@ -165,10 +166,18 @@ class CockpitApp(App[None]):
                                     previous.last_ok if previous else None, time.monotonic()))
 
     def _war_room(self) -> WarRoomScreen | None:
+        """The war room, once its panels exist (before that, statuses wait in ``statuses``)."""
         for screen in self.screen_stack:
-            if isinstance(screen, WarRoomScreen):
+            if isinstance(screen, WarRoomScreen) and screen.is_composed:
                 return screen
         return None
+
+    def war_room_ready(self, screen: WarRoomScreen) -> None:
+        """Called by the war room when its panels exist: show everything known so far."""
+        for status in self.statuses.values():
+            screen.show_status(status)
+        self._refresh_header()
+        self._refresh_decision()
 
     def has_first_data(self) -> bool:
         """Whether every configured source has answered at least once."""
@@ -198,8 +207,13 @@ class CockpitApp(App[None]):
         now = self.clock.now()
         header.now = now
         header.elapsed = now - self.incident_start
-        severity = self.engine.state(now).severity
-        header.severity = str(severity) if severity else "not set"
+        state = self.engine.state(now)
+        if state.severity:
+            header.severity = str(state.severity).upper()
+        elif state.suggested_severity:
+            header.severity = f"{str(state.suggested_severity).upper()}? (suggested)"
+        else:
+            header.severity = "not set"
 
     # ------------------------------------------------------------- actions
 

@@ -53,20 +53,25 @@ class WarRoomScreen(Screen[None]):
         yield Tabs(*[Tab(label, id=f"tab-{group}") for group, label in GROUPS], id="groups")
         with Container(id="board"):
             yield MetricPanel("Error rate", "error_rate_pct", 5.0, "%", "rollback if > 5% for 5m",
-                              id="error-rate", classes="g-metrics")
+                              id="error-rate", classes="grp g-metrics")
             yield MetricPanel("Latency p95", "latency_p95_ms", 1000.0, "ms",
-                              "decide if > 1000ms for 10m", id="latency", classes="g-metrics")
-            yield HealthPanel(id="health", classes="g-metrics")
-            yield PodsPanel(id="pods", classes="g-pods")
-            yield DatabasePanel(id="database", classes="g-database")
-            yield CachePanel(id="cache", classes="g-cache")
+                              "decide if > 1000ms for 10m", id="latency", classes="grp g-metrics")
+            yield HealthPanel(id="health", classes="grp g-metrics")
+            yield PodsPanel(id="pods", classes="grp g-pods")
+            yield DatabasePanel(id="database", classes="grp g-database")
+            yield CachePanel(id="cache", classes="grp g-cache")
             yield from self.app.compose_decision()  # type: ignore[attr-defined]
-            yield RunbookPanel(id="runbook", classes="g-runbook")
+            yield RunbookPanel(id="runbook", classes="grp g-runbook")
         yield Footer()
+
+    is_composed = False
+    """Whether the panels exist yet (the app holds statuses until then)."""
 
     def on_mount(self) -> None:
         self.show_group("metrics")
         self._apply_size()
+        self.is_composed = True
+        self.app.war_room_ready(self)  # type: ignore[attr-defined]
 
     def on_resize(self) -> None:
         self._apply_size()

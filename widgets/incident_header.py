@@ -45,13 +45,13 @@ class IncidentHeader(Widget):
     """The incident severity as set by the engineer."""
 
     def render(self) -> Text:
+        # Most important first: a narrow terminal cuts from the right.
         text = Text(no_wrap=True, overflow="ellipsis")
-        text.append(" ROLLBACK COCKPIT ", "bold reverse")
-        text.append(f" {self.environment.upper()} ", "bold")
-        text.append(f"│ {self.estate} ")
-        text.append(f"│ {format_clock(self.elapsed)} ", "bold")
+        text.append(f" {self.environment.upper()} ", "bold reverse")
+        text.append(" SEV ")
+        text.append(self.severity, "bold")
+        text.append(f" │ {format_clock(self.elapsed)} ", "bold")
         if self.now is not None:
             text.append(f"{self.now:%H:%M:%S}Z ", "dim")
-        text.append("│ SEV ")
-        text.append(self.severity.upper(), "bold")
+        text.append(f"│ {self.estate} │ Rollback Cockpit")
         return text

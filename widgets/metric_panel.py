@@ -18,7 +18,7 @@ class Spark(Widget):
     """Bars of the last 30 minutes, scaled from zero so the threshold means the same height."""
 
     DEFAULT_CSS = """
-    Spark { height: 2; width: 1fr; }
+    Spark { height: 1fr; min-height: 1; width: 1fr; }
     Spark > .spark--over { color: $error; }
     Spark > .spark--under { color: $success; }
     """

@@ -32,7 +32,9 @@ class PodsPanel(SourcePanel):
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.query_one(DataTable).add_columns(*COLUMNS)
+        table = self.query_one(DataTable)
+        for column in COLUMNS:
+            table.add_column(column, key=column)
 
     def show_snapshot(self, snapshot: object) -> None:
         assert isinstance(snapshot, ClusterSnapshot)

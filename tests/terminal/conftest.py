@@ -1,0 +1,84 @@
+"""Drive the real ``cockpit`` command in a real terminal: tmux send-keys and capture-pane."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+COCKPIT = Path(sys.executable).with_name("cockpit")
+
+
+class Terminal:
+    """A detached tmux session running one command at a fixed size."""
+
+    def __init__(self, command: list[str], width: int = 80, height: int = 24,
+                 env: dict[str, str] | None = None) -> None:
+        self.name = f"cockpit-test-{uuid.uuid4().hex[:8]}"
+        self.socket = f"cockpit-{uuid.uuid4().hex[:8]}"
+        full_env = {**os.environ, "TERM": "xterm-256color", **(env or {})}
+        # -L: a private tmux server per test, so tests never see each other's sessions
+        subprocess.run(
+            ["tmux", "-L", self.socket, "new-session", "-d", "-s", self.name,
+             "-x", str(width), "-y", str(height), *command],
+            check=True, env=full_env, timeout=10,
+        )
+
+    def tmux(self, *args: str) -> str:
+        result = subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True,
+                                text=True, timeout=10)
+        return result.stdout
+
+    def screen(self) -> str:
+        return self.tmux("capture-pane", "-p", "-t", self.name)
+
+    def send(self, *keys: str) -> None:
+        self.tmux("send-keys", "-t", self.name, *keys)
+
+    def wait_for(self, predicate: Callable[[str], bool], timeout: float = 20.0) -> str:
+        deadline = time.monotonic() + timeout
+        text = ""
+        while time.monotonic() < deadline:
+            text = self.screen()
+            if predicate(text):
+                return text
+            time.sleep(0.2)
+        raise AssertionError(f"timed out; the screen was:\n{text}")
+
+    def alive(self) -> bool:
+        result = subprocess.run(["tmux", "-L", self.socket, "has-session", "-t", self.name],
+                                capture_output=True, timeout=10)
+        return result.returncode == 0
+
+    def kill(self) -> None:
+        subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True,
+                       timeout=10)
+
+
+@pytest.fixture
+def cockpit_bin() -> Path:
+    """The installed ``cockpit`` console script of this environment."""
+    return COCKPIT
+
+
+@pytest.fixture
+def terminal() -> Iterator[Callable[..., Terminal]]:
+    if shutil.which("tmux") is None:
+        pytest.skip("tmux is not installed (.ci/run installs it)")
+    started: list[Terminal] = []
+
+    def start(command: list[str], **kwargs: object) -> Terminal:
+        term = Terminal(command, **kwargs)  # type: ignore[arg-type]
+        started.append(term)
+        return term
+
+    yield start
+    for term in started:
+        term.kill()
