@@ -176,6 +176,8 @@ class RedisSettings:
     """Redis port."""
     db: int = 0
     """Database number."""
+    username: str | None = None
+    """ACL user (Redis 6+); empty = the default user."""
     password_env: str | None = None
     """Environment variable holding the password (optional)."""
     password_file: str | None = None

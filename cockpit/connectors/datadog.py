@@ -64,11 +64,12 @@ def describe_api_error(exc: BaseException, timeout_s: float) -> str:
             return f"Datadog error {status}"
         return "Datadog request failed (TLS or request error)"
     reason = getattr(exc, "reason", None) or exc
-    if isinstance(reason, (urllib3.exceptions.TimeoutError, TimeoutError)):
-        return f"Datadog did not answer within {timeout_s:g}s"
+    # NewConnectionError is a ConnectTimeoutError in urllib3: test it first
     if isinstance(reason, (urllib3.exceptions.NewConnectionError, ConnectionError,
                            urllib3.exceptions.ProtocolError)):
         return "cannot reach Datadog (connection failed)"
+    if isinstance(reason, (urllib3.exceptions.TimeoutError, TimeoutError)):
+        return f"Datadog did not answer within {timeout_s:g}s"
     return f"Datadog request failed ({type(reason).__name__})"
 
 

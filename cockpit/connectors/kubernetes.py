@@ -57,10 +57,11 @@ def describe_api_error(exc: BaseException, timeout_s: float) -> str:
             return f"Kubernetes API {names[exc.status]}"
         return f"Kubernetes API error {exc.status}"
     reason = getattr(exc, "reason", None) or exc
-    if isinstance(reason, (urllib3.exceptions.TimeoutError, TimeoutError)):
-        return f"Kubernetes API did not answer within {timeout_s:g}s"
+    # NewConnectionError is a ConnectTimeoutError in urllib3: test it first
     if isinstance(reason, (urllib3.exceptions.NewConnectionError, ConnectionError)):
         return "cannot reach the Kubernetes API (connection failed)"
+    if isinstance(reason, (urllib3.exceptions.TimeoutError, TimeoutError)):
+        return f"Kubernetes API did not answer within {timeout_s:g}s"
     return f"Kubernetes API request failed ({type(reason).__name__})"
 
 

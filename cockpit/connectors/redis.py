@@ -23,12 +23,11 @@ from cockpit.sources.base import SourceError
 def make_client(settings: RedisSettings) -> redis.Redis:
     """A client configured from the settings, one attempt per command."""
     return redis.Redis(
-        host=settings.host, port=settings.port, db=settings.db,
+        host=settings.host, port=settings.port, db=settings.db, username=settings.username,
         password=settings.password.reveal() if settings.password else None,
         ssl=settings.tls,
         socket_timeout=settings.timeout_s, socket_connect_timeout=settings.timeout_s,
         retry=Retry(NoBackoff(), 0), decode_responses=True,
-        client_name="rollback-cockpit",
     )
 
 
