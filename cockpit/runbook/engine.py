@@ -1,0 +1,668 @@
+"""The step state machine of one runbook run within an incident.
+
+Steps run one at a time, in order. A step is *ready* when it is the next step
+not done or skipped and every guard holds; otherwise the next step is
+*blocked* and says which guard blocks and why. Destructive steps need a
+:class:`Confirmation` (the target's name typed, and an approver). Every
+transition is recorded through ``record(kind, data)`` before it takes effect:
+``step.started`` is written before the action runs, and if writing fails the
+action does not run. Nothing is retried automatically.
+
+The app drives a run like this::
+
+    run = RunbookRun(runbook, incident, executor, journal_record, variables)
+    status = run.start("undo", Confirmation("api", "Dana (IC)"))  # UI thread: refusals raise
+    if status.state is StepState.RUNNING:
+        run_in_worker(lambda: run.run_step("undo"))                # blocking, streams output
+    run.cancel("undo")                                               # from the UI, any time
+
+:class:`IncidentFacts` holds what the whole incident has established (facts,
+approvals, notifications, steps done) and is shared by every run of the incident.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from cockpit.runbook.actions import (
+    MANUAL_TYPES,
+    ActionError,
+    ResolvedAction,
+    effective_variables,
+    expand,
+    resolve,
+)
+from cockpit.runbook.executor import ActionResult, Executor, RunContext
+from cockpit.runbook.loader import facts_established_by, missing_db_guards
+from cockpit.runbook.model import (
+    FACT_HINTS,
+    NOTIFY_TARGETS,
+    ROLES,
+    Runbook,
+    Step,
+    format_duration,
+)
+
+Record = Callable[[str, dict[str, Any]], None]
+OUTPUT_KEEP_BYTES = 4096
+
+
+class StepState(StrEnum):
+    """Where a step stands."""
+
+    PENDING = "pending"
+    READY = "ready"
+    BLOCKED = "blocked"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    INTERRUPTED = "interrupted"
+    CANCELLED = "cancelled"
+
+
+class StepRefused(Exception):
+    """The engine refuses an operator's request; the message says why (one line)."""
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    """The operator's confirmation of a step: the target name typed, and who approves."""
+
+    target_typed: str = ""
+    approver: str = ""
+
+
+@dataclass(frozen=True)
+class StepStatus:
+    """A step's state as the UI shows it."""
+
+    step: Step
+    state: StepState
+    reason: str = ""
+    """Why blocked / failed / skipped / cancelled (first blocking guard for blocked)."""
+    blockers: tuple[str, ...] = ()
+    """Every guard that blocks the step."""
+    preview: str = ""
+    """The exact equivalent command, or the variable error that prevents it."""
+    output: str = ""
+    elapsed_s: float | None = None
+    """Seconds since start (running) or the run's duration (finished)."""
+    target: str = ""
+    """The name to type to confirm a destructive step."""
+    needs_confirmation: bool = False
+    mutates: bool = False
+    idempotent: bool = True
+
+    @property
+    def id(self) -> str:
+        """The step's id."""
+        return self.step.id
+
+
+# ------------------------------------------------------------------ incident
+
+
+def _event_parts(event: Any) -> tuple[str, Mapping[str, Any]]:
+    if isinstance(event, Mapping):
+        return str(event.get("kind", "")), event.get("data") or {}
+    return str(getattr(event, "kind", "")), getattr(event, "data", None) or {}
+
+
+class IncidentFacts:
+    """What one incident has established, shared by all its runbook runs (thread-safe)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.facts: set[str] = set()
+        self.approvals: dict[str, str] = {}
+        """role -> approver"""
+        self.notified: set[str] = set()
+        self.steps_done: set[str] = set()
+        """``runbook/step`` of every step done in this incident."""
+
+    def establish(self, *facts: str) -> None:
+        """Record facts as established."""
+        with self._lock:
+            self.facts.update(facts)
+
+    def approve(self, role: str, approver: str) -> None:
+        """Record ``approver``'s approval for ``role``."""
+        with self._lock:
+            self.approvals[role] = approver
+
+    def notify(self, *targets: str) -> None:
+        """Record that ``targets`` have been notified."""
+        with self._lock:
+            self.notified.update(targets)
+
+    def mark_done(self, ref: str) -> None:
+        """Record step ``runbook/step`` as done."""
+        with self._lock:
+            self.steps_done.add(ref)
+
+    def apply(self, event: Any) -> None:
+        """Fold one timeline event (a mapping with ``kind`` and ``data``, or an object) in."""
+        kind, data = _event_parts(event)
+        if kind == "fact.established":
+            self.establish(str(data.get("fact")))
+        elif kind == "approval.recorded":
+            self.approve(str(data.get("role")), str(data.get("approver")))
+        elif kind == "step.finished" and data.get("outcome") == "done":
+            self.mark_done(f"{data.get('runbook')}/{data.get('step')}")
+            self.notify(*(str(t) for t in data.get("notified") or ()))
+        elif kind == "incident.declared":
+            self.establish("incident_declared")
+        elif kind == "decision.recorded" and "rollback" in str(data.get("decision", "")).lower():
+            self.establish("rollback_decided")
+
+    @classmethod
+    def from_events(cls, events: Iterable[Any]) -> IncidentFacts:
+        """Rebuild an incident's facts from its timeline events."""
+        facts = cls()
+        for event in events:
+            facts.apply(event)
+        return facts
+
+
+# ------------------------------------------------------------------ run
+
+
+@dataclass
+class _Slot:
+    state: StepState | None = None  # None: derived (pending/ready/blocked)
+    reason: str = ""
+    lines: list[str] = field(default_factory=list)
+    output: str = ""
+    started_at: float | None = None
+    duration_s: float | None = None
+    preview: str = ""
+    confirmation: Confirmation | None = None
+    cancel: threading.Event = field(default_factory=threading.Event)
+    executing: bool = False
+
+
+def _digest_and_tail(output: str) -> tuple[str, str, bool]:
+    data = output.encode("utf-8")
+    digest = hashlib.sha256(data).hexdigest()
+    if len(data) <= OUTPUT_KEEP_BYTES:
+        return output, digest, False
+    return data[-OUTPUT_KEEP_BYTES:].decode("utf-8", errors="ignore"), digest, True
+
+
+class RunbookRun:
+    """One runbook being run within an incident: the step state machine."""
+
+    def __init__(
+        self,
+        runbook: Runbook,
+        incident: IncidentFacts,
+        executor: Executor,
+        record: Record,
+        variables: Mapping[str, Any] | None = None,
+        *,
+        monotonic: Callable[[], float] = time.monotonic,
+        on_output: Callable[[str, str], None] | None = None,
+        _opened: bool = False,
+    ) -> None:
+        """Open a run; records ``runbook.opened`` (unless restored from a journal that has it).
+
+        ``variables`` are config and incident values (they override the
+        runbook's defaults); ``on_output(step_id, line)`` receives streamed lines.
+        """
+        self.runbook = runbook
+        self.incident = incident
+        self.executor = executor
+        self._record = record
+        self.variables = effective_variables(runbook.variables, variables)
+        self._monotonic = monotonic
+        self._on_output = on_output
+        self._lock = threading.RLock()
+        self._slots: dict[str, _Slot] = {step.id: _Slot() for step in runbook.steps}
+        self.aborted: str | None = None
+        """The abort reason once the run is aborted."""
+        if not _opened:
+            record("runbook.opened", {"runbook": runbook.id, "title": runbook.title})
+
+    # -------------------------------------------------------------- queries
+
+    def resolve(self, step: Step) -> ResolvedAction:
+        """The step's action with this run's variables (``ActionError`` if one is wrong)."""
+        return resolve(step.action, self.variables)
+
+    def _ref(self, step_id: str) -> str:
+        return step_id if "/" in step_id else f"{self.runbook.id}/{step_id}"
+
+    def guard_problems(self, step: Step) -> list[str]:
+        """Every reason ``step`` may not start now, each a ``blocked: ...`` line."""
+        problems = []
+        missing = missing_db_guards(step)
+        if missing:
+            problems.append("blocked: this database rollback step lacks guards the "
+                            f"data-loss-prevention rule requires (missing: {', '.join(missing)})")
+        try:
+            self.resolve(step)
+        except ActionError as exc:
+            problems.append(f"blocked: {exc}")
+        inc = self.incident
+        for ref in step.requires.steps:
+            if self._ref(ref) not in inc.steps_done:
+                if "/" in ref:
+                    problems.append(f"blocked: needs step {ref} done in this incident")
+                else:
+                    title = self.runbook.step(ref).title
+                    problems.append(f"blocked: needs step '{ref}' ({title}) done first")
+        for fact in step.requires.facts:
+            if fact not in inc.facts:
+                hint = FACT_HINTS.get(fact) or next(
+                    (f"a successful '{s.title}' step" for s in self.runbook.steps
+                     if fact in facts_established_by(s)), None)
+                problems.append(f"blocked: needs {hint} (fact {fact}) in this incident" if hint
+                                else f"blocked: needs fact {fact} established in this incident")
+        for role in step.requires.approvals:
+            if role not in inc.approvals:
+                problems.append(f"blocked: needs {ROLES.get(role, role)} (role {role}) "
+                                "recorded in this incident")
+        for target in step.requires.notified:
+            if target not in inc.notified:
+                problems.append(f"blocked: needs {NOTIFY_TARGETS.get(target, target)} notified "
+                                f"({target}) in this incident")
+        return problems
+
+    def _needs_confirmation(self, step: Step, action: ResolvedAction | None) -> bool:
+        return step.destructive or step.database_rollback or bool(
+            action and action.always_destructive)
+
+    def _target(self, step: Step, action: ResolvedAction | None) -> str:
+        if step.target:
+            try:
+                return resolve_text(step.target, self.variables)
+            except ActionError:
+                return step.target
+        return (action.target if action else "") or step.id
+
+    def steps(self) -> tuple[StepStatus, ...]:
+        """Every step's status, in order."""
+        with self._lock:
+            out: list[StepStatus] = []
+            current_seen = False
+            for step in self.runbook.steps:
+                slot = self._slots[step.id]
+                state = slot.state
+                reason, blockers = slot.reason, ()
+                if state in (StepState.DONE, StepState.SKIPPED):
+                    pass
+                elif state is StepState.FAILED and step.on_failure == "continue":
+                    pass
+                elif self.aborted is not None and state is None:
+                    state, reason = StepState.PENDING, f"runbook aborted: {self.aborted}"
+                elif not current_seen:
+                    current_seen = True
+                    if state is None:
+                        problems = self.guard_problems(step)
+                        state = StepState.BLOCKED if problems else StepState.READY
+                        blockers = tuple(problems)
+                        reason = problems[0] if problems else ""
+                elif state is None or state is StepState.RUNNING:
+                    state = state or StepState.PENDING
+                out.append(self._status(step, slot, state, reason, blockers))
+            return tuple(out)
+
+    def _status(self, step: Step, slot: _Slot, state: StepState, reason: str,
+                blockers: tuple[str, ...]) -> StepStatus:
+        action: ResolvedAction | None
+        try:
+            action = self.resolve(step)
+            preview = action.preview()
+        except ActionError as exc:
+            action, preview = None, f"(cannot resolve: {exc})"
+        if slot.preview:
+            preview = slot.preview
+        elapsed = slot.duration_s
+        if state is StepState.RUNNING and slot.started_at is not None:
+            elapsed = self._monotonic() - slot.started_at
+        output = slot.output or "\n".join(slot.lines)
+        return StepStatus(
+            step, state, reason, blockers, preview, output, elapsed,
+            self._target(step, action), self._needs_confirmation(step, action),
+            bool(action and action.mutates), bool(action is None or action.idempotent),
+        )
+
+    def state(self, step_id: str) -> StepStatus:
+        """The status of one step (``KeyError`` for an unknown id)."""
+        self.runbook.step(step_id)
+        return next(s for s in self.steps() if s.step.id == step_id)
+
+    @property
+    def running(self) -> str | None:
+        """The id of the running step, if any."""
+        with self._lock:
+            return next((sid for sid, slot in self._slots.items()
+                         if slot.state is StepState.RUNNING), None)
+
+    @property
+    def finished(self) -> bool:
+        """Whether every step is done or skipped (or failed with on_failure continue)."""
+        return all(s.state in (StepState.DONE, StepState.SKIPPED) or (
+            s.state is StepState.FAILED and s.step.on_failure == "continue")
+            for s in self.steps())
+
+    # -------------------------------------------------------------- actions
+
+    def start(self, step_id: str, confirmation: Confirmation | None = None) -> StepStatus:
+        """Start a ready step: check its confirmation, then write ``step.started``.
+
+        Raises :class:`StepRefused` (nothing changes) when the step is not
+        ready or the confirmation is missing or wrong. If the journal cannot
+        be written the step fails with ``not started: could not write the
+        journal: ...`` and its action never runs. Call :meth:`run_step` next.
+        """
+        with self._lock:
+            if self.aborted is not None:
+                raise StepRefused(f"runbook {self.runbook.id} was aborted: {self.aborted}")
+            running = self.running
+            if running is not None:
+                raise StepRefused(f"step '{running}' is still running")
+            status = self.state(step_id)
+            if status.state is not StepState.READY:
+                raise StepRefused(self._not_ready(status))
+            step = status.step
+            action = self.resolve(step)
+            confirmation = confirmation or Confirmation()
+            if status.needs_confirmation:
+                if confirmation.target_typed.strip() != status.target:
+                    raise StepRefused(f"destructive step: type the target name '{status.target}' "
+                                      "to confirm")
+                if not confirmation.approver.strip():
+                    raise StepRefused("destructive step: an approver's name is required")
+            if action.type == "approval" and not confirmation.approver.strip():
+                raise StepRefused(f"the approver's name for role {action.params['role']} is "
+                                  "required")
+            slot = self._slots[step_id]
+            data: dict[str, Any] = {
+                "runbook": self.runbook.id, "step": step_id, "title": step.title,
+                "preview": status.preview, "destructive": status.needs_confirmation,
+            }
+            if status.needs_confirmation:
+                data["confirmed_target"] = confirmation.target_typed.strip()
+                data["approver"] = confirmation.approver.strip()
+            try:
+                self._record("step.started", data)
+                if action.type.startswith("notify."):
+                    self._record("notification.queued", {
+                        "runbook": self.runbook.id, "step": step_id,
+                        "channel": action.type.split(".", 1)[1],
+                        "summary": _notify_summary(action), "targets": list(step.notifies),
+                    })
+            except Exception as exc:  # noqa: BLE001 - any journal failure stops the step
+                slot.state = StepState.FAILED
+                slot.reason = f"not started: could not write the journal: {exc}"
+                return self.state(step_id)
+            slot.state = StepState.RUNNING
+            slot.reason, slot.lines, slot.output, slot.duration_s = "", [], "", None
+            slot.preview = status.preview
+            slot.started_at = self._monotonic()
+            slot.cancel = threading.Event()
+            slot.confirmation = confirmation
+            slot.executing = False
+            return self.state(step_id)
+
+    def _not_ready(self, status: StepStatus) -> str:
+        sid = status.step.id
+        if status.state is StepState.BLOCKED:
+            return status.reason
+        if status.state is StepState.PENDING:
+            if self.aborted is not None:
+                return status.reason
+            current = next((s for s in self.steps() if s.state in (
+                StepState.READY, StepState.BLOCKED, StepState.FAILED, StepState.RUNNING,
+                StepState.INTERRUPTED, StepState.CANCELLED)), None)
+            first = current.step.id if current else "?"
+            return f"not yet: step '{first}' comes first"
+        if status.state in (StepState.FAILED, StepState.CANCELLED, StepState.INTERRUPTED):
+            return f"step '{sid}' is {status.state.value}: retry it explicitly or skip it"
+        return f"step '{sid}' is {status.state.value}"
+
+    def run_step(self, step_id: str) -> StepStatus:
+        """Run a started step to its end in the caller's thread; returns its final status.
+
+        Output streams to ``on_output``; the step ends done, failed (error or
+        timeout) or cancelled, and ``step.finished`` is recorded.
+        """
+        with self._lock:
+            slot = self._slots[step_id]
+            if slot.state is not StepState.RUNNING or slot.executing:
+                raise StepRefused(f"step '{step_id}' has not been started (or already runs)")
+            slot.executing = True
+            step = self.runbook.step(step_id)
+            action = self.resolve(step)
+            started = slot.started_at if slot.started_at is not None else self._monotonic()
+            ctx = RunContext(
+                deadline=started + step.timeout_s,
+                variables={**self.variables, "runbooks_dir": str(Path(self.runbook.path).parent)}
+                if self.runbook.path else dict(self.variables),
+                runbook_id=self.runbook.id, step_id=step_id,
+                on_emit=lambda line: self._emit(step_id, line), cancel_event=slot.cancel,
+                monotonic=self._monotonic,
+            )
+            confirmation = slot.confirmation or Confirmation()
+        try:
+            if ctx.cancelled():
+                result = ActionResult(False, "", (), "cancelled before it ran")
+            elif action.type in MANUAL_TYPES:
+                result = self._manual(action, confirmation)
+            else:
+                result = self.executor.run(action, ctx)
+        except Exception as exc:  # noqa: BLE001 - an executor bug must not kill the cockpit
+            result = ActionResult(False, "", (), f"error: {type(exc).__name__}: {exc}")
+        return self._finish(step, action, slot, ctx, result, confirmation)
+
+    def _manual(self, action: ResolvedAction, confirmation: Confirmation) -> ActionResult:
+        if action.type == "approval":
+            who = confirmation.approver.strip()
+            return ActionResult(True, f"approval of {action.params['role']} recorded: {who}")
+        if action.type == "confirm":
+            return ActionResult(True, f"confirmed: {action.params['fact']}")
+        items = "\n".join(f"[x] {item}" for item in action.params["items"])
+        return ActionResult(True, items)
+
+    def _emit(self, step_id: str, line: str) -> None:
+        with self._lock:
+            self._slots[step_id].lines.append(line)
+        if self._on_output is not None:
+            self._on_output(step_id, line)
+
+    def _finish(self, step: Step, action: ResolvedAction, slot: _Slot, ctx: RunContext,
+                result: ActionResult, confirmation: Confirmation) -> StepStatus:
+        with self._lock:
+            duration = self._monotonic() - (slot.started_at or self._monotonic())
+            output = result.output or "\n".join(slot.lines)
+            if result.ok:
+                outcome, reason = StepState.DONE, ""
+            elif ctx.cancelled():
+                outcome, reason = StepState.CANCELLED, result.detail or "cancelled by the operator"
+            elif ctx.timed_out():
+                outcome = StepState.FAILED
+                reason = f"timed out after {format_duration(step.timeout_s)}"
+                if result.detail:
+                    reason += f" ({result.detail})"
+            else:
+                outcome, reason = StepState.FAILED, result.detail or "failed"
+            kept, digest, truncated = _digest_and_tail(output)
+            data: dict[str, Any] = {
+                "runbook": self.runbook.id, "step": step.id, "outcome": outcome.value,
+                "duration_s": round(duration, 3), "output": kept, "output_sha256": digest,
+            }
+            if truncated:
+                data["output_truncated"] = True
+            if reason:
+                data["reason"] = reason
+            if outcome is StepState.DONE and step.notifies:
+                data["notified"] = list(step.notifies)
+            slot.state, slot.reason, slot.output = outcome, reason, output
+            slot.duration_s = duration
+            slot.executing = False
+            try:
+                self._record("step.finished", data)
+            except Exception as exc:  # noqa: BLE001
+                slot.reason = (reason + "; " if reason else "") + (
+                    f"warning: could not write the journal: {exc}")
+            if outcome is StepState.DONE:
+                self._established(step, action, result, confirmation)
+            return self.state(step.id)
+
+    def _established(self, step: Step, action: ResolvedAction, result: ActionResult,
+                     confirmation: Confirmation) -> None:
+        """After success: the incident learns the step's facts, approval and notifications."""
+        inc = self.incident
+        inc.mark_done(self._ref(step.id))
+        if step.notifies:
+            inc.notify(*step.notifies)
+        if action.type == "approval":
+            role, who = str(action.params["role"]), confirmation.approver.strip()
+            inc.approve(role, who)
+            self._safe_record("approval.recorded", {"role": role, "approver": who,
+                                                    "step": step.id, "runbook": self.runbook.id})
+        facts = list(dict.fromkeys([*facts_established_by(step), *result.facts]))
+        for fact in facts:
+            inc.establish(fact)
+            self._safe_record("fact.established", {"fact": fact, "step": step.id,
+                                                   "runbook": self.runbook.id})
+
+    def _safe_record(self, kind: str, data: dict[str, Any]) -> None:
+        try:
+            self._record(kind, data)
+        except Exception:  # noqa: BLE001, S110 - the state is already in memory; step.finished
+            pass  # is in the journal and replay of facts errs on the safe side (guards block)
+
+    def execute(self, step_id: str, confirmation: Confirmation | None = None) -> StepStatus:
+        """:meth:`start` then :meth:`run_step` in the caller's thread (for tests and the CLI)."""
+        status = self.start(step_id, confirmation)
+        if status.state is not StepState.RUNNING:
+            return status
+        return self.run_step(step_id)
+
+    def cancel(self, step_id: str) -> None:
+        """Ask the running step to stop; it ends ``cancelled`` when the executor notices."""
+        with self._lock:
+            slot = self._slots[step_id]
+            if slot.state is not StepState.RUNNING:
+                raise StepRefused(f"step '{step_id}' is not running")
+            slot.cancel.set()
+
+    def retry(self, step_id: str) -> StepStatus:
+        """Make a failed, cancelled or interrupted step startable again (never automatic).
+
+        The step becomes ready (or blocked by its guards); the operator starts
+        it like any other step, with a new confirmation if it is destructive.
+        """
+        with self._lock:
+            slot = self._slots[step_id]
+            if slot.state not in (StepState.FAILED, StepState.CANCELLED, StepState.INTERRUPTED):
+                raise StepRefused(f"only a failed, cancelled or interrupted step can be retried; "
+                                  f"'{step_id}' is {self.state(step_id).state.value}")
+            slot.state, slot.reason, slot.preview = None, "", ""
+            return self.state(step_id)
+
+    def skip(self, step_id: str, reason: str) -> StepStatus:
+        """Skip a step that has not run to completion; a reason is required and recorded."""
+        if not reason or not reason.strip():
+            raise StepRefused("skipping a step needs a reason")
+        with self._lock:
+            status = self.state(step_id)
+            if status.state in (StepState.DONE, StepState.SKIPPED, StepState.RUNNING):
+                raise StepRefused(f"step '{step_id}' is {status.state.value}; it cannot be skipped")
+            self._record("step.skipped", {"runbook": self.runbook.id, "step": step_id,
+                                          "reason": reason.strip()})
+            slot = self._slots[step_id]
+            slot.state, slot.reason = StepState.SKIPPED, reason.strip()
+            return self.state(step_id)
+
+    def abort(self, reason: str) -> None:
+        """Abort the run (reason required): no step may start; a running one is cancelled."""
+        if not reason or not reason.strip():
+            raise StepRefused("aborting a runbook needs a reason")
+        with self._lock:
+            self._record("runbook.aborted", {"runbook": self.runbook.id, "reason": reason.strip()})
+            self.aborted = reason.strip()
+            for slot in self._slots.values():
+                if slot.state is StepState.RUNNING:
+                    slot.cancel.set()
+
+    # -------------------------------------------------------------- restore
+
+    @classmethod
+    def from_events(
+        cls,
+        runbook: Runbook,
+        incident: IncidentFacts,
+        executor: Executor,
+        record: Record,
+        variables: Mapping[str, Any] | None,
+        events: Iterable[Any],
+        *,
+        announce: bool = True,
+        monotonic: Callable[[], float] = time.monotonic,
+        on_output: Callable[[str, str], None] | None = None,
+    ) -> RunbookRun:
+        """Rebuild a run from the incident's timeline events (after a crash or a resume).
+
+        A step started but never finished becomes ``interrupted`` with its
+        preview and is never re-run by itself; with ``announce`` a
+        ``step.interrupted`` event is recorded for it. Rebuild ``incident``
+        with :meth:`IncidentFacts.from_events` from the same events.
+        """
+        mine = []
+        for event in events:
+            kind, data = _event_parts(event)
+            if data.get("runbook") == runbook.id:
+                mine.append((kind, data))
+        opened = any(kind == "runbook.opened" for kind, _ in mine)
+        run = cls(runbook, incident, executor, record, variables, monotonic=monotonic,
+                  on_output=on_output, _opened=opened)
+        known = set(run._slots)
+        for kind, data in mine:
+            step_id = str(data.get("step", ""))
+            slot = run._slots.get(step_id) if step_id in known else None
+            if kind == "runbook.aborted":
+                run.aborted = str(data.get("reason", "aborted"))
+            if slot is None:
+                continue
+            if kind == "step.started":
+                slot.state, slot.reason = StepState.RUNNING, ""
+                slot.preview, slot.output = str(data.get("preview", "")), ""
+            elif kind == "step.finished":
+                slot.state = StepState(str(data.get("outcome", "failed")))
+                slot.reason = str(data.get("reason", ""))
+                slot.output = str(data.get("output", ""))
+                slot.duration_s = float(data.get("duration_s") or 0.0)
+            elif kind == "step.skipped":
+                slot.state, slot.reason = StepState.SKIPPED, str(data.get("reason", ""))
+            elif kind == "step.interrupted":
+                slot.state = StepState.INTERRUPTED
+                slot.reason = "interrupted: started but never finished (the session ended)"
+        for step_id, slot in run._slots.items():
+            if slot.state is StepState.RUNNING:
+                slot.state = StepState.INTERRUPTED
+                slot.reason = "interrupted: started but never finished (the session ended)"
+                if announce:
+                    record("step.interrupted", {"runbook": runbook.id, "step": step_id,
+                                                "preview": slot.preview})
+        return run
+
+
+def resolve_text(text: str, variables: Mapping[str, str]) -> str:
+    """Substitute variables in a plain text (a step's ``target``)."""
+    return expand(text, variables)[0]
+
+
+def _notify_summary(action: ResolvedAction) -> str:
+    p = action.params
+    return str(p.get("summary") or p.get("subject") or p.get("message") or "")

@@ -1,0 +1,436 @@
+"""Running runbook actions against the simulated estate (training; nothing touches the host).
+
+:class:`SimExecutor` implements :class:`cockpit.runbook.executor.Executor` for
+every action type with kubectl / redis-cli / pg_dump / psql / curl-like output.
+Waiting actions (``k8s.rollout_status``, ``metrics.wait_below``, ``wait``)
+poll the estate and call ``sleep`` between polls: in the app a timer moves the
+simulated clock and ``sleep`` is :func:`time.sleep`; tests pass a ``sleep``
+that advances the estate's clock, so a run is deterministic. This module never
+starts a process.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from cockpit.domain import HEALTH_ENDPOINTS
+from cockpit.runbook.actions import ResolvedAction, format_duration, terminate_sql
+from cockpit.runbook.executor import ActionResult, RunContext
+from cockpit.sim.estate import EstateError, SimEstate
+
+
+@dataclass(frozen=True)
+class SimBackup:
+    """A backup the simulated pg_dump 'produced'."""
+
+    name: str
+    path: str
+    database: str
+    size_bytes: int
+    at: datetime
+
+
+@dataclass(frozen=True)
+class SimDelivery:
+    """A simulated notification delivery."""
+
+    channel: str
+    summary: str
+    at: datetime
+
+
+_SHELL_TABLE: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("aws", "rds", "restore-db-instance-to-point-in-time"),
+     "DBInstanceStatus: creating\nDBInstanceIdentifier: prod-db-recovered\n"
+     "Engine: postgres\nMultiAZ: true"),
+    (("aws", "rds", "describe-db-instances"), "DBInstanceStatus: available"),
+    (("aws", "rds", "wait"), ""),
+    (("aws", "s3", "ls"),
+     "2025-01-21 02:00:04 1984113422 whitecross_prod_20250121_0200.dump\n"
+     "2025-01-20 02:00:03 1979004410 whitecross_prod_20250120_0200.dump"),
+    (("aws", "sts", "get-caller-identity"),
+     '{"UserId": "AIDASIMULATED", "Account": "000000000000", '
+     '"Arn": "arn:aws:iam::000000000000:user/oncall"}'),
+    (("aws", "ec2", "create-snapshot"), "SnapshotId: snap-0sim\nState: pending"),
+    (("terraform", "plan"),
+     "Plan: 0 to add, 3 to change, 1 to destroy.\n\nNote: simulated plan of the previous state."),
+    (("terraform", "apply"), "Apply complete! Resources: 0 added, 3 changed, 1 destroyed."),
+    (("terraform", "state"), "aws_db_instance.prod\naws_elasticache_cluster.prod\n"
+                             "aws_eks_cluster.prod"),
+    (("npx", "sequelize-cli", "db:migrate:status"),
+     "up   20250110120000-add-medication-schedules.js\n"
+     "up   20250118093000-add-student-allergies.js\n"
+     "up   20250121140000-split-health-records.js"),
+    (("npx", "sequelize-cli", "db:migrate:undo"),
+     "== 20250121140000-split-health-records: reverting =======\n"
+     "== 20250121140000-split-health-records: reverted (2.114s)"),
+    (("npm", "run", "test:smoke"), "smoke: 24 passing (3s)"),
+    (("helm", "rollback"), "Rollback was a success! Happy Helming!"),
+)
+
+
+class SimExecutor:
+    """Runs every action type against a :class:`SimEstate`."""
+
+    def __init__(self, estate: SimEstate, *, sleep: Callable[[float], None] | None = None,
+                 poll_s: float = 0.5) -> None:
+        self.estate = estate
+        self._sleep = sleep or time.sleep
+        self.poll_s = poll_s
+        self._lock = threading.Lock()
+        self.backups: list[SimBackup] = []
+        self.deliveries: list[SimDelivery] = []
+        self.traffic: dict[str, tuple[tuple[str, int], ...]] = {}
+        self.env: dict[str, dict[str, str]] = {}
+        self.commands: list[tuple[str, ...]] = []
+        """Every argv 'run' (nothing really runs)."""
+
+    # -------------------------------------------------------------- helpers
+
+    def _check_namespace(self, namespace: str) -> None:
+        if namespace != self.estate.namespace:
+            raise EstateError(f'Error from server (NotFound): namespaces "{namespace}" not found')
+
+    @staticmethod
+    def _deployment_of(selector: str) -> str:
+        match = re.fullmatch(r"app=([a-z0-9-]+)", selector)
+        if not match:
+            raise EstateError(f"simulated cluster only understands app=NAME selectors, "
+                              f"not '{selector}'")
+        return match.group(1)
+
+    def run(self, action: ResolvedAction, ctx: RunContext) -> ActionResult:
+        """Run ``action`` against the estate."""
+        argv = action.argv()
+        if argv is not None:
+            with self._lock:
+                self.commands.append(argv)
+        handler = getattr(self, "_" + action.type.replace(".", "_"), None)
+        if handler is None:
+            return ActionResult(False, "", (), f"the simulator cannot run {action.type}")
+        try:
+            result: ActionResult = handler(action.params, ctx)
+        except EstateError as exc:
+            ctx.emit(f"error: {exc}")
+            return ActionResult(False, f"error: {exc}", (), str(exc))
+        return result
+
+    def _say(self, ctx: RunContext, text: str) -> str:
+        for line in text.splitlines():
+            ctx.emit(line)
+        return text
+
+    def _poll(self, ctx: RunContext, check: Callable[[], tuple[bool, str]],
+              sim_limit_s: float | None = None) -> ActionResult:
+        """Poll ``check`` until it is done, the step times out or is cancelled."""
+        begin = self.estate.now()
+        lines: list[str] = []
+        last = ""
+        while True:
+            done, message = check()
+            if message != last:
+                ctx.emit(message)
+                lines.append(message)
+                last = message
+            if done:
+                return ActionResult(True, "\n".join(lines))
+            if ctx.cancelled():
+                return ActionResult(False, "\n".join(lines), (), "cancelled by the operator")
+            if ctx.timed_out():
+                return ActionResult(False, "\n".join(lines), (), "step timeout reached")
+            waited = (self.estate.now() - begin).total_seconds()
+            if sim_limit_s is not None and waited >= sim_limit_s:
+                msg = f"error: timed out waiting for the condition ({format_duration(waited)})"
+                ctx.emit(msg)
+                lines.append(msg)
+                return ActionResult(False, "\n".join(lines), (), msg)
+            self._sleep(self.poll_s)
+
+    # -------------------------------------------------------------- kubernetes
+
+    def _k8s_rollout_history(self, p: dict, ctx: RunContext) -> ActionResult:
+        self._check_namespace(p["namespace"])
+        history = self.estate.rollout_history(p["deployment"])
+        rows = [f"deployment.apps/{p['deployment']}", "REVISION  CHANGE-CAUSE"]
+        rows += [f"{rev.revision:<9} image {rev.image}" for rev in history]
+        return ActionResult(True, self._say(ctx, "\n".join(rows)))
+
+    def _k8s_rollout_undo(self, p: dict, ctx: RunContext) -> ActionResult:
+        self._check_namespace(p["namespace"])
+        out = self.estate.rollout_undo(p["deployment"], p.get("to_revision"))
+        return ActionResult(True, self._say(ctx, out))
+
+    def _k8s_rollout_status(self, p: dict, ctx: RunContext) -> ActionResult:
+        self._check_namespace(p["namespace"])
+        return self._poll(ctx, lambda: self.estate.rollout_status(p["deployment"]),
+                          float(p.get("timeout") or 300))
+
+    def _k8s_scale(self, p: dict, ctx: RunContext) -> ActionResult:
+        self._check_namespace(p["namespace"])
+        return ActionResult(True, self._say(ctx, self.estate.scale(p["deployment"],
+                                                                   p["replicas"])))
+
+    def _k8s_restart_pods(self, p: dict, ctx: RunContext) -> ActionResult:
+        self._check_namespace(p["namespace"])
+        out = self.estate.restart_pods(self._deployment_of(p["selector"]))
+        return ActionResult(True, self._say(ctx, out or "No resources found"))
+
+    def _k8s_pod_health(self, p: dict, ctx: RunContext) -> ActionResult:
+        self._check_namespace(p["namespace"])
+        name = self._deployment_of(p["selector"])
+        pods = [pod for pod in self.estate.cluster_snapshot().pods if pod.deployment == name]
+        if not pods:
+            msg = f"No resources found in {p['namespace']} namespace."
+            return ActionResult(False, self._say(ctx, msg), (), "no pods match")
+        rows = [f"{'NAME':<32} READY   STATUS              RESTARTS   AGE"]
+        for pod in pods:
+            age = format_duration(pod.age_s) if pod.age_s < 86400 else "1d"
+            status = pod.phase if pod.ready else (pod.reason or pod.phase)
+            rows.append(f"{pod.name:<32} {'1/1' if pod.ready else '0/1':<7} {status:<19} "
+                        f"{pod.restarts:<10} {age}")
+        unready = [pod.name for pod in pods if not pod.ready]
+        text = self._say(ctx, "\n".join(rows))
+        if unready:
+            return ActionResult(False, text, (), f"{len(unready)} of {len(pods)} pods not ready")
+        return ActionResult(True, text)
+
+    def _k8s_logs(self, p: dict, ctx: RunContext) -> ActionResult:
+        self._check_namespace(p["namespace"])
+        name = self._deployment_of(p["selector"])
+        dep = self.estate.cluster_snapshot().deployment(name)
+        if dep is None:
+            raise EstateError(f'deployments.apps "{name}" not found')
+        faulty = any(f.deployment == name and f.version == dep.version
+                     for f in self.estate.scenario.faults)
+        stamp = self.estate.now().strftime("%Y-%m-%dT%H:%M:%SZ")
+        lines = []
+        for i in range(min(int(p["tail"]), 12)):
+            if faulty and i % 3 == 0:
+                lines.append(f"{stamp} ERROR {name} v{dep.version} request failed: "
+                             "too many connections for role \"app\"")
+            else:
+                lines.append(f"{stamp} INFO  {name} v{dep.version} GET /v1/health 200")
+        return ActionResult(True, self._say(ctx, "\n".join(lines)))
+
+    def _k8s_traffic_weights(self, p: dict, ctx: RunContext) -> ActionResult:
+        self._check_namespace(p["namespace"])
+        with self._lock:
+            self.traffic[p["virtualservice"]] = tuple(p["weights"])
+        out = f"virtualservice.networking.istio.io/{p['virtualservice']} patched"
+        return ActionResult(True, self._say(ctx, out))
+
+    def _k8s_set_env(self, p: dict, ctx: RunContext) -> ActionResult:
+        self._check_namespace(p["namespace"])
+        self.estate.rollout_history(p["deployment"])  # raises for an unknown deployment
+        with self._lock:
+            self.env.setdefault(p["deployment"], {}).update(dict(p["env"]))
+        return ActionResult(True, self._say(ctx, f"deployment.apps/{p['deployment']} env updated"))
+
+    # -------------------------------------------------------------- redis
+
+    def _redis_get(self, p: dict, ctx: RunContext) -> ActionResult:
+        value = self.estate.cache_get(p["key"])
+        return ActionResult(True, self._say(ctx, "(nil)" if value is None else f'"{value}"'))
+
+    def _redis_set(self, p: dict, ctx: RunContext) -> ActionResult:
+        return ActionResult(True, self._say(ctx, self.estate.cache_set(p["key"], p["value"])))
+
+    def _redis_delete(self, p: dict, ctx: RunContext) -> ActionResult:
+        removed = self.estate.cache_delete(p["key"])
+        return ActionResult(True, self._say(ctx, f"(integer) {removed}"))
+
+    def _redis_flushdb(self, p: dict, ctx: RunContext) -> ActionResult:
+        for key, value in self.estate.cache_snapshot().keys:
+            if value is not None:
+                self.estate.cache_delete(key)
+        return ActionResult(True, self._say(ctx, "OK"))
+
+    # -------------------------------------------------------------- postgres
+
+    def _pg_backup(self, p: dict, ctx: RunContext) -> ActionResult:
+        digest = hashlib.sha256(f"{self.estate.seed}|{p['database']}".encode()).digest()
+        size = 1_800_000_000 + int.from_bytes(digest[:4], "big") % 400_000_000
+        backup = SimBackup(Path(p["path"]).name, p["path"], p["database"], size, self.estate.now())
+        with self._lock:
+            self.backups.append(backup)
+        stamp = backup.at.strftime("%Y-%m-%d %H:%M:%S UTC")
+        text = "\n".join([
+            f"pg_dump: dumping contents of database \"{p['database']}\" to {p['path']}",
+            f"pg_restore --list {p['path']}:",
+            ";",
+            f"; Archive created at {stamp}",
+            f";     dbname: {p['database']}",
+            ";     TOC Entries: 412",
+            ";     Compression: gzip",
+            ";     Format: CUSTOM",
+            ";",
+            f"{backup.name}: {size / 1e9:.2f} GB, 412 TOC entries, readable",
+        ])
+        return ActionResult(True, self._say(ctx, text), ("backup_taken",))
+
+    def _verify_counts(self) -> dict[str, int]:
+        extra = self.estate.scenario.extra or {}
+        counts = extra.get("verify_counts")
+        training = extra.get("training")
+        if counts is None and isinstance(training, dict):
+            counts = training.get("verify_counts")
+        return {str(k): int(v) for k, v in (counts or {}).items()}
+
+    def _pg_verify(self, p: dict, ctx: RunContext) -> ActionResult:
+        names = _check_names(p["sql_file"], ctx)
+        overrides = self._verify_counts()
+        rows = [(name, overrides.get(name, 0)) for name in names]
+        width = max(len("check_name"), *(len(name) for name, _ in rows))
+        lines = [f" {'check_name':<{width}} | count", f"-{'-' * width}-+------"]
+        lines += [f" {name:<{width}} | {count:>5}" for name, count in rows]
+        lines.append(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")
+        text = self._say(ctx, "\n".join(lines))
+        bad = [f"{name}={count}" for name, count in rows if count]
+        if bad:
+            return ActionResult(False, text, (), "checks found problems: " + ", ".join(bad))
+        return ActionResult(True, text)
+
+    def _pg_terminate_connections(self, p: dict, ctx: RunContext) -> ActionResult:
+        used = self.estate.database_snapshot().connections_used
+        n = max(0, used - 1)
+        lines = [terminate_sql(p["database"]), " pg_terminate_backend", "----------------------"]
+        lines += [" t"] * min(n, 3) + ([" ..."] if n > 3 else []) + [f"({n} rows)"]
+        return ActionResult(True, self._say(ctx, "\n".join(lines)))
+
+    def _pg_sql(self, p: dict, ctx: RunContext) -> ActionResult:
+        first = p["statement"].split(" ", 1)[0].upper()
+        out = "(1 row)" if first == "SELECT" else first
+        return ActionResult(True, self._say(ctx, out))
+
+    # -------------------------------------------------------------- http, metrics
+
+    def _http_health(self, p: dict, ctx: RunContext) -> ActionResult:
+        names = tuple(p["endpoints"])
+        known = tuple(n for n in names if n in HEALTH_ENDPOINTS)
+        snapshot = {e.name: e for e in self.estate.health_snapshot(known).endpoints}
+        urls = dict(zip(names, ResolvedAction("http.health", p, ctx.variables).health_urls(),
+                        strict=True))
+        lines, failing = [], []
+        for name in names:
+            health = snapshot.get(name)
+            if health is None or health.ok:
+                ms = f" {health.latency_ms}ms" if health and health.latency_ms else ""
+                lines.append(f"200 {urls[name]}{ms}")
+            else:
+                lines.append(f"curl: (22) The requested URL returned error: {health.status_code} "
+                             f"({urls[name]}: {health.detail})")
+                failing.append(name)
+        text = self._say(ctx, "\n".join(lines))
+        if failing:
+            return ActionResult(False, text, (), f"failing: {', '.join(failing)}")
+        return ActionResult(True, text)
+
+    def _http_version(self, p: dict, ctx: RunContext) -> ActionResult:
+        host = p["url"].split("://", 1)[1].split("/", 1)[0]
+        name = {"app": "frontend", "api": "api"}.get(host.split(".", 1)[0], "api")
+        dep = self.estate.cluster_snapshot().deployment(name)
+        if dep is None:
+            return ActionResult(False, "", (), f"no deployment serves {p['url']}")
+        return ActionResult(True, self._say(ctx, f'{{"service": "{name}", '
+                                                 f'"version": "{dep.version}"}}'))
+
+    @staticmethod
+    def _metric_of(query: str) -> str:
+        q = query.lower()
+        for word, metric in (("error", "error_rate_pct"), ("latency", "latency_p95_ms"),
+                             ("response", "latency_p95_ms"), ("cpu", "cpu_pct"),
+                             ("mem", "memory_pct")):
+            if word in q:
+                return metric
+        return "error_rate_pct"
+
+    def _metrics_query(self, p: dict, ctx: RunContext) -> ActionResult:
+        metric = self._metric_of(p["query"])
+        series = getattr(self.estate.metrics_snapshot(), metric)
+        values = series.values[-int(p["from"] // 10):] or [0.0]
+        text = (f"{p['query']} (-{format_duration(p['from'])}): last {values[-1]:g}, "
+                f"min {min(values):g}, max {max(values):g}, "
+                f"avg {sum(values) / len(values):.2f}")
+        return ActionResult(True, self._say(ctx, text))
+
+    def _metrics_wait_below(self, p: dict, ctx: RunContext) -> ActionResult:
+        metric, threshold, need = p["metric"], float(p["threshold"]), float(p["minutes"]) * 60
+        since: list[datetime | None] = [None]
+
+        def check() -> tuple[bool, str]:
+            value = self.estate.metrics_snapshot().latest().get(metric)
+            now = self.estate.now()
+            if value is None:
+                since[0] = None
+                return False, f"{metric}: no data yet"
+            if value >= threshold:
+                since[0] = None
+                return False, f"{metric} {value:g} >= {threshold:g}: waiting"
+            if since[0] is None:
+                since[0] = now
+            held = (now - since[0]).total_seconds()
+            if held >= need:
+                return True, f"{metric} {value:g} < {threshold:g} for {format_duration(held)}: ok"
+            return False, f"{metric} {value:g} < {threshold:g} (held {format_duration(held)})"
+
+        return self._poll(ctx, check)
+
+    # -------------------------------------------------------------- notify, shell, wait
+
+    def _deliver(self, channel: str, summary: str, ctx: RunContext) -> ActionResult:
+        with self._lock:
+            self.deliveries.append(SimDelivery(channel, summary, self.estate.now()))
+        return ActionResult(True, self._say(ctx, f"{channel}: delivered (simulated): {summary}"))
+
+    def _notify_slack(self, p: dict, ctx: RunContext) -> ActionResult:
+        return self._deliver("slack", p["message"], ctx)
+
+    def _notify_pagerduty(self, p: dict, ctx: RunContext) -> ActionResult:
+        return self._deliver("pagerduty", f"{p['event']}: {p['summary']}", ctx)
+
+    def _notify_email(self, p: dict, ctx: RunContext) -> ActionResult:
+        return self._deliver("email", f"to {', '.join(p['to'])}: {p['subject']}", ctx)
+
+    def _shell(self, p: dict, ctx: RunContext) -> ActionResult:
+        argv = tuple(p["argv"])
+        words = tuple(a for a in argv if not a.startswith("-"))
+        for prefix, output in _SHELL_TABLE:
+            if words[: len(prefix)] == prefix:
+                return ActionResult(True, self._say(ctx, output) if output else "")
+        return ActionResult(True, self._say(ctx, "simulated: no effect"))
+
+    def _wait(self, p: dict, ctx: RunContext) -> ActionResult:
+        end = self.estate.now().timestamp() + float(p["duration"])
+
+        def check() -> tuple[bool, str]:
+            left = end - self.estate.now().timestamp()
+            if left <= 0:
+                return True, "waited"
+            return False, f"waiting {format_duration(left)}"
+
+        return self._poll(ctx, check)
+
+
+def _check_names(sql_file: str, ctx: RunContext) -> list[str]:
+    """Check names a counts-only SQL file declares (``'name' AS check_name``)."""
+    base = Path(ctx.variables.get("runbooks_dir", "")) if ctx.variables.get("runbooks_dir") \
+        else None
+    candidates = [Path(sql_file)]
+    if base is not None:
+        candidates = [base / sql_file, base.parent / sql_file, *candidates]
+    for path in candidates:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError:
+            continue
+        names = re.findall(r"'([A-Za-z0-9_ -]+)'(?:::text)?\s+AS\s+check_name", text, re.I)
+        if names:
+            return list(dict.fromkeys(names))
+    return [Path(sql_file).stem.replace("-", "_")]
