@@ -24,9 +24,11 @@ from cockpit.domain import (
     HealthSnapshot,
     MetricsSnapshot,
 )
+from cockpit.incident_actor import operator_name
 from cockpit.messages import SourceUpdated
 from cockpit.sources.base import Source, SourceStatus
 from cockpit.sources.poller import Poller
+from screens.choice import ChoiceScreen
 from screens.help import HelpScreen
 from screens.war_room import WarRoomScreen
 from widgets.decision_panel import DecisionPanel
@@ -52,6 +54,10 @@ class CockpitApp(App[None]):
         Binding("minus", "speed(0.5)", "Slower", key_display="-", id="app.slower"),
         Binding("space", "pause", "Pause", id="app.pause"),
         Binding("f2", "screenshot", "Screenshot", show=False, id="app.screenshot"),
+        Binding("s", "severity", "Severity", id="decision.severity"),
+        Binding("f", "fix_forward", "Fix fwd?", id="decision.fix_forward"),
+        Binding("x", "patient_safety", "Safety risk", show=False, id="decision.patient_safety"),
+        Binding("d", "decide", "Decide", id="decision.decide"),
     ]
 
     def __init__(
@@ -220,6 +226,63 @@ class CockpitApp(App[None]):
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
+
+    # The decision engine asks; the engineer answers. Every answer is recorded with who
+    # gave it (engine.history), and the panel re-renders from the engine's new state.
+
+    def action_severity(self) -> None:
+        state = self.engine.state(self.clock.now())
+        rules = {rule.severity: rule for rule in self.engine.policy.severities}
+        answers = [(name, f"{name.title()}: {rules[name].authority}, decide within "
+                    f"{int(rules[name].max_decision.total_seconds() // 60)} min", name[0].lower())
+                   for name in rules]
+        answers.append(("clear", "Clear (use the suggested severity)", ""))
+        hint = f"Suggested: {state.suggested_severity or 'none'}"
+
+        def done(answer: str | None) -> None:
+            if answer is not None:
+                self.engine.set_severity(None if answer == "clear" else answer,
+                                         operator_name(), self.clock.now())
+                self._after_answer()
+
+        self.push_screen(ChoiceScreen("Incident severity", answers, hint), done)
+
+    def _yes_no(self, question: str, explanation: str, record) -> None:  # type: ignore[no-untyped-def]
+        def done(answer: str | None) -> None:
+            if answer is not None:
+                record(answer == "yes", operator_name(), self.clock.now())
+                self._after_answer()
+
+        self.push_screen(ChoiceScreen(question, [("no", "No", "n"), ("yes", "Yes", "y")],
+                                      explanation), done)
+
+    def action_fix_forward(self) -> None:
+        self._yes_no("Can we fix forward?", "A tested hot fix can ship within the decision "
+                     "window without more risk to patient data.", self.engine.answer_fix_forward)
+
+    def action_patient_safety(self) -> None:
+        self._yes_no("Is there a patient-safety risk?", "Yes makes this a critical issue: "
+                     "immediate rollback, CTO or VP Engineering decides within 5 minutes.",
+                     self.engine.flag_patient_safety)
+
+    def action_decide(self) -> None:
+        state = self.engine.state(self.clock.now())
+        answers = [("rollback", "Roll back", "r"), ("hot_fix", "Hot fix (fix forward)", "h"),
+                   ("no_action", "No action", "n")]
+        hint = f"Engine recommends: {state.recommendation.text}"
+
+        def done(answer: str | None) -> None:
+            if answer is not None:
+                self.engine.record_decision(answer, operator_name(), self.clock.now(),
+                                            reasons=tuple(state.recommendation.reasons))
+                self._after_answer()
+                self.notify(f"Decision recorded: {answer.replace('_', ' ')}")
+
+        self.push_screen(ChoiceScreen("Record the decision", answers, hint), done)
+
+    def _after_answer(self) -> None:
+        self._refresh_header()
+        self._refresh_decision()
 
     def action_speed(self, factor: float) -> None:
         if not isinstance(self.clock, SimClock):

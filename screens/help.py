@@ -21,6 +21,12 @@ HELP_TEXT = """\
   [b]space[/b]      pause / resume the simulation
   [b]f2[/b]         save a screenshot (SVG)
 
+[b]Deciding[/b] (every answer is recorded with who gave it)
+  [b]s[/b]          set the severity (c/h/m/l): authority and deadline follow
+  [b]f[/b]          answer "can we fix forward?" (y/n)
+  [b]x[/b]          flag a patient-safety risk (y/n): makes it critical
+  [b]d[/b]          record the decision: roll back, hot fix, or no action
+
 [b]Reading the panels[/b]
   Every state is written in words as well as colours: [b]OVER[/b] a threshold,
   [b]FAIL[/b] for an endpoint, [b]NOT READY[/b] for a pod, [b]STALE[/b] for a source
