@@ -281,9 +281,9 @@ def _parse_step(raw: Any, line: int, out: _Problems, known: dict[str, str],
                 out.add(raw_action.line_of("sql_file"), f"sql_file '{sql_file}' not found (looked "
                                                         f"beside the runbook and one folder up)")
         if spec.type in ACTION_TYPES and kind in KINDS:
-            if kind == "notify" and not spec.type.startswith("notify."):
-                out.add(raw.line_of("kind"), f"a notify step needs a notify.* action, not "
-                                             f"{spec.type}")
+            if kind == "notify" and not (spec.type.startswith("notify.") or spec.type == "shell"):
+                out.add(raw.line_of("kind"), f"a notify step needs a notify.* (or shell) action, "
+                                             f"not {spec.type}")
             if (kind == "manual") != (spec.type in MANUAL_TYPES):
                 out.add(raw.line_of("kind"),
                         f"kind '{kind}' does not fit action {spec.type} (manual steps use "
