@@ -12,6 +12,7 @@ from typing import ClassVar
 from textual import on
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.css.query import NoMatches
 from textual.widget import Widget
 from textual.worker import Worker, WorkerState
 
@@ -157,7 +158,11 @@ class CockpitApp(App[None]):
             return
         now = self.clock.now()
         self.engine.tick(now)
-        screen.query_one(DecisionPanel).show(self.engine.state(now), now)
+        try:
+            panel = screen.query_one(DecisionPanel)
+        except NoMatches:  # the app is shutting down and the panels are gone
+            return
+        panel.show(self.engine.state(now), now)
 
     @on(Worker.StateChanged)
     def _on_worker_state(self, event: Worker.StateChanged) -> None:
@@ -172,9 +177,10 @@ class CockpitApp(App[None]):
                                     previous.last_ok if previous else None, time.monotonic()))
 
     def _war_room(self) -> WarRoomScreen | None:
-        """The war room, once its panels exist (before that, statuses wait in ``statuses``)."""
+        """The war room while its panels exist (before that, statuses wait in ``statuses``;
+        while the app shuts down, the panels are already gone)."""
         for screen in self.screen_stack:
-            if isinstance(screen, WarRoomScreen) and screen.is_composed:
+            if isinstance(screen, WarRoomScreen) and screen.is_composed and screen.children:
                 return screen
         return None
 
@@ -203,7 +209,10 @@ class CockpitApp(App[None]):
         screen = self._war_room()
         if screen is None:
             return
-        header = screen.query_one(IncidentHeader)
+        try:
+            header = screen.query_one(IncidentHeader)
+        except NoMatches:  # the app is shutting down and the panels are gone
+            return
         header.environment = self.environment
         label = self.estate_label
         if isinstance(self.clock, SimClock):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+from tmux_terminal import cockpit_bin, terminal  # noqa: F401 - pytest fixtures
+
 
 def test_cockpit_opens_shows_every_panel_and_quits_with_q(terminal, cockpit_bin) -> None:  # type: ignore[no-untyped-def]
     term = terminal([str(cockpit_bin)], width=80, height=24, env={"NO_COLOR": "1"})

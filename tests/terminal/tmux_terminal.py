@@ -1,4 +1,7 @@
-"""Drive the real ``cockpit`` command in a real terminal: tmux send-keys and capture-pane."""
+"""Drive the real ``cockpit`` command in a real terminal: tmux send-keys and capture-pane.
+
+Not a conftest.py: several test folders import helpers from their own conftest by name.
+"""
 
 from __future__ import annotations
 
