@@ -1,0 +1,44 @@
+"""``cockpit run --config FILE``: the war room on the real estate."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+
+@click.command()
+@click.option("--config", "config_path", required=True,
+              type=click.Path(exists=True, dir_okay=False),
+              help="TOML config naming the connectors (see examples/cockpit.example.toml).")
+@click.option("--read-only", is_flag=True, default=False,
+              help="Observe only: show everything, change nothing.")
+def run(config_path: str, read_only: bool) -> None:
+    """Open the war room on the real systems named in the config.
+
+    A source left out of the config shows "not configured". Secrets are read
+    from the environment variables or files the config names, never from it.
+    """
+    from cockpit.config import ConfigError, load_config
+
+    try:
+        config = load_config(config_path)
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from None
+    from cockpit.clock import WallClock
+    from cockpit.connectors import build_sources
+    from cockpit.timeline.redact import register_secret
+
+    for secret in config.secrets():
+        register_secret(secret)
+    sources = build_sources(config)
+    if not sources:
+        raise click.UsageError(f"{config_path}: no connector is configured")
+    from cockpit.app import make_app
+
+    label = "LIVE READ-ONLY" if read_only or config.cockpit.read_only else "LIVE"
+    app = make_app(sources, clock=WallClock(), environment=config.cockpit.environment,
+                   estate_label=label)
+    app.run()
+    if app.return_code:
+        sys.exit(app.return_code)
