@@ -18,19 +18,19 @@ SELECT 'checksum_failures'::text AS check_name,
        coalesce((SELECT checksum_failures FROM pg_stat_database
                   WHERE datname = current_database()), 0)::bigint AS count
 UNION ALL
-SELECT 'invalid_indexes', count(*)
+SELECT 'invalid_indexes' AS check_name, count(*)
   FROM pg_index i
   JOIN pg_class c ON c.oid = i.indexrelid
   JOIN pg_namespace n ON n.oid = c.relnamespace
  WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND NOT i.indisvalid
 UNION ALL
-SELECT 'indexes_not_ready', count(*)
+SELECT 'indexes_not_ready' AS check_name, count(*)
   FROM pg_index i
   JOIN pg_class c ON c.oid = i.indexrelid
   JOIN pg_namespace n ON n.oid = c.relnamespace
  WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND NOT i.indisready
 UNION ALL
-SELECT 'missing_expected_tables', count(*)
+SELECT 'missing_expected_tables' AS check_name, count(*)
   FROM (VALUES ('students'), ('health_records'), ('medications'),
                ('medication_administrations'), ('audit_logs')) AS expected(table_name)
  WHERE to_regclass(quote_ident(current_schema()) || '.' || quote_ident(expected.table_name))

@@ -13,16 +13,16 @@
 SELECT 'restore_temp_students'::text AS check_name, count(*)::bigint AS count
   FROM restore_temp.students
 UNION ALL
-SELECT 'restore_temp_health_records', count(*) FROM restore_temp.health_records
+SELECT 'restore_temp_health_records' AS check_name, count(*) FROM restore_temp.health_records
 UNION ALL
-SELECT 'students_to_merge', count(*)
+SELECT 'students_to_merge' AS check_name, count(*)
   FROM restore_temp.students r
  WHERE NOT EXISTS (SELECT 1 FROM students s WHERE s.id = r.id)
 UNION ALL
-SELECT 'students_already_present', count(*)
+SELECT 'students_already_present' AS check_name, count(*)
   FROM restore_temp.students r
  WHERE EXISTS (SELECT 1 FROM students s WHERE s.id = r.id)
 UNION ALL
-SELECT 'health_records_not_in_production', count(*)
+SELECT 'health_records_not_in_production' AS check_name, count(*)
   FROM restore_temp.health_records r
  WHERE NOT EXISTS (SELECT 1 FROM health_records h WHERE h.id = r.id);

@@ -12,31 +12,31 @@
 -- * the remaining checks are problems, 0 means healthy.
 SELECT 'students_rows'::text AS check_name, count(*)::bigint AS count FROM students
 UNION ALL
-SELECT 'health_records_rows', count(*) FROM health_records
+SELECT 'health_records_rows' AS check_name, count(*) FROM health_records
 UNION ALL
-SELECT 'medications_rows', count(*) FROM medications
+SELECT 'medications_rows' AS check_name, count(*) FROM medications
 UNION ALL
-SELECT 'medication_administrations_rows', count(*) FROM medication_administrations
+SELECT 'medication_administrations_rows' AS check_name, count(*) FROM medication_administrations
 UNION ALL
-SELECT 'audit_logs_rows', count(*) FROM audit_logs
+SELECT 'audit_logs_rows' AS check_name, count(*) FROM audit_logs
 UNION ALL
-SELECT 'in_recovery', CASE WHEN pg_is_in_recovery() THEN 1 ELSE 0 END
+SELECT 'in_recovery' AS check_name, CASE WHEN pg_is_in_recovery() THEN 1 ELSE 0 END
 UNION ALL
-SELECT 'orphaned_health_records', count(*)
+SELECT 'orphaned_health_records' AS check_name, count(*)
   FROM health_records hr
   LEFT JOIN students s ON s.id = hr.student_id
  WHERE s.id IS NULL
 UNION ALL
-SELECT 'missing_medications', count(*)
+SELECT 'missing_medications' AS check_name, count(*)
   FROM medication_administrations ma
   LEFT JOIN medications m ON m.id = ma.medication_id
  WHERE m.id IS NULL
 UNION ALL
-SELECT 'unencrypted_phi', count(*)
+SELECT 'unencrypted_phi' AS check_name, count(*)
   FROM health_records
  WHERE encrypted_data IS NULL
 UNION ALL
-SELECT 'invalid_indexes', count(*)
+SELECT 'invalid_indexes' AS check_name, count(*)
   FROM pg_index i
   JOIN pg_class c ON c.oid = i.indexrelid
   JOIN pg_namespace n ON n.oid = c.relnamespace

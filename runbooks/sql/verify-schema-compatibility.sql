@@ -30,14 +30,14 @@ SELECT 'missing_tables'::text AS check_name, count(DISTINCT e.table_name)::bigin
                     WHERE t.table_schema = current_schema()
                       AND t.table_name = e.table_name)
 UNION ALL
-SELECT 'missing_columns', count(*)
+SELECT 'missing_columns' AS check_name, count(*)
   FROM expected e
  WHERE NOT EXISTS (SELECT 1 FROM information_schema.columns c
                     WHERE c.table_schema = current_schema()
                       AND c.table_name = e.table_name
                       AND c.column_name = e.column_name)
 UNION ALL
-SELECT 'new_required_columns', count(*)
+SELECT 'new_required_columns' AS check_name, count(*)
   FROM information_schema.columns c
  WHERE c.table_schema = current_schema()
    AND c.table_name IN (SELECT DISTINCT table_name FROM expected)
@@ -47,7 +47,7 @@ SELECT 'new_required_columns', count(*)
    AND c.is_generated = 'NEVER'
    AND (c.table_name, c.column_name) NOT IN (SELECT table_name, column_name FROM expected)
 UNION ALL
-SELECT 'invalid_indexes', count(*)
+SELECT 'invalid_indexes' AS check_name, count(*)
   FROM pg_index i
   JOIN pg_class c ON c.oid = i.indexrelid
   JOIN pg_namespace n ON n.oid = c.relnamespace

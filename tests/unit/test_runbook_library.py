@@ -149,6 +149,8 @@ def test_verification_sql_is_read_only_and_counts_only() -> None:
         assert "AS CHECK_NAME" in code and "AS COUNT" in code, path.name
         assert "SELECT *" not in code, f"{path.name} must not return rows"
         assert code.strip().count(";") == 1, f"{path.name} must be one statement"
+        # every row names its check where it is written (tools read the names from the file)
+        assert code.count("AS CHECK_NAME") == code.count("UNION ALL") + 1, path.name
 
 
 def test_cross_runbook_guards_point_at_real_steps(library: Any) -> None:
