@@ -20,7 +20,6 @@ from cockpit.clock import Clock, SimClock
 from cockpit.decision import DecisionEngine, default_policy_path, load_policy
 from cockpit.domain import (
     SOURCE_KINDS,
-    ClusterSnapshot,
     DatabaseSnapshot,
     HealthSnapshot,
     MetricsSnapshot,
@@ -136,7 +135,7 @@ class CockpitApp(App[None]):
         screen = self._war_room()
         if screen is not None:
             screen.show_status(status)
-        self._refresh_decision()
+        self._refresh()
 
     def _feed_engine(self, status: SourceStatus) -> None:
         snap = status.snapshot
@@ -149,20 +148,6 @@ class CockpitApp(App[None]):
             self.engine.observe("health_check_failing_pct", snap.at, snap.failing_pct)
         elif isinstance(snap, DatabaseSnapshot):
             self.engine.observe("db_connection_error_pct", snap.at, snap.connection_error_pct)
-        elif isinstance(snap, ClusterSnapshot):
-            pass
-
-    def _refresh_decision(self) -> None:
-        screen = self._war_room()
-        if screen is None:
-            return
-        now = self.clock.now()
-        self.engine.tick(now)
-        try:
-            panel = screen.query_one(DecisionPanel)
-        except NoMatches:  # the app is shutting down and the panels are gone
-            return
-        panel.show(self.engine.state(now), now)
 
     @on(Worker.StateChanged)
     def _on_worker_state(self, event: Worker.StateChanged) -> None:
@@ -188,8 +173,7 @@ class CockpitApp(App[None]):
         """Called by the war room when its panels exist: show everything known so far."""
         for status in self.statuses.values():
             screen.show_status(status)
-        self._refresh_header()
-        self._refresh_decision()
+        self._refresh()
 
     def has_first_data(self) -> bool:
         """Whether every configured source has answered at least once."""
@@ -202,27 +186,33 @@ class CockpitApp(App[None]):
         elapsed, self._last_tick = now - self._last_tick, now
         if self.start_clock and isinstance(self.clock, SimClock):
             self.clock.tick(elapsed)
-        self._refresh_header()
-        self._refresh_decision()
+        self._refresh()
 
-    def _refresh_header(self) -> None:
+    def _refresh(self) -> None:
+        """Bring the engine to now and show its state in the header and the Decision panel.
+
+        The state is computed once here for both widgets.
+        """
         screen = self._war_room()
         if screen is None:
             return
         try:
             header = screen.query_one(IncidentHeader)
+            panel = screen.query_one(DecisionPanel)
         except NoMatches:  # the app is shutting down and the panels are gone
             return
+        now = self.clock.now()
+        self.engine.tick(now)
+        state = self.engine.state(now)
+        panel.show(state, now)
         header.environment = self.environment
         label = self.estate_label
         if isinstance(self.clock, SimClock):
-            state = "PAUSED" if self.clock.paused or not self.start_clock else ""
-            label = f"{label} x{self.clock.speed:g} {state}".rstrip()
+            paused = "PAUSED" if self.clock.paused or not self.start_clock else ""
+            label = f"{label} x{self.clock.speed:g} {paused}".rstrip()
         header.estate = label
-        now = self.clock.now()
         header.now = now
         header.elapsed = now - self.incident_start
-        state = self.engine.state(now)
         if state.severity:
             header.severity = str(state.severity).upper()
         elif state.suggested_severity:
@@ -290,8 +280,7 @@ class CockpitApp(App[None]):
         self.push_screen(ChoiceScreen("Record the decision", answers, hint), done)
 
     def _after_answer(self) -> None:
-        self._refresh_header()
-        self._refresh_decision()
+        self._refresh()
 
     def action_speed(self, factor: float) -> None:
         if not isinstance(self.clock, SimClock):
@@ -299,12 +288,12 @@ class CockpitApp(App[None]):
             return
         speed = min(SimClock.MAX_SPEED, max(SimClock.MIN_SPEED, self.clock.speed * factor))
         self.clock.speed = round(speed)
-        self._refresh_header()
+        self._refresh()
 
     def action_pause(self) -> None:
         if isinstance(self.clock, SimClock):
             self.clock.paused = not self.clock.paused
-            self._refresh_header()
+            self._refresh()
 
     def action_screenshot(self) -> None:
         stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
