@@ -9,14 +9,13 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import sys
-from typing import Any
 
 import click
 
 #: command name -> "module:attribute"; each module is imported only when needed.
 LAZY_COMMANDS: dict[str, str] = {
-    "train": "cockpit.cli:train",
-    "scenarios": "cockpit.cli:scenarios",
+    "train": "cockpit.commands.train:train",
+    "scenarios": "cockpit.commands.train:scenarios",
     "run": "cockpit.commands.run:run",
     "doctor": "cockpit.commands.doctor:doctor",
     "evaluate": "cockpit.commands.evaluate:evaluate",
@@ -51,9 +50,6 @@ class LazyGroup(click.Group):
         return command
 
 
-SPEED = click.FloatRange(1, 60)
-
-
 @click.group(cls=LazyGroup, invoke_without_command=True,
              context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="rollback-cockpit", prog_name="cockpit")
@@ -65,76 +61,9 @@ def cli(ctx: click.Context) -> None:
     the default training scenario (no cluster, accounts or config needed).
     """
     if ctx.invoked_subcommand is None:
-        _open_sim(None, None, None)
+        from cockpit.commands.train import open_sim
 
-
-def _open_sim(scenario: str | None, speed: float | None, seed: int | None,
-              screenshot: str | None = None, at: float = 0.0) -> None:
-    from cockpit.sim.scenario import find_scenario
-
-    try:
-        find_scenario(scenario or "bad-deploy")
-    except KeyError as exc:
-        raise click.BadParameter(exc.args[0], param_hint="'--scenario'") from None
-    from cockpit.app import make_sim_app
-
-    app = make_sim_app(scenario, speed=speed, seed=seed, advance_s=at,
-                       start_clock=screenshot is None)
-    if screenshot:
-        _screenshot(app, screenshot)
-        return
-    app.run()
-    if app.return_code:
-        sys.exit(app.return_code)
-
-
-def _screenshot(app: Any, path: str) -> None:
-    """Render the app headless at 160x48, wait for data, save an SVG, exit."""
-    import asyncio
-    from pathlib import Path
-
-    async def shoot() -> None:
-        async with app.run_test(size=(160, 48)) as pilot:
-            for _ in range(100):
-                if app.has_first_data():
-                    break
-                await pilot.pause(0.05)
-            await pilot.pause(0.2)
-            target = Path(path)
-            app.save_screenshot(target.name, str(target.parent.resolve()))
-
-    asyncio.run(shoot())
-    click.echo(f"saved {path}")
-
-
-@cli.command()
-@click.option("--scenario", "scenario", default=None, metavar="NAME",
-              help="Scenario id (see `cockpit scenarios list`); default bad-deploy.")
-@click.option("--speed", type=SPEED, default=None,
-              help="Simulated seconds per real second, 1 to 60 (default: the scenario's).")
-@click.option("--seed", type=int, default=None, help="Random seed (default: the scenario's).")
-@click.option("--screenshot", type=click.Path(dir_okay=False), default=None, hidden=True,
-              help="Save an SVG screenshot at 160x48 instead of opening the UI.")
-@click.option("--at", type=float, default=0.0, hidden=True,
-              help="With --screenshot: simulated seconds to advance first.")
-def train(scenario: str | None, speed: float | None, seed: int | None,
-          screenshot: str | None, at: float) -> None:
-    """Open the war room on the simulated estate playing a training scenario."""
-    _open_sim(scenario, speed, seed, screenshot, at)
-
-
-@cli.group()
-def scenarios() -> None:
-    """Training scenarios of the simulated estate."""
-
-
-@scenarios.command("list")
-def scenarios_list() -> None:
-    """List the scenarios with a one-line summary."""
-    from cockpit.sim.scenario import list_scenarios
-
-    for scenario in list_scenarios():
-        click.echo(f"{scenario.id:<24} {scenario.summary}")
+        open_sim(None, None, None)
 
 
 def main(argv: list[str] | None = None) -> None:
