@@ -41,6 +41,9 @@ RUNTIME_VARIABLES: tuple[str, ...] = (
 )
 METRICS: tuple[str, ...] = ("error_rate_pct", "latency_p95_ms", "cpu_pct", "memory_pct")
 SQL_ALLOWED: tuple[str, ...] = ("VACUUM", "ANALYZE", "REINDEX", "SELECT")
+#: A runbook default starting with this is a placeholder the incident must replace:
+#: an action using it refuses to resolve ("set variable X") rather than run with it.
+PLACEHOLDER_PREFIX = "REPLACE_ME_"
 
 _VAR = re.compile(r"\$\{([^{}]*)\}")
 _VAR_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
@@ -495,8 +498,20 @@ def _subst(variables: Mapping[str, str], runtime: tuple[str, ...], *, lenient: b
             for name in variable_refs(text):
                 if name not in variables and name in runtime:
                     raise _Deferred(name)
-        return expand(text, variables)
+            return expand(text, variables)
+        value, used = expand(text, variables)
+        for name in used:
+            if str(variables[name]).startswith(PLACEHOLDER_PREFIX):
+                raise ActionError(f"set variable '{name}' first: it is still the placeholder "
+                                  f"'{variables[name]}'", None)
+        return value, used
     return subst
+
+
+def placeholder_variables(variables: Mapping[str, Any]) -> list[str]:
+    """Names of the variables still holding a ``REPLACE_ME_`` placeholder."""
+    return [name for name, value in variables.items()
+            if str(value).startswith(PLACEHOLDER_PREFIX)]
 
 
 def resolve(spec: ActionSpec, variables: Mapping[str, str]) -> ResolvedAction:

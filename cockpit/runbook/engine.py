@@ -33,11 +33,13 @@ from typing import Any
 
 from cockpit.runbook.actions import (
     MANUAL_TYPES,
+    RUNTIME_VARIABLES,
     ActionError,
     ResolvedAction,
     effective_variables,
     expand,
     resolve,
+    variable_refs,
 )
 from cockpit.runbook.executor import ActionResult, Executor, RunContext
 from cockpit.runbook.loader import facts_established_by, missing_db_guards
@@ -221,6 +223,9 @@ class RunbookRun:
         self.incident = incident
         self.executor = executor
         self._record = record
+        self._given = dict(variables or {})
+        self.overrides: dict[str, str] = {}
+        """Values the operator set for this run (``runbook.variables`` events)."""
         self.variables = effective_variables(runbook.variables, variables)
         self._monotonic = monotonic
         self._on_output = on_output
@@ -353,6 +358,68 @@ class RunbookRun:
         return all(s.state in (StepState.DONE, StepState.SKIPPED) or (
             s.state is StepState.FAILED and s.step.on_failure == "continue")
             for s in self.steps())
+
+    def editable_variables(self) -> dict[str, str]:
+        """The variables this runbook's steps use that the operator may set, with their
+        current values ('' when undefined), in order of first use.
+
+        Incident values (``incident_id``, ``operator``...) are not editable.
+        """
+        names: list[str] = list(self.runbook.variables)
+
+        def refs(value: Any) -> None:
+            if isinstance(value, str):
+                try:
+                    names.extend(variable_refs(value))
+                except ValueError:
+                    pass
+            elif isinstance(value, list | tuple):
+                for item in value:
+                    refs(item)
+            elif isinstance(value, Mapping):
+                for item in value.values():
+                    refs(item)
+
+        for step in self.runbook.steps:
+            refs(dict(step.action.params))
+            refs(step.target or "")
+        return {name: self.variables.get(name, "") for name in dict.fromkeys(names)
+                if name not in RUNTIME_VARIABLES}
+
+    def set_variables(self, values: Mapping[str, str]) -> dict[str, str]:
+        """Set some of :meth:`editable_variables` for this run; records ``runbook.variables``.
+
+        Returns the values that changed. Values are checked when a step uses them
+        (a bad one blocks that step and says why). Refused while a step runs, after an
+        abort, for a name the runbook does not use, or for an empty value.
+        """
+        editable = self.editable_variables()
+        with self._lock:
+            if self.aborted is not None:
+                raise StepRefused(f"runbook {self.runbook.id} was aborted: {self.aborted}")
+            if self.running is not None:
+                raise StepRefused(f"step '{self.running}' is running; set variables after it ends")
+            changed: dict[str, str] = {}
+            for name, raw in values.items():
+                if name not in editable:
+                    valid = ", ".join(editable) or "none"
+                    raise StepRefused(f"runbook {self.runbook.id} does not use variable "
+                                      f"'{name}' (it uses: {valid})")
+                value = str(raw).strip()
+                if not value:
+                    raise StepRefused(f"variable '{name}' needs a value")
+                if value != editable[name]:
+                    changed[name] = value
+            if not changed:
+                return {}
+            self._record("runbook.variables", {"runbook": self.runbook.id,
+                                               "variables": dict(changed)})
+            self._apply_overrides(changed)
+            return changed
+
+    def _apply_overrides(self, values: Mapping[str, Any]) -> None:
+        self.overrides.update({str(k): str(v) for k, v in values.items()})
+        self.variables = effective_variables(self.runbook.variables, self._given, self.overrides)
 
     # -------------------------------------------------------------- actions
 
@@ -633,6 +700,8 @@ class RunbookRun:
             slot = run._slots.get(step_id) if step_id in known else None
             if kind == "runbook.aborted":
                 run.aborted = str(data.get("reason", "aborted"))
+            elif kind == "runbook.variables" and isinstance(data.get("variables"), Mapping):
+                run._apply_overrides(data["variables"])
             if slot is None:
                 continue
             if kind == "step.started":

@@ -48,17 +48,24 @@ def library() -> Any:
     return loader.load_library(RUNBOOKS)
 
 
-def _preview(runbook: Any, step: Any) -> str:
-    from cockpit.runbook.actions import effective_variables, resolve
+def _filled(runbook: Any) -> dict[str, str]:
+    """The runbook's variables with each REPLACE_ME_ placeholder set, as an operator would."""
+    from cockpit.runbook.actions import PLACEHOLDER_PREFIX, effective_variables
 
     variables = effective_variables(runbook.variables, RUNTIME)
-    return resolve(step.action, variables).preview()
+    return {k: v.removeprefix(PLACEHOLDER_PREFIX) for k, v in variables.items()}
+
+
+def _preview(runbook: Any, step: Any) -> str:
+    from cockpit.runbook.actions import resolve
+
+    return resolve(step.action, _filled(runbook)).preview()
 
 
 def _argv(runbook: Any, step: Any) -> tuple[str, ...]:
-    from cockpit.runbook.actions import effective_variables, resolve
+    from cockpit.runbook.actions import resolve
 
-    argv = resolve(step.action, effective_variables(runbook.variables, RUNTIME)).argv()
+    argv = resolve(step.action, _filled(runbook)).argv()
     assert argv is not None
     return tuple(argv)
 
