@@ -23,7 +23,7 @@ from pathlib import Path
 from cockpit.domain import HEALTH_ENDPOINTS
 from cockpit.runbook.actions import ResolvedAction, format_duration, terminate_sql
 from cockpit.runbook.executor import ActionResult, RunContext
-from cockpit.sim.estate import EstateError, SimEstate
+from cockpit.sim.estate import EstateError, SimEstate, is_api_tier
 
 
 @dataclass(frozen=True)
@@ -64,15 +64,14 @@ _SHELL_TABLE: tuple[tuple[tuple[str, ...], str], ...] = (
     (("terraform", "apply"), "Apply complete! Resources: 0 added, 3 changed, 1 destroyed."),
     (("terraform", "state"), "aws_db_instance.prod\naws_elasticache_cluster.prod\n"
                              "aws_eks_cluster.prod"),
-    (("npx", "sequelize-cli", "db:migrate:status"),
-     "up   20250110120000-add-medication-schedules.js\n"
-     "up   20250118093000-add-student-allergies.js\n"
-     "up   20250121140000-split-health-records.js"),
-    (("npx", "sequelize-cli", "db:migrate:undo"),
-     "== 20250121140000-split-health-records: reverting =======\n"
-     "== 20250121140000-split-health-records: reverted (2.114s)"),
     (("npm", "run", "test:smoke"), "smoke: 24 passing (3s)"),
     (("helm", "rollback"), "Rollback was a success! Happy Helming!"),
+)
+
+
+_BASE_MIGRATIONS = (
+    "20250110120000-add-medication-schedules",
+    "20250118093000-add-student-allergies",
 )
 
 
@@ -247,14 +246,12 @@ class SimExecutor:
         return ActionResult(True, self._say(ctx, f"(integer) {removed}"))
 
     def _redis_flushdb(self, p: dict, ctx: RunContext) -> ActionResult:
-        for key, value in self.estate.cache_snapshot().keys:
-            if value is not None:
-                self.estate.cache_delete(key)
-        return ActionResult(True, self._say(ctx, "OK"))
+        return ActionResult(True, self._say(ctx, self.estate.cache_flush()))
 
     # -------------------------------------------------------------- postgres
 
     def _pg_backup(self, p: dict, ctx: RunContext) -> ActionResult:
+        self.estate.backup(p["database"])
         digest = hashlib.sha256(f"{self.estate.seed}|{p['database']}".encode()).digest()
         size = 1_800_000_000 + int.from_bytes(digest[:4], "big") % 400_000_000
         backup = SimBackup(Path(p["path"]).name, p["path"], p["database"], size, self.estate.now())
@@ -285,7 +282,7 @@ class SimExecutor:
 
     def _pg_verify(self, p: dict, ctx: RunContext) -> ActionResult:
         names = _check_names(p["sql_file"], ctx)
-        overrides = self._verify_counts()
+        overrides = {**self._verify_counts(), **self.estate.verify_problems()}
         rows = [(name, overrides.get(name, 0)) for name in names]
         width = max(len("check_name"), *(len(name) for name, _ in rows))
         lines = [f" {'check_name':<{width}} | count", f"-{'-' * width}-+------"]
@@ -306,7 +303,7 @@ class SimExecutor:
 
     def _pg_sql(self, p: dict, ctx: RunContext) -> ActionResult:
         first = p["statement"].split(" ", 1)[0].upper()
-        out = "(1 row)" if first == "SELECT" else first
+        out = "(1 row)" if first == "SELECT" else self.estate.run_sql(p["statement"])
         return ActionResult(True, self._say(ctx, out))
 
     # -------------------------------------------------------------- http, metrics
@@ -335,7 +332,11 @@ class SimExecutor:
     def _http_version(self, p: dict, ctx: RunContext) -> ActionResult:
         host = p["url"].split("://", 1)[1].split("/", 1)[0]
         name = {"app": "frontend", "api": "api"}.get(host.split(".", 1)[0], "api")
-        dep = self.estate.cluster_snapshot().deployment(name)
+        cluster = self.estate.cluster_snapshot()
+        dep = cluster.deployment(name)
+        if dep is None and name == "api":  # blue-green: whichever api-* serves
+            serving = [d for d in cluster.deployments if is_api_tier(d.name) and d.ready]
+            dep = serving[0] if serving else None
         if dep is None:
             return ActionResult(False, "", (), f"no deployment serves {p['url']}")
         return ActionResult(True, self._say(ctx, f'{{"service": "{name}", '
@@ -401,6 +402,15 @@ class SimExecutor:
     def _shell(self, p: dict, ctx: RunContext) -> ActionResult:
         argv = tuple(p["argv"])
         words = tuple(a for a in argv if not a.startswith("-"))
+        if words[:3] == ("npx", "sequelize-cli", "db:migrate:undo"):
+            return ActionResult(True, self._say(ctx, self.estate.migration_undo()))
+        if words[:3] == ("npx", "sequelize-cli", "db:migrate:status"):
+            applied = self.estate.applied_migrations()
+            rows = [f"up   {m}.js" for m in _BASE_MIGRATIONS if m not in applied]
+            rows += [f"up   {m}.js" for m in applied]
+            rows += [f"down {m.id}.js" for m in self.estate.scenario.database.migrations
+                     if m.id not in applied]
+            return ActionResult(True, self._say(ctx, "\n".join(rows)))
         for prefix, output in _SHELL_TABLE:
             if words[: len(prefix)] == prefix:
                 return ActionResult(True, self._say(ctx, output) if output else "")

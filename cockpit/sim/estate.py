@@ -10,7 +10,19 @@ Runbook steps act on it through a small interface with kubectl/redis-cli
 meaning: :meth:`SimEstate.rollout_undo`, :meth:`SimEstate.rollout_status`,
 :meth:`SimEstate.scale`, :meth:`SimEstate.restart_pods`,
 :meth:`SimEstate.cache_set` / :meth:`SimEstate.cache_get` /
-:meth:`SimEstate.cache_delete`, and the snapshot readers.
+:meth:`SimEstate.cache_delete` / :meth:`SimEstate.cache_flush`, the database
+actions :meth:`SimEstate.backup`, :meth:`SimEstate.migration_undo` and
+:meth:`SimEstate.run_sql`, and the snapshot readers.
+
+The estate keeps a log of every change (replicas, cache keys, migrations, SQL)
+with its simulated time, so a value at any past instant is still a pure function
+of the scenario and the actions: mitigations and writes are looked up in the log
+at the sample's time, never from the current state.
+
+Wrong actions have consequences, kept in :attr:`SimEstate.consequences`:
+undoing a migration loses every row written to the migrated schema since the
+last backup (all of them without a backup), and flushing Redis loses the
+messages queued there while an integration was down.
 """
 
 from __future__ import annotations
@@ -36,7 +48,7 @@ from cockpit.domain import (
     Revision,
     Series,
 )
-from cockpit.sim.scenario import OutageSpec, Scenario
+from cockpit.sim.scenario import EventSpec, FaultSpec, OutageSpec, Scenario
 
 SAMPLE_EVERY_S = 10
 WINDOW_S = 30 * 60
@@ -55,6 +67,22 @@ _ABS_NOISE = {"cpu_pct": 1.5, "memory_pct": 0.8}
 
 class EstateError(Exception):
     """An action the estate refuses, with kubectl-like wording."""
+
+
+@dataclass(frozen=True)
+class Consequence:
+    """Damage a wrong action did to the simulated estate (what the debrief shows)."""
+
+    at: datetime
+    kind: str
+    """``data_lost`` (patient-record rows) or ``messages_lost`` (queued email/SMS)."""
+    amount: int
+    detail: str
+
+
+def is_api_tier(name: str) -> bool:
+    """Deployments that serve the API (and write to the database): ``api``, ``api-*``."""
+    return name == "api" or name.startswith("api-")
 
 
 @dataclass
@@ -99,6 +127,16 @@ class SimEstate:
         self._cache: dict[str, str] = dict(scenario.cache)
         self.actions: list[tuple[datetime, str]] = []
         """Every action taken, with its simulated time and a kubectl-like description."""
+        self.consequences: list[Consequence] = []
+        """Damage done by wrong actions, in order."""
+        self._cache_log: list[tuple[float, str, str | None]] = []
+        self._desired_log: dict[str, list[tuple[float, int]]] = {}
+        self._migrations: dict[str, list[float | None]] = {
+            m.id: [m.applied_at, None] for m in scenario.database.migrations
+        }
+        self._sql_log: list[tuple[float, str]] = []
+        self._backups: list[float] = []
+        self._flushed: list[float] = []
         for spec in scenario.deployments:
             history = [(rev.revision, rev.version) for rev in spec.history]
             current = spec.history[-1]
@@ -107,9 +145,11 @@ class SimEstate:
                 spec.name, spec.image, history, current.revision, spec.replicas,
                 desired_before_scale=spec.replicas,
             )
-            dep.episodes.append(_Episode(current.version, live_since))
+            if spec.replicas > 0:
+                dep.episodes.append(_Episode(current.version, live_since))
             dep.rolled_at = live_since
             self._deployments[spec.name] = dep
+            self._desired_log[spec.name] = [(-86400.0, spec.replicas)]
 
     # ----------------------------------------------------------------- time
 
@@ -128,17 +168,74 @@ class SimEstate:
     def _noise(self, metric: str, index: int) -> float:
         return random.Random(f"{self.seed}|{metric}|{index}").uniform(-1.0, 1.0)
 
+    def _intervals(self, fault: FaultSpec) -> list[tuple[float, float | None]]:
+        """When ``fault`` was live: ``(start, end)`` pairs, ``end`` None while still live."""
+        if fault.migration is not None:
+            applied, undone = self._migrations.get(fault.migration, [None, None])
+            return [] if applied is None else [(applied, undone)]
+        if fault.start is not None:
+            return [(fault.start, self._repaired_at(fault))]
+        dep = self._deployments[fault.deployment]
+        return [(e.start, e.end) for e in dep.episodes if e.version == fault.version]
+
+    def _repaired_at(self, fault: FaultSpec) -> float | None:
+        """When the last statement of ``fault.repaired_by`` ran after the damage, if all did."""
+        start = fault.start if fault.start is not None else 0.0
+        done: list[float] = []
+        for needed in fault.repaired_by:
+            times = [t for t, statement in self._sql_log
+                     if t >= start and statement.startswith(needed)]
+            if not times:
+                return None
+            done.append(times[0])
+        return max(done) if done else None
+
+    def _live(self, fault: FaultSpec, rel: float) -> bool:
+        return any(start <= rel and (end is None or rel < end)
+                   for start, end in self._intervals(fault))
+
+    def _cache_at(self, key: str, rel: float) -> str | None:
+        value = self.scenario.cache.get(key)
+        for t, k, v in self._cache_log:
+            if t > rel:
+                break
+            if k == key or k == "*":
+                value = v if k == key else None
+        return value
+
+    def _desired_at(self, name: str, rel: float) -> int:
+        desired = 0
+        for t, count in self._desired_log.get(name, []):
+            if t > rel:
+                break
+            desired = count
+        return desired
+
+    def _mitigation(self, fault: FaultSpec, rel: float) -> float:
+        factor = 1.0
+        for mit in fault.mitigations:
+            if mit.cache_key is not None:
+                active = self._cache_at(mit.cache_key, rel) == mit.cache_value
+            else:
+                active = self._desired_at(mit.deployment or "", rel) >= mit.replicas_at_least
+            if active:
+                factor *= mit.factor
+        return factor
+
     def _fault_amount(self, metric: str, rel: float) -> float:
         total = 0.0
         for fault in self.scenario.faults:
-            dep = self._deployments[fault.deployment]
-            for episode in dep.episodes:
-                if episode.version != fault.version or episode.start > rel:
+            if metric not in fault.curves:
+                continue
+            for start, end in self._intervals(fault):
+                if start > rel:
                     continue
-                until = rel if episode.end is None else min(rel, episode.end)
-                amount = fault.amount(metric, until - episode.start)
-                if episode.end is not None and rel > episode.end:
-                    amount *= max(0.0, 1.0 - (rel - episode.end) / fault.recovery_s)
+                until = rel if end is None else min(rel, end)
+                amount = fault.amount(metric, until - start)
+                if end is not None and rel > end:
+                    amount *= max(0.0, 1.0 - (rel - end) / fault.recovery_s)
+                if amount:
+                    amount *= self._mitigation(fault, min(rel, until))
                 total += amount
         return total
 
@@ -179,21 +276,19 @@ class SimEstate:
 
     def _failing_endpoints(self, rel: float) -> dict[str, str]:
         failing: dict[str, str] = {}
-        api = self._deployments.get("api")
-        if api is not None and self._ready_count(api, rel) == 0:
+        api_tier = [dep for dep in self._deployments.values() if is_api_tier(dep.name)]
+        if api_tier and all(self._ready_count(dep, rel) == 0 for dep in api_tier):
             return {name: "503 no ready api pods" for name in HEALTH_ENDPOINTS}
         for fault in self.scenario.faults:
-            dep = self._deployments[fault.deployment]
-            for episode in dep.episodes:
-                if episode.version != fault.version or episode.start > rel:
+            for start, end in self._intervals(fault):
+                if start > rel:
                     continue
-                until = rel if episode.end is None else min(rel, episode.end)
-                fading = episode.end is not None and rel > episode.end
-                if fading and (rel - episode.end) > fault.recovery_s / 2:  # type: ignore[operator]
+                until = rel if end is None else min(rel, end)
+                if end is not None and rel > end and (rel - end) > fault.recovery_s / 2:
                     continue
                 for ef in fault.failing_endpoints:
-                    if until - episode.start >= ef.after:
-                        failing[ef.endpoint] = f"500 from {fault.deployment} {fault.version}"
+                    if until - start >= ef.after:
+                        failing[ef.endpoint] = f"500 from {fault.cause}"
         return failing
 
     def health_snapshot(self, endpoints: tuple[str, ...] = HEALTH_ENDPOINTS) -> HealthSnapshot:
@@ -249,7 +344,33 @@ class SimEstate:
             users = self.scenario.baseline["active_users"]
             drift = 1.0 + 0.03 * self._noise("active_users", int(rel // 60))
             return str(int(users * drift))
+        if key not in self._cache and any(key in f.queues for f in self.scenario.faults):
+            length = self._queue_length(key, rel)
+            return f"{length} queued" if length else None
         return self._cache.get(key)
+
+    def _queue_length(self, key: str, rel: float) -> int:
+        """Messages waiting in Redis list ``key``: filled while a fault is live, drained after.
+
+        A flush empties it (the messages are lost); after the fault ends the
+        queue drains (is delivered) over the fault's recovery time.
+        """
+        since = max((t for t in self._flushed if t <= rel), default=None)
+        total = 0.0
+        for fault in self.scenario.faults:
+            rate = fault.queues.get(key)
+            if not rate:
+                continue
+            for start, end in self._intervals(fault):
+                begin = start if since is None else max(start, since)
+                until = rel if end is None else min(rel, end)
+                if until <= begin:
+                    continue
+                amount = rate * (until - begin) / 60.0
+                if end is not None and rel > end:
+                    amount *= max(0.0, 1.0 - (rel - end) / fault.recovery_s)
+                total += amount
+        return int(total)
 
     def cluster_snapshot(self) -> ClusterSnapshot:
         """Deployments with their rollout history, and every pod."""
@@ -415,9 +536,16 @@ class SimEstate:
         with self._lock:
             dep = self._deployment(deployment)
             rel = self._rel()
+            if replicas == 0 and dep.desired > 0:
+                for episode in dep.episodes:
+                    if episode.end is None:
+                        episode.end = rel
+            elif replicas > 0 and dep.desired == 0:
+                dep.episodes.append(_Episode(dep.version, rel))
             dep.desired_before_scale = min(dep.desired, self._ready_count(dep, rel))
             dep.desired = replicas
             dep.scaled_at = rel
+            self._desired_log[deployment].append((rel, replicas))
             self._record(f"scale deployment/{deployment} --replicas={replicas}")
             return f"deployment.apps/{deployment} scaled"
 
@@ -442,6 +570,7 @@ class SimEstate:
         """``redis-cli SET key value``."""
         with self._lock:
             self._cache[key] = value
+            self._cache_log.append((self._rel(), key, value))
             self._record(f"redis SET {key} {value}")
             return "OK"
 
@@ -449,8 +578,133 @@ class SimEstate:
         """``redis-cli DEL key``; returns how many keys were removed."""
         with self._lock:
             removed = 1 if self._cache.pop(key, None) is not None else 0
+            self._cache_log.append((self._rel(), key, None))
             self._record(f"redis DEL {key}")
             return removed
+
+    def cache_flush(self) -> str:
+        """``redis-cli FLUSHDB``: every key goes, queued messages included (and are lost)."""
+        with self._lock:
+            rel = self._rel()
+            queued = {key: self._queue_length(key, rel)
+                      for f in self.scenario.faults for key in f.queues}
+            self._cache.clear()
+            self._cache_log.append((rel, "*", None))
+            self._flushed.append(rel)
+            self._record("redis FLUSHDB")
+            lost = {key: n for key, n in sorted(queued.items()) if n}
+            if lost:
+                what = ", ".join(f"{n} from {key}" for key, n in lost.items())
+                self.consequences.append(Consequence(
+                    self.now(), "messages_lost", sum(lost.values()),
+                    f"FLUSHDB deleted queued messages that were never delivered ({what})"))
+            return "OK"
+
+    # ------------------------------------------------------------- database
+
+    def _writes_on(self, rel: float) -> bool:
+        """Whether the application writes to the database at ``rel``."""
+        serving = any(self._desired_at(name, rel) > 0 for name in self._deployments
+                      if is_api_tier(name))
+        return serving and self._cache_at("maintenance_mode", rel) != "true"
+
+    def rows_written(self, start: float, end: float) -> int:
+        """Rows the application wrote between ``start`` and ``end`` (seconds from T=0)."""
+        rate = self.scenario.database.writes_per_min / 60.0
+        if rate <= 0 or end <= start:
+            return 0
+        points = {start, end}
+        points.update(t for t, _k, _v in self._cache_log if start < t < end)
+        for log in self._desired_log.values():
+            points.update(t for t, _n in log if start < t < end)
+        edges = sorted(points)
+        total = 0.0
+        for a, b in zip(edges, edges[1:], strict=False):
+            if self._writes_on(a):
+                total += rate * (b - a)
+        return int(total)
+
+    def backup(self, database: str) -> float:
+        """Take a backup (``pg_dump``) now; returns its time in seconds from T=0."""
+        with self._lock:
+            rel = self._rel()
+            self._backups.append(rel)
+            self._record(f"pg_dump {database}")
+            return rel
+
+    def applied_migrations(self) -> list[str]:
+        """Applied migrations, oldest first."""
+        with self._lock:
+            return [mid for mid, (applied, undone) in self._migrations.items()
+                    if applied is not None and undone is None]
+
+    def migration_undo(self) -> str:
+        """Undo the newest applied migration (``sequelize db:migrate:undo``).
+
+        Its ``down()`` drops what the migration added: rows written to it since
+        the newest backup taken after the migration are lost (all of them when
+        there is no such backup), and the loss is kept in :attr:`consequences`.
+        """
+        with self._lock:
+            applied = self.applied_migrations()
+            if not applied:
+                return "No executed migrations found."
+            mid = applied[-1]
+            rel = self._rel()
+            start = self._migrations[mid][0] or 0.0
+            backups = [t for t in self._backups if start <= t <= rel]
+            covered = max(backups) if backups else start
+            lost = self.rows_written(covered, rel)
+            self._migrations[mid][1] = rel
+            self._record(f"db:migrate:undo {mid}")
+            if lost:
+                why = ("no backup had been taken since the migration" if not backups else
+                       "writes were still on after the last backup")
+                self.consequences.append(Consequence(
+                    self.now(), "data_lost", lost,
+                    f"undoing {mid} dropped {lost} patient-record rows: {why}"))
+            return (f"== {mid}: reverting =======\n"
+                    f"== {mid}: reverted (2.114s)")
+
+    def run_sql(self, statement: str) -> str:
+        """Run a maintenance statement (``REINDEX``, ``VACUUM``...); repairs damage it names."""
+        with self._lock:
+            text = " ".join(statement.split()).upper()
+            self._sql_log.append((self._rel(), text))
+            self._record(f"psql {text}")
+            return text.split(" ", 1)[0]
+
+    def verify_problems(self) -> dict[str, int]:
+        """Problem counts ``pg.verify`` checks report now, from the live faults."""
+        with self._lock:
+            rel = self._rel()
+            out: dict[str, int] = {}
+            for fault in self.scenario.faults:
+                if fault.verify_problems and self._live(fault, rel):
+                    for name, count in fault.verify_problems.items():
+                        out[name] = out.get(name, 0) + count
+            return out
+
+    def events_until(self, at: datetime | None = None) -> list[EventSpec]:
+        """Scenario events (confirmed breach, detected corruption) that happened by ``at``."""
+        rel = self._rel(at)
+        return [event for event in self.scenario.events if event.at <= rel]
+
+    def active_faults(self) -> list[str]:
+        """Faults still live, or fading, now: what keeps the scenario from being resolved."""
+        with self._lock:
+            rel = self._rel()
+            out = []
+            for fault in self.scenario.faults:
+                for start, end in self._intervals(fault):
+                    if start <= rel and (end is None or rel < end + fault.recovery_s):
+                        out.append(fault.cause)
+                        break
+            return out
+
+    def data_lost(self) -> int:
+        """Patient-record rows lost so far."""
+        return sum(c.amount for c in self.consequences if c.kind == "data_lost")
 
     # -------------------------------------------------------------- outages
 

@@ -5,7 +5,27 @@ baseline of every metric, the cache keys) and the faults: a deployment
 version whose going live adds to metrics along curves of
 ``[seconds since it went live, amount]`` points, linearly interpolated and
 held after the last point. Faults fade out over ``recovery_s`` once the bad
-version stops serving (for example after ``rollout undo``).
+version stops serving (for example after ``rollout undo``, or a scale to zero).
+
+A fault is caused by one of three things:
+
+* ``deployment`` + ``version``: live while that version serves;
+* ``migration``: live while that database migration is applied (until
+  ``db:migrate:undo``);
+* ``start``: live from that time until every statement in ``repaired_by`` has
+  run (``REINDEX``, ``VACUUM FULL``...).
+
+While it is live a fault may also make ``pg.verify`` checks report problems
+(``verify_problems``), fill Redis queues (``queues``, messages per minute), and
+be damped by ``mitigations`` (a cache key set to a value, or a deployment scaled
+to at least N replicas, multiplies its metric amounts by ``factor``).
+
+``events`` are discrete, confirmed facts the decision engine observes at a time
+(``security_breach``, ``data_corruption``); ``database`` names the applied
+migrations and how many patient-record rows the application writes per minute
+while it serves and maintenance mode is off (what a careless database rollback
+would lose). ``training`` is the walkthrough's rubric and ideal response; it is
+validated by :mod:`cockpit.training.spec`.
 """
 
 from __future__ import annotations
@@ -69,8 +89,19 @@ class EndpointFault:
 
 
 @dataclass(frozen=True)
+class Mitigation:
+    """A condition that damps a live fault: a cache key's value, or replicas at least N."""
+
+    factor: float
+    cache_key: str | None = None
+    cache_value: str | None = None
+    deployment: str | None = None
+    replicas_at_least: int = 0
+
+
+@dataclass(frozen=True)
 class FaultSpec:
-    """What a bad version does to the estate while it serves."""
+    """What a bad version (or migration, or damage) does to the estate while it is live."""
 
     deployment: str
     version: str
@@ -78,6 +109,24 @@ class FaultSpec:
     failing_endpoints: tuple[EndpointFault, ...] = ()
     restarts_every_s: float | None = None
     recovery_s: float = 120.0
+    migration: str | None = None
+    start: float | None = None
+    repaired_by: tuple[str, ...] = ()
+    mitigations: tuple[Mitigation, ...] = ()
+    verify_problems: dict[str, int] = field(default_factory=dict)
+    queues: dict[str, float] = field(default_factory=dict)
+    label: str = ""
+
+    @property
+    def cause(self) -> str:
+        """What the fault comes from, in words (``api 2.0.0``, ``migration X``...)."""
+        if self.label:
+            return self.label
+        if self.migration:
+            return f"migration {self.migration}"
+        if self.start is not None:
+            return "damage repaired by " + " + ".join(self.repaired_by)
+        return f"{self.deployment} {self.version}"
 
     def amount(self, metric: str, live_for: float) -> float:
         """How much the fault adds to ``metric`` after being live ``live_for`` seconds."""
@@ -104,6 +153,34 @@ class OutageSpec:
 
 
 @dataclass(frozen=True)
+class EventSpec:
+    """A discrete fact confirmed at ``at`` seconds from T=0 (a decision-engine event)."""
+
+    at: float
+    kind: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class MigrationSpec:
+    """A database migration applied at ``applied_at`` seconds from T=0."""
+
+    id: str
+    applied_at: float
+
+
+@dataclass(frozen=True)
+class DatabaseSpec:
+    """The database's migrations and how fast the application writes rows."""
+
+    migrations: tuple[MigrationSpec, ...] = ()
+    writes_per_min: float = 0.0
+
+
+EVENT_KINDS: tuple[str, ...] = ("security_breach", "data_corruption")
+
+
+@dataclass(frozen=True)
 class Scenario:
     """A training scenario, loaded and validated."""
 
@@ -123,11 +200,18 @@ class Scenario:
     outages: tuple[OutageSpec, ...] = ()
     path: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    events: tuple[EventSpec, ...] = ()
+    database: DatabaseSpec = DatabaseSpec()
 
 
 _TOP_KEYS = {
     "id", "title", "summary", "narrative", "environment", "namespace", "start", "speed",
-    "seed", "deployments", "baseline", "cache", "faults", "outages", "training",
+    "seed", "deployments", "baseline", "cache", "faults", "outages", "training", "events",
+    "database",
+}
+_FAULT_KEYS = {
+    "deployment", "version", "failing_endpoints", "restarts_every_s", "recovery_s",
+    "migration", "start", "repaired_by", "mitigations", "verify_problems", "queues", "label",
 }
 
 
@@ -229,40 +313,23 @@ def load_scenario(path: str | Path) -> Scenario:
     cache_map = _mapping(data.get("cache", LineDict()), p, data.line_of("cache"), "cache")
     cache = {str(key): str(value) for key, value in cache_map.items()}
 
-    faults = []
-    for index, item in enumerate(data.get("faults", [])):
-        line = data["faults"].item_lines[index]
-        fault = _mapping(item, p, line, "a fault")
-        allowed = {"deployment", "version", "failing_endpoints", "restarts_every_s", "recovery_s"}
-        _check_keys(fault, allowed | set(CURVE_METRICS), p, "fault")
-        deployment = _need(fault, "deployment", str, p)
-        if deployment not in names:
-            raise DataFileError(
-                p, fault.line_of("deployment"), f"unknown deployment '{deployment}'"
-            )
-        curves = {
-            metric: _curve(fault[metric], p, fault.line_of(metric), metric)
-            for metric in CURVE_METRICS
-            if metric in fault
-        }
-        endpoints = tuple(
-            EndpointFault(str(_need(e, "endpoint", str, p)), float(e.get("after", 0)))
-            for e in (
-                _mapping(x, p, fault.line_of("failing_endpoints"), "a failing endpoint")
-                for x in fault.get("failing_endpoints", [])
-            )
-        )
-        restarts = fault.get("restarts_every_s")
-        faults.append(
-            FaultSpec(
-                deployment,
-                str(_need(fault, "version", (str, int, float), p)),
-                curves,
-                endpoints,
-                float(restarts) if restarts else None,
-                float(fault.get("recovery_s", 120)),
-            )
-        )
+    database = _database(data, p)
+    migration_ids = {m.id for m in database.migrations}
+    faults = [
+        _fault(item, data["faults"].item_lines[index], p, names, migration_ids)
+        for index, item in enumerate(data.get("faults", []))
+    ]
+    events = []
+    for index, item in enumerate(data.get("events", [])):
+        line = data["events"].item_lines[index]
+        event = _mapping(item, p, line, "an event")
+        _check_keys(event, {"at", "kind", "detail"}, p, "event")
+        kind = _need(event, "kind", str, p)
+        if kind not in EVENT_KINDS:
+            raise DataFileError(p, event.line_of("kind"), f"unknown event kind '{kind}' "
+                                f"(known: {', '.join(EVENT_KINDS)})")
+        events.append(EventSpec(float(_need(event, "at", (int, float), p)), kind,
+                                str(event.get("detail", kind.replace("_", " ")))))
 
     outages = []
     for index, item in enumerate(data.get("outages", [])):
@@ -299,6 +366,118 @@ def load_scenario(path: str | Path) -> Scenario:
         outages=tuple(outages),
         path=p,
         extra={"training": data.get("training")} if "training" in data else {},
+        events=tuple(sorted(events, key=lambda e: e.at)),
+        database=database,
+    )
+
+
+def _number(data: LineDict, key: str, p: str, default: float | None = None) -> float:
+    if key not in data and default is not None:
+        return default
+    return float(_need(data, key, (int, float), p))
+
+
+def _database(data: LineDict, p: str) -> DatabaseSpec:
+    if "database" not in data:
+        return DatabaseSpec()
+    db = _mapping(data["database"], p, data.line_of("database"), "database")
+    _check_keys(db, {"migrations", "writes_per_min"}, p, "database")
+    migrations = []
+    for index, item in enumerate(db.get("migrations", [])):
+        mig = _mapping(item, p, db["migrations"].item_lines[index], "a migration")
+        _check_keys(mig, {"id", "applied_at"}, p, "migration")
+        migrations.append(MigrationSpec(_need(mig, "id", str, p),
+                                        _number(mig, "applied_at", p)))
+    return DatabaseSpec(tuple(migrations), _number(db, "writes_per_min", p, 0.0))
+
+
+def _fault(item: Any, line: int, p: str, names: set[str], migrations: set[str]) -> FaultSpec:
+    fault = _mapping(item, p, line, "a fault")
+    _check_keys(fault, _FAULT_KEYS | set(CURVE_METRICS), p, "fault")
+    causes = [key for key in ("deployment", "migration", "start") if key in fault]
+    if len(causes) != 1:
+        raise DataFileError(p, fault.line, "a fault needs exactly one cause: deployment "
+                            "(with version), migration, or start (with repaired_by)")
+    deployment, version = "", ""
+    migration: str | None = None
+    start: float | None = None
+    repaired_by: tuple[str, ...] = ()
+    if "deployment" in fault:
+        deployment = _need(fault, "deployment", str, p)
+        if deployment not in names:
+            raise DataFileError(
+                p, fault.line_of("deployment"), f"unknown deployment '{deployment}'"
+            )
+        version = str(_need(fault, "version", (str, int, float), p))
+    elif "migration" in fault:
+        migration = _need(fault, "migration", str, p)
+        if migration not in migrations:
+            raise DataFileError(p, fault.line_of("migration"), f"unknown migration "
+                                f"'{migration}' (declare it under database.migrations)")
+    else:
+        start = _number(fault, "start", p)
+        repaired = _need(fault, "repaired_by", list, p)
+        if not repaired or not all(isinstance(x, str) and x.strip() for x in repaired):
+            raise DataFileError(p, fault.line_of("repaired_by"),
+                                "repaired_by must list SQL statement beginnings")
+        repaired_by = tuple(x.strip().upper() for x in repaired)
+    curves = {
+        metric: _curve(fault[metric], p, fault.line_of(metric), metric)
+        for metric in CURVE_METRICS
+        if metric in fault
+    }
+    endpoints = tuple(
+        EndpointFault(str(_need(e, "endpoint", str, p)), float(e.get("after", 0)))
+        for e in (
+            _mapping(x, p, fault.line_of("failing_endpoints"), "a failing endpoint")
+            for x in fault.get("failing_endpoints", [])
+        )
+    )
+    mitigations = []
+    for index, raw in enumerate(fault.get("mitigations", [])):
+        mline = fault["mitigations"].item_lines[index]
+        mit = _mapping(raw, p, mline, "a mitigation")
+        _check_keys(mit, {"cache", "replicas_at_least", "factor"}, p, "mitigation")
+        factor = _number(mit, "factor", p)
+        if not 0 <= factor <= 1:
+            raise DataFileError(p, mit.line_of("factor"), "factor must be between 0 and 1")
+        if "cache" in mit:
+            cache = _mapping(mit["cache"], p, mit.line_of("cache"), "cache")
+            if len(cache) != 1:
+                raise DataFileError(p, mit.line_of("cache"), "cache names one key: value")
+            key, value = next(iter(cache.items()))
+            mitigations.append(Mitigation(factor, cache_key=str(key), cache_value=str(value)))
+        elif "replicas_at_least" in mit:
+            reps = _mapping(mit["replicas_at_least"], p, mit.line_of("replicas_at_least"),
+                            "replicas_at_least")
+            if len(reps) != 1:
+                raise DataFileError(p, mit.line_of("replicas_at_least"),
+                                    "replicas_at_least names one deployment: count")
+            dep, count = next(iter(reps.items()))
+            if dep not in names:
+                raise DataFileError(p, reps.line_of(dep), f"unknown deployment '{dep}'")
+            mitigations.append(Mitigation(factor, deployment=str(dep),
+                                          replicas_at_least=int(count)))
+        else:
+            raise DataFileError(p, mline, "a mitigation needs cache or replicas_at_least")
+    problems = _mapping(fault.get("verify_problems", LineDict()), p,
+                        fault.line_of("verify_problems"), "verify_problems")
+    queues = _mapping(fault.get("queues", LineDict()), p, fault.line_of("queues"), "queues")
+    restarts = fault.get("restarts_every_s")
+    return FaultSpec(
+        deployment,
+        version,
+        curves,
+        endpoints,
+        float(restarts) if restarts else None,
+        float(fault.get("recovery_s", 120)),
+        migration=migration,
+        start=start,
+        repaired_by=repaired_by,
+        mitigations=tuple(mitigations),
+        verify_problems={str(k): int(_need(problems, k, int, p)) for k in problems},
+        queues={str(k): float(_need(queues, k, (int, float), p)) for k in queues},
+        label=str(fault.get("label", "")),
     )
 
 
