@@ -24,15 +24,24 @@ from cockpit.domain import (
     HealthSnapshot,
     MetricsSnapshot,
 )
+from cockpit.incident import IncidentSession
 from cockpit.incident_actor import operator_name
 from cockpit.messages import SourceUpdated
+from cockpit.runbook.context import RunbookContext
+from cockpit.runbook.engine import IncidentFacts
+from cockpit.runbook.executor import Executor
 from cockpit.sources.base import Source, SourceStatus
 from cockpit.sources.poller import Poller
+from cockpit.timeline.journal import JournalError, JournalWriteError
 from screens.choice import ChoiceScreen
+from screens.export import ExportScreen
 from screens.help import HelpScreen
+from screens.note import NoteScreen
+from screens.status_update import StatusUpdateScreen
 from screens.war_room import WarRoomScreen
 from widgets.decision_panel import DecisionPanel
 from widgets.incident_header import IncidentHeader
+from widgets.runbook_panel import RunbookPanel
 
 TICK_S = 0.25
 
@@ -58,6 +67,10 @@ class CockpitApp(App[None]):
         Binding("f", "fix_forward", "Fix fwd?", id="decision.fix_forward"),
         Binding("x", "patient_safety", "Safety risk", show=False, id="decision.patient_safety"),
         Binding("d", "decide", "Decide", id="decision.decide"),
+        Binding("o", "open_runbook", "Runbook", id="runbook.open"),
+        Binding("n", "note", "Note", id="incident.note"),
+        Binding("u", "status_update", "Status", id="incident.status_update"),
+        Binding("e", "export", "Export", id="incident.export"),
     ]
 
     def __init__(
@@ -69,6 +82,12 @@ class CockpitApp(App[None]):
         estate_label: str = "LIVE",
         start_clock: bool = True,
         screenshot_dir: Path | None = None,
+        session: IncidentSession | None = None,
+        journal_problem: str = "",
+        executor: Executor | None = None,
+        read_only: bool = False,
+        scenario_id: str | None = None,
+        variables: dict[str, str] | None = None,
     ) -> None:
         super().__init__()
         self.sources = list(sources)
@@ -77,12 +96,28 @@ class CockpitApp(App[None]):
         self.estate_label = estate_label
         self.start_clock = start_clock
         self.screenshot_dir = screenshot_dir or Path.cwd()
-        self.incident_start = clock.now()
+        self.session = session
+        """The incident's record; ``None`` only when its journal could not be created."""
+        self.journal_problem = journal_problem
+        """Why the incident is not being recorded (shown loudly), or ``""``."""
+        self.executor = executor
+        self.read_only = read_only
+        self.scenario_id = scenario_id
+        self.variables = dict(variables or {})
+        opened = session.state.opened_at if session is not None else None
+        self.incident_start = opened or clock.now()
         self.statuses: dict[str, SourceStatus] = {}
         self.pollers = {source.kind: Poller(source, self._post_status) for source in self.sources}
-        self.engine = DecisionEngine(load_policy(default_policy_path()), started_at=clock.now())
+        self.engine = DecisionEngine(load_policy(default_policy_path()),
+                                     started_at=self.incident_start)
+        events = list(session.journal.events) if session is not None else []
+        self.facts = IncidentFacts.from_events(events)
+        if session is not None:
+            session.restore_engine(self.engine)
         self._last_tick = time.monotonic()
         self._first_data: set[str] = set()
+        self._status_reminded: datetime | None = None
+        self._runbook_attached = False
 
     # ------------------------------------------------------------ lifecycle
 
@@ -109,12 +144,33 @@ class CockpitApp(App[None]):
             pass
 
     def _hangup(self) -> None:
+        # The terminal is gone: record the disconnect now (the runbook pane's in-flight
+        # step is waited for in on_unmount), then stop without drawing again.
+        self._wait_for_steps()
+        if self.session is not None:
+            self.session.disconnect()
         self.exit(return_code=129)
 
+    def _wait_for_steps(self) -> None:
+        """Give a step that is running its remaining timeout to finish and be recorded."""
+        try:
+            panel = self.query_one(RunbookPanel)
+        except NoMatches:
+            return
+        wait = getattr(panel, "wait_idle", None)
+        if callable(wait):
+            wait()
+
     def on_unmount(self) -> None:
-        for source in self.sources:
+        self._wait_for_steps()
+        if self.session is not None:
+            self.session.disconnect()
+        for closable in [*self.sources, self.executor]:
+            close = getattr(closable, "close", None)
+            if close is None:
+                continue
             try:
-                source.close()
+                close()
             except Exception:  # noqa: BLE001, S110 - closing must not stop shutdown
                 pass
 
@@ -129,6 +185,8 @@ class CockpitApp(App[None]):
 
     def _show(self, status: SourceStatus) -> None:
         self.statuses[status.kind] = status
+        if self.session is not None:
+            self._journal(self.session.record_source, status.kind, status.state, status.reason)
         if status.state == "ok":
             self._first_data.add(status.kind)
             self._feed_engine(status)
@@ -144,10 +202,81 @@ class CockpitApp(App[None]):
                            snap.memory_pct):
                 for at, value in series.points:
                     self.engine.observe(series.metric, at, value)
+                if series.points:
+                    self._sample(series.metric, series.points[-1][1])
         elif isinstance(snap, HealthSnapshot):
             self.engine.observe("health_check_failing_pct", snap.at, snap.failing_pct)
+            self._sample("health_check_failing_pct", snap.failing_pct)
         elif isinstance(snap, DatabaseSnapshot):
             self.engine.observe("db_connection_error_pct", snap.at, snap.connection_error_pct)
+            self._sample("db_connection_error_pct", snap.connection_error_pct)
+
+    # ------------------------------------------------------------ the record
+
+    def _sample(self, metric: str, value: float) -> None:
+        if self.session is not None:
+            self._journal(self.session.record_sample, metric, value)
+
+    def _journal(self, write, *args):  # type: ignore[no-untyped-def]
+        """Call a session write; a write that fails is shown loudly, never swallowed."""
+        try:
+            return write(*args)
+        except JournalWriteError as exc:
+            self._journal_failed(str(exc))
+            return None
+
+    def _journal_failed(self, reason: str) -> None:
+        if reason != self.journal_problem:
+            self.journal_problem = reason
+            self.notify(f"NOT RECORDING: {reason}", title="Incident journal",
+                        severity="error", timeout=30)
+        self._refresh()
+
+    def _sync_journal(self) -> None:
+        """Journal what the decision engine decided since the last call (idempotent)."""
+        if self.session is None:
+            return
+        written = self._journal(self.session.record_engine_history, self.engine) or []
+        for event in written:
+            self.facts.apply(event)
+
+    def _record_for_runbook(self, kind: str, data: dict) -> None:  # type: ignore[type-arg]
+        """The runbook pane's write-ahead record: raises when the event is not durable."""
+        if self.session is None:
+            raise JournalWriteError(f"the incident is not being recorded ({self.journal_problem})")
+        try:
+            self.session.record(kind, data)
+        except JournalWriteError as exc:
+            self.call_later(self._journal_failed, str(exc))
+            raise
+
+    def runbook_context(self) -> RunbookContext:
+        """What the runbook pane needs from this incident."""
+        from cockpit.paths import runbooks_dir
+        from cockpit.runbook.loader import load_library
+
+        executor = self.executor
+        if executor is None:
+            estate = getattr(self, "estate", None)
+            if estate is None:
+                raise RuntimeError("no executor: live runs need one, training an estate")
+            from cockpit.runbook.sim_executor import SimExecutor
+
+            executor = self.executor = SimExecutor(estate)
+        return RunbookContext(
+            library=load_library(runbooks_dir()),
+            executor=executor,
+            record=self._record_for_runbook,
+            facts=self.facts,
+            now=self.clock.now,
+            operator=operator_name,
+            fired=lambda: [t.id for t in self.engine.state(self.clock.now()).fired],
+            authority=lambda: self.engine.state(self.clock.now()).authority,
+            scenario_id=self.scenario_id,
+            variables=self.variables,
+            events=list(self.session.journal.events) if self.session is not None else [],
+            read_only=self.read_only,
+        )
 
     @on(Worker.StateChanged)
     def _on_worker_state(self, event: Worker.StateChanged) -> None:
@@ -173,6 +302,12 @@ class CockpitApp(App[None]):
         """Called by the war room when its panels exist: show everything known so far."""
         for status in self.statuses.values():
             screen.show_status(status)
+        if not self._runbook_attached:
+            panel = screen.query_one(RunbookPanel)
+            attach = getattr(panel, "attach", None)
+            if callable(attach):
+                attach(self.runbook_context())
+                self._runbook_attached = True
         self._refresh()
 
     def has_first_data(self) -> bool:
@@ -187,6 +322,22 @@ class CockpitApp(App[None]):
         if self.start_clock and isinstance(self.clock, SimClock):
             self.clock.tick(elapsed)
         self._refresh()
+        self._remind_status_update()
+
+    def _remind_status_update(self) -> None:
+        """Every 15 minutes of incident time: remind the engineer to send a status update."""
+        if self.session is None or not self.session.is_open:
+            return
+        now = self.clock.now()
+        if not self.session.status_due(now):
+            return
+        minutes = self.session.status_update_minutes
+        if self._status_reminded is not None and (
+                (now - self._status_reminded).total_seconds() < minutes * 60):
+            return
+        self._status_reminded = now
+        self.notify("A status update is due: press u to review the pre-filled template.",
+                    title="Status update", severity="warning", timeout=20)
 
     def _refresh(self) -> None:
         """Bring the engine to now and show its state in the header and the Decision panel.
@@ -203,8 +354,11 @@ class CockpitApp(App[None]):
             return
         now = self.clock.now()
         self.engine.tick(now)
+        self._sync_journal()
         state = self.engine.state(now)
         panel.show(state, now)
+        header.incident = self.session.incident_id if self.session is not None else ""
+        header.recording = "" if not self.journal_problem else "NOT RECORDING"
         header.environment = self.environment
         label = self.estate_label
         if isinstance(self.clock, SimClock):
@@ -282,6 +436,93 @@ class CockpitApp(App[None]):
     def _after_answer(self) -> None:
         self._refresh()
 
+    # The incident record: notes, status updates, export, quitting.
+
+    def _need_session(self) -> IncidentSession | None:
+        if self.session is None:
+            self.notify(f"The incident is not being recorded: {self.journal_problem}",
+                        severity="error")
+        return self.session
+
+    def action_note(self) -> None:
+        session = self._need_session()
+        if session is None:
+            return
+
+        def done(text: str | None) -> None:
+            if text:
+                if self._journal(session.note, text, operator_name()) is not None:
+                    self.notify("Note recorded.")
+
+        self.push_screen(NoteScreen(session.incident_id), done)
+
+    def action_status_update(self) -> None:
+        session = self._need_session()
+        if session is None:
+            return
+        progress = None
+        panel = self._runbook_panel()
+        if panel is not None and callable(getattr(panel, "progress", None)):
+            progress = panel.progress()
+        template = session.status_update_template(progress)
+        post_status = getattr(self.executor, "post_status_update", None)
+        slack = bool(getattr(self.executor, "slack_configured", False)) and callable(post_status)
+
+        def done(result: tuple[str, bool] | None) -> None:
+            if result is None:
+                return
+            text, post = result
+            channel = "journal"
+            if post and post_status is not None and not self.read_only:
+                channel = post_status(text) or "journal"
+            if self._journal(session.status_update, text, channel) is not None:
+                self._status_reminded = None
+                self.notify("Status update recorded" +
+                            (f" and queued to {channel}." if channel != "journal" else "."))
+
+        self.push_screen(StatusUpdateScreen(template, slack_configured=slack), done)
+
+    def action_export(self) -> None:
+        session = self._need_session()
+        if session is not None:
+            self.push_screen(ExportScreen(session))
+
+    def _runbook_panel(self) -> RunbookPanel | None:
+        screen = self._war_room()
+        if screen is None:
+            return None
+        try:
+            return screen.query_one(RunbookPanel)
+        except NoMatches:
+            return None
+
+    def action_open_runbook(self) -> None:
+        screen = self._war_room()
+        panel = self._runbook_panel()
+        if screen is None or panel is None:
+            return
+        screen.action_show_group("runbook")
+        open_picker = getattr(panel, "open_picker", None)
+        if callable(open_picker):
+            open_picker()
+
+    async def action_quit(self) -> None:
+        if self.session is None or not self.session.is_open:
+            self.exit()
+            return
+        answers = [("leave", "Leave the incident open (resume later)", "l"),
+                   ("close", "Close the incident (it is over)", "c")]
+
+        def done(answer: str | None) -> None:
+            if answer == "close" and self.session is not None:
+                self._wait_for_steps()
+                self._journal(self.session.close)
+            if answer in ("leave", "close"):
+                self.exit()
+
+        self.push_screen(ChoiceScreen(f"Quit: {self.session.incident_id}", answers,
+                                      "Leaving it open: `cockpit resume` takes it back."), done)
+
     def action_speed(self, factor: float) -> None:
         if not isinstance(self.clock, SimClock):
             self.notify("Speed applies to the simulated estate only.", severity="warning")
@@ -301,6 +542,18 @@ class CockpitApp(App[None]):
         self.notify(f"Screenshot saved: {path}")
 
 
+def _start_session(clock: Clock, *, scenario: str | None, environment: str, mode: str,
+                   title: str, incident_id: str | None,
+                   config: str | None) -> tuple[IncidentSession | None, str]:
+    """Open the incident's journal; on failure, the reason (the war room still opens)."""
+    try:
+        return IncidentSession.start(scenario=scenario, environment=environment, mode=mode,
+                                     title=title, clock=clock, incident_id=incident_id,
+                                     config=config), ""
+    except (JournalError, OSError) as exc:
+        return None, str(exc)
+
+
 def make_app(
     sources: Iterable[Source],
     *,
@@ -308,26 +561,78 @@ def make_app(
     environment: str = "production",
     estate_label: str = "LIVE",
     start_clock: bool = True,
+    executor: Executor | None = None,
+    read_only: bool = False,
+    session: IncidentSession | None = None,
+    incident_id: str | None = None,
+    config_path: str | None = None,
+    variables: dict[str, str] | None = None,
 ) -> CockpitApp:
-    """Build the cockpit: the single factory the CLI, tests and snapshots share."""
+    """Build the cockpit: the single factory the CLI, tests and snapshots share.
+
+    Without ``session`` a new live incident is opened (its journal under the state dir).
+    """
+    problem = ""
+    if session is None:
+        session, problem = _start_session(
+            clock, scenario=None, environment=environment, mode="live",
+            title=f"{environment} incident", incident_id=incident_id, config=config_path)
     return CockpitApp(sources, clock=clock, environment=environment, estate_label=estate_label,
-                      start_clock=start_clock)
+                      start_clock=start_clock, executor=executor, read_only=read_only,
+                      session=session, journal_problem=problem, variables=variables)
 
 
 def make_sim_app(scenario_id: str | None = None, *, speed: float | None = None,
                  seed: int | None = None, start_clock: bool = True,
-                 advance_s: float = 0.0) -> CockpitApp:
-    """The cockpit on the built-in simulated estate playing ``scenario_id``."""
+                 advance_s: float = 0.0, incident_id: str | None = None,
+                 session: IncidentSession | None = None) -> CockpitApp:
+    """The cockpit on the built-in simulated estate playing ``scenario_id``.
+
+    Opens a training incident (its own journal) unless ``session`` resumes one; the
+    session's clock is then the app's.
+    """
     from cockpit.sim.estate import SimEstate
     from cockpit.sim.scenario import DEFAULT_SCENARIO, find_scenario
     from cockpit.sim.sources import sim_sources
 
     scenario = find_scenario(scenario_id or DEFAULT_SCENARIO)
-    clock = SimClock(scenario.start, speed if speed is not None else scenario.speed)
-    estate = SimEstate(scenario, seed=seed, clock=clock)
-    app = make_app(sim_sources(estate), clock=clock, environment=scenario.environment,
-                   estate_label=f"SIM {scenario.id}", start_clock=start_clock)
-    app.estate = estate  # type: ignore[attr-defined]
+    if session is not None and isinstance(session.clock, SimClock):
+        clock = session.clock
+    else:
+        clock = SimClock(scenario.start, speed if speed is not None else scenario.speed)
+    problem = ""
+    if session is None:  # the training incident opens at the scenario's start
+        session, problem = _start_session(
+            clock, scenario=scenario.id, environment=scenario.environment, mode="training",
+            title=scenario.title, incident_id=incident_id, config=None)
     if advance_s:
         clock.advance(advance_s)
+    estate = SimEstate(scenario, seed=seed, clock=clock)
+    app = CockpitApp(sim_sources(estate), clock=clock, environment=scenario.environment,
+                     estate_label=f"SIM {scenario.id}", start_clock=start_clock,
+                     session=session, journal_problem=problem, scenario_id=scenario.id)
+    app.estate = estate  # type: ignore[attr-defined]
     return app
+
+
+def open_incident_app(session: IncidentSession) -> CockpitApp:
+    """The war room on an incident taken back with ``cockpit resume``.
+
+    A training incident reopens its scenario at the session clock's time; a live one
+    reopens the connectors of the config it was started with.
+    """
+    scenario = session.scenario
+    if scenario:
+        return make_sim_app(scenario, session=session)
+    opened = session.journal.events[0].data if session.journal.events else {}
+    config_path = opened.get("config")
+    if not config_path:
+        raise JournalError(f"incident {session.incident_id} has no config file recorded; "
+                           "it cannot reopen its connectors")
+    from cockpit.config import load_config
+    from cockpit.connectors import build_sources
+
+    config = load_config(str(config_path))
+    return make_app(build_sources(config), clock=session.clock,
+                    environment=config.cockpit.environment, estate_label="LIVE",
+                    session=session)

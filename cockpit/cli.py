@@ -58,9 +58,14 @@ def cli(ctx: click.Context) -> None:
     """Rollback Cockpit: a terminal war room for production deployment rollbacks.
 
     With no command, opens the war room on the built-in simulated estate playing
-    the default training scenario (no cluster, accounts or config needed).
+    the default training scenario (no cluster, accounts or config needed). When an
+    incident was left open (a dropped SSH session, a crash), it offers to resume it.
     """
     if ctx.invoked_subcommand is None:
+        from cockpit.commands.resume import offer_resume
+
+        if offer_resume():
+            return
         from cockpit.commands.train import open_sim
 
         open_sim(None, None, None)

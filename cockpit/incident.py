@@ -274,12 +274,19 @@ class IncidentSession:
         clock: Clock,
         state_dir: Path | None = None,
         status_update_minutes: float = DEFAULT_STATUS_MINUTES,
+        incident_id: str | None = None,
+        config: str | None = None,
     ) -> IncidentSession:
-        """Open a new incident: create its journal and record ``incident.opened``."""
+        """Open a new incident: create its journal and record ``incident.opened``.
+
+        ``incident_id`` fixes the ID (tests, snapshots); ``config`` is the config file a
+        live incident runs on, kept so ``cockpit resume`` can reopen the same connectors.
+        """
         if mode not in MODES:
             raise ValueError(f"incident mode must be one of {', '.join(MODES)}, got {mode!r}")
         holder: list[IncidentSession] = []
-        journal = Journal.create(state_dir, clock=lambda: _now(holder, clock))
+        journal = Journal.create(state_dir, clock=lambda: _now(holder, clock),
+                                 incident_id=incident_id)
         session = cls(
             journal, Reducer(journal.incident_id), clock,
             status_update_minutes=status_update_minutes,
@@ -288,7 +295,8 @@ class IncidentSession:
         try:
             session.record(
                 "incident.opened",
-                {"scenario": scenario, "environment": environment, "mode": mode, "title": title},
+                {"scenario": scenario, "environment": environment, "mode": mode, "title": title,
+                 **({"config": config} if config else {})},
             )
         except BaseException:
             journal.close()

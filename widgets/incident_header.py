@@ -43,15 +43,22 @@ class IncidentHeader(Widget):
     """Time since the incident clock started."""
     severity: reactive[str] = reactive("not set")
     """The incident severity as set by the engineer."""
+    incident: reactive[str] = reactive("")
+    """The incident ID (what ``cockpit resume`` and ``cockpit export`` take)."""
+    recording: reactive[str] = reactive("")
+    """``NOT RECORDING`` when the journal cannot be written; empty while it can."""
 
     def render(self) -> Text:
         # Most important first: a narrow terminal cuts from the right.
         text = Text(no_wrap=True, overflow="ellipsis")
+        if self.recording:
+            text.append(f" !! {self.recording} !! ", "bold reverse blink")
         text.append(f" {self.environment.upper()} ", "bold reverse")
         text.append(" SEV ")
         text.append(self.severity, "bold")
         text.append(f" │ {format_clock(self.elapsed)} ", "bold")
         if self.now is not None:
             text.append(f"{self.now:%H:%M:%S}Z ", "dim")
-        text.append(f"│ {self.estate} │ Rollback Cockpit")
+        text.append(f"│ {self.estate} │ ")
+        text.append(self.incident or "Rollback Cockpit")
         return text

@@ -10,6 +10,7 @@ cockpit; 0 otherwise (the app's own exit code if it has one).
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import NoReturn
 
 import click
@@ -28,15 +29,7 @@ def _fail(message: str) -> NoReturn:
               help="Training only: simulated seconds per real second (default: the scenario's).")
 def resume(ref: str | None, list_only: bool, speed: float | None) -> None:
     """Resume an open incident (ID, folder or journal path; default: the latest open one)."""
-    from cockpit.incident import (
-        IncidentSession,
-        NoOpenIncidentError,
-        UnknownIncidentError,
-        inspect_incident,
-        resume_clock,
-    )
     from cockpit.paths import state_dir
-    from cockpit.timeline.journal import JournalError
     from cockpit.timeline.store import list_incidents
 
     if list_only:
@@ -48,6 +41,20 @@ def resume(ref: str | None, list_only: bool, speed: float | None) -> None:
             click.echo(f"{item.id}  {item.scenario or 'live':<16} last event {last}"
                        f"  {item.events} events")
         return
+
+    resume_incident(ref, speed)
+
+
+def resume_incident(ref: str | None, speed: float | None = None) -> None:
+    """Take incident ``ref`` back and open the war room on it (exit 2 when it cannot)."""
+    from cockpit.incident import (
+        IncidentSession,
+        NoOpenIncidentError,
+        UnknownIncidentError,
+        inspect_incident,
+        resume_clock,
+    )
+    from cockpit.timeline.journal import JournalError
 
     try:
         info = inspect_incident(ref)
@@ -74,7 +81,10 @@ def resume(ref: str | None, list_only: bool, speed: float | None) -> None:
     for step in session.interrupted:
         click.echo(f"interrupted: {step.runbook}/{step.step} - check before retrying", err=True)
     try:
-        app = open_incident_app(session)
+        try:
+            app = open_incident_app(session)
+        except Exception as exc:  # noqa: BLE001 - a config gone or broken since: one line
+            _fail(f"incident {info.id}: cannot reopen it: {exc}")
         app.run()
     finally:
         # the app disconnects on quit; this only matters if it never got that far
@@ -82,3 +92,66 @@ def resume(ref: str | None, list_only: bool, speed: float | None) -> None:
     code = getattr(app, "return_code", 0)
     if code:
         sys.exit(code)
+
+
+def _is_locked(folder: Path) -> bool:
+    """Whether another cockpit holds the incident's single-writer lock right now."""
+    from filelock import FileLock, Timeout
+
+    from cockpit.timeline.journal import LOCK_NAME
+
+    lock = FileLock(str(folder / LOCK_NAME), timeout=0)
+    try:
+        lock.acquire()
+    except Timeout:
+        return True
+    except OSError:
+        return False
+    lock.release()
+    return False
+
+
+def offer_resume() -> bool:
+    """On a bare ``cockpit``: offer to take back the latest open incident nobody holds.
+
+    Asks only on a terminal. Returns True when an incident was resumed (the war room
+    ran); False to go on with a new training incident. ``c`` closes the abandoned
+    incident first (recorded as closed, still exportable).
+    """
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        return False
+    from cockpit.paths import state_dir
+    from cockpit.timeline.store import list_incidents
+
+    candidates = [s for s in list_incidents(state_dir())
+                  if s.state == "open" and not _is_locked(s.path)]
+    if not candidates:
+        return False
+    latest = candidates[0]
+    last = latest.last_event.strftime("%Y-%m-%d %H:%M:%SZ") if latest.last_event else "-"
+    click.echo(f"Open incident {latest.id} ({latest.scenario or 'live'}, "
+               f"severity {latest.severity or 'not set'}, last event {last}, "
+               f"{latest.events} events).")
+    answer = click.prompt("[r]esume it, [n]ew training incident, [c]lose it and start new",
+                          type=click.Choice(["r", "n", "c"]), default="r",
+                          show_choices=False)
+    if answer == "r":
+        resume_incident(latest.id)
+        return True
+    if answer == "c":
+        _close_abandoned(latest.id)
+    return False
+
+
+def _close_abandoned(ref: str) -> None:
+    from cockpit.incident import IncidentSession, inspect_incident, resume_clock
+    from cockpit.timeline.journal import JournalError
+
+    try:
+        info = inspect_incident(ref)
+        session = IncidentSession.resume(str(info.path), clock=resume_clock(info))
+        session.close()
+    except (JournalError, KeyError, LookupError) as exc:
+        click.echo(f"cockpit: could not close {ref}: {exc}", err=True)
+        return
+    click.echo(f"closed {ref}; `cockpit export {ref}` writes its record")

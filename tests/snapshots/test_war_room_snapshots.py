@@ -6,10 +6,12 @@ from cockpit.app import make_sim_app
 
 SEED = 7
 AT_S = 420  # 7 simulated minutes in: error rate breaching, the trigger has fired
+INCIDENT = "INC-20250121-142500-0007"  # a fixed ID: the header shows it
 
 
 def app_at(at: float = AT_S):  # type: ignore[no-untyped-def]
-    app = make_sim_app("bad-deploy", seed=SEED, start_clock=False, advance_s=at)
+    app = make_sim_app("bad-deploy", seed=SEED, start_clock=False, advance_s=at,
+                       incident_id=INCIDENT)
     app.animation_level = "none"
     return app
 

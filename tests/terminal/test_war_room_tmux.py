@@ -20,6 +20,8 @@ def test_cockpit_opens_shows_every_panel_and_quits_with_q(terminal, cockpit_bin)
         screen = term.wait_for(lambda s, t=title: f"─ {t} ─" in s or f"━ {t} ━" in s)
         assert title in screen
     term.send("q")
+    term.wait_for(lambda s: "Leave the incident open" in s)
+    term.send("l")
     deadline = time.monotonic() + 10
     while term.alive() and time.monotonic() < deadline:
         time.sleep(0.2)

@@ -1,0 +1,68 @@
+"""An SSH drop, for real: the cockpit is killed mid-incident and `cockpit` takes it back."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+from tmux_terminal import cockpit_bin, terminal  # noqa: F401, F811 - pytest fixtures
+
+from cockpit.timeline.journal import read_events
+
+
+def incident_folders() -> list[Path]:
+    root = Path(os.environ["COCKPIT_STATE_DIR"]) / "incidents"
+    return sorted(p for p in root.iterdir() if p.is_dir()) if root.exists() else []
+
+
+def wait_gone(term, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while term.alive() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not term.alive(), "the cockpit is still running"
+
+
+def test_killed_cockpit_is_resumed_with_severity_and_notes(terminal, cockpit_bin) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    env = {"NO_COLOR": "1"}
+    first = terminal([str(cockpit_bin), "train", "--speed", "60"], width=80, height=24, env=env)
+    first.wait_for(lambda s: "Error rate" in s and "SEV" in s)
+    first.send("s")
+    first.wait_for(lambda s: "Incident severity" in s)
+    first.send("h")
+    first.wait_for(lambda s: "SEV HIGH" in s)
+    first.send("n")
+    first.wait_for(lambda s: "Note for" in s)
+    first.send("-l", "pods v2 crashlooping")
+    first.send("Enter")
+    first.wait_for(lambda s: "Note recorded" in s)
+    [folder] = incident_folders()
+    journal = folder / "journal.jsonl"
+
+    # kill -9: no chance to record anything (the SSH session and the process are gone)
+    pid = int(first.tmux("list-panes", "-t", first.name, "-F", "#{pane_pid}").split()[0])
+    os.kill(pid, signal.SIGKILL)
+    wait_gone(first)
+    assert read_events(journal)[-1].kind != "operator.disconnected"
+
+    second = terminal([str(cockpit_bin)], width=80, height=24, env=env)
+    offer = second.wait_for(lambda s: "[r]esume it" in s)
+    assert folder.name in offer and "bad-deploy" in offer and "severity high" in offer
+    second.send("r", "Enter")
+    screen = second.wait_for(lambda s: "Error rate" in s and "SEV" in s)
+    assert "SEV HIGH" in screen
+    assert incident_folders() == [folder], "resuming must not open a second incident"
+    kinds = [event.kind for event in read_events(journal)]
+    assert "operator.resumed" in kinds
+    notes = [e.data["text"] for e in read_events(journal) if e.kind == "note.added"]
+    assert notes == ["pods v2 crashlooping"]
+
+    second.send("q")
+    second.wait_for(lambda s: "Leave the incident open" in s)
+    second.send("l")
+    wait_gone(second)
+    verify = subprocess.run([str(cockpit_bin), "timeline", "verify", folder.name],
+                            capture_output=True, text=True, timeout=30)
+    assert verify.returncode == 0, verify.stdout + verify.stderr
