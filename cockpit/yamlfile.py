@@ -3,7 +3,9 @@
 Runbooks, the policy and scenarios are data written by people under
 pressure; every mistake must be reported as ``FILE:LINE: message``.
 This loader is PyYAML's safe loader plus two things: mappings remember the
-line of each key (:class:`LineDict`), and a duplicate key is an error.
+line of each key (:class:`LineDict`), and a duplicate key is an error. With
+``scalars=True`` every scalar value also comes wrapped in a :class:`Scalar` that
+knows its line, for validators that report a bad *value* where it stands.
 """
 
 from __future__ import annotations
@@ -43,6 +45,24 @@ class LineList(list[Any]):
     item_lines: list[int]
 
 
+class Scalar:
+    """A scalar value with its (1-based) line; only with ``load_text(..., scalars=True)``."""
+
+    __slots__ = ("line", "value")
+
+    def __init__(self, value: Any, line: int) -> None:
+        self.value = value
+        self.line = line
+
+    def __repr__(self) -> str:
+        return f"Scalar({self.value!r}, line={self.line})"
+
+
+def plain(node: Any) -> Any:
+    """The value of a :class:`Scalar`, or ``node`` itself."""
+    return node.value if isinstance(node, Scalar) else node
+
+
 class _Loader(yaml.SafeLoader):
     """Safe loader that records lines and refuses duplicate keys."""
 
@@ -55,12 +75,13 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> LineDict:
     result.line = node.start_mark.line + 1
     result.key_lines = {}
     for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=True)
+        key = plain(loader.construct_object(key_node, deep=True))
         line = key_node.start_mark.line + 1
         if not isinstance(key, str):
             raise DataFileError(loader.source_name, line, f"key {key!r} must be a string")
         if key in result:
-            raise DataFileError(loader.source_name, line, f"duplicate key '{key}'")
+            raise DataFileError(loader.source_name, line, f"duplicate key '{key}' "
+                                f"(first at line {result.key_lines[key]})")
         result[key] = loader.construct_object(value_node, deep=True)
         result.key_lines[key] = line
     return result
@@ -77,9 +98,26 @@ _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _constru
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
 
 
-def load_text(text: str, source_name: str) -> Any:
-    """Parse YAML ``text``; errors name ``source_name`` and the line."""
-    loader = _Loader(text)
+class _ScalarLoader(_Loader):
+    """:class:`_Loader` that also wraps every scalar in a :class:`Scalar`."""
+
+
+def _construct_scalar(loader: _ScalarLoader, node: yaml.ScalarNode) -> Scalar:
+    constructor = yaml.SafeLoader.yaml_constructors.get(node.tag)
+    value = constructor(loader, node) if constructor is not None else loader.construct_scalar(node)
+    return Scalar(value, node.start_mark.line + 1)
+
+
+for _tag in ("str", "int", "float", "bool", "null", "timestamp"):
+    _ScalarLoader.add_constructor(f"tag:yaml.org,2002:{_tag}", _construct_scalar)
+
+
+def load_text(text: str, source_name: str, *, scalars: bool = False) -> Any:
+    """Parse YAML ``text``; errors name ``source_name`` and the line.
+
+    ``scalars=True`` wraps every scalar in a :class:`Scalar` (with its line).
+    """
+    loader = _ScalarLoader(text) if scalars else _Loader(text)
     loader.source_name = source_name
     try:
         return loader.get_single_data()

@@ -19,7 +19,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-import yaml
+from cockpit.yamlfile import DataFileError, LineDict, LineList, Scalar, load_text, plain
 
 __all__ = [
     "SEVERITIES",
@@ -151,80 +151,11 @@ def default_policy_path() -> Path:
 
 
 # --------------------------------------------------------------------------- YAML with lines
+# cockpit.yamlfile is the one line-aware loader; the policy asks it for scalar lines too.
 
-
-class _Map(dict[str, Any]):
-    """A YAML mapping that remembers its own line and each key's line (1-based)."""
-
-    line: int
-    key_lines: dict[str, int]
-
-
-class _Seq(list[Any]):
-    """A YAML sequence that remembers its line."""
-
-    line: int
-
-
-class _Scalar:
-    """A scalar with its line, so a bad value can be reported where it is."""
-
-    __slots__ = ("line", "value")
-
-    def __init__(self, value: Any, line: int) -> None:
-        self.value = value
-        self.line = line
-
-
-class _LineLoader(yaml.SafeLoader):
-    """SafeLoader that keeps line marks and rejects duplicate keys."""
-
-
-def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> _Map:
-    loader.flatten_mapping(node)
-    result = _Map()
-    result.line = node.start_mark.line + 1
-    result.key_lines = {}
-    for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=True)
-        key_value = key.value if isinstance(key, _Scalar) else key
-        line = key_node.start_mark.line + 1
-        if not isinstance(key_value, str):
-            raise _LineError(line, f"keys must be text, not {key_value!r}")
-        if key_value in result:
-            raise _LineError(
-                line, f"duplicate key {key_value!r} (first at line {result.key_lines[key_value]})"
-            )
-        result[key_value] = loader.construct_object(value_node, deep=True)
-        result.key_lines[key_value] = line
-    return result
-
-
-def _construct_sequence(loader: _LineLoader, node: yaml.SequenceNode) -> _Seq:
-    result = _Seq(loader.construct_object(child, deep=True) for child in node.value)
-    result.line = node.start_mark.line + 1
-    return result
-
-
-def _construct_scalar(loader: _LineLoader, node: yaml.ScalarNode) -> _Scalar:
-    tag = node.tag
-    constructor = yaml.SafeLoader.yaml_constructors.get(tag)
-    value: Any = (
-        constructor(loader, node) if constructor is not None else loader.construct_scalar(node)
-    )
-    return _Scalar(value, node.start_mark.line + 1)
-
-
-_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
-for _tag in (
-    "tag:yaml.org,2002:str",
-    "tag:yaml.org,2002:int",
-    "tag:yaml.org,2002:float",
-    "tag:yaml.org,2002:bool",
-    "tag:yaml.org,2002:null",
-):
-    _LineLoader.add_constructor(_tag, _construct_scalar)
+_Map = LineDict
+_Seq = LineList
+_Scalar = Scalar
 
 
 class _LineError(Exception):
@@ -243,8 +174,7 @@ def _line_of(node: Any, default: int) -> int:
     return int(getattr(node, "line", default))
 
 
-def _plain(node: Any) -> Any:
-    return node.value if isinstance(node, _Scalar) else node
+_plain = plain
 
 
 def _mapping(node: Any, what: str, line: int) -> _Map:
@@ -430,16 +360,12 @@ def _parse(root: Any, source: str) -> Policy:
 def parse_policy(text: str, source: str = "<policy>") -> Policy:
     """Parse and validate policy YAML ``text``; errors read ``SOURCE:LINE: message``."""
     try:
-        root = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
+        root = load_text(text, source, scalars=True)
         return _parse(root, source)
     except _LineError as exc:
         raise PolicyError(f"{source}:{exc.line}: {exc.message}") from None
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else 1
-        raise PolicyError(f"{source}:{line}: invalid YAML: {exc.problem or exc}") from None
-    except yaml.YAMLError as exc:
-        raise PolicyError(f"{source}:1: invalid YAML: {exc}") from None
+    except DataFileError as exc:
+        raise PolicyError(f"{source}:{exc.line or 1}: {exc.message}") from None
 
 
 def load_policy(path: str | Path | None = None) -> Policy:
