@@ -489,6 +489,12 @@ class _Loader:
         if table == "http" and "{endpoint}" not in values.get("path_template", "{endpoint}"):
             raise self.error(table, "path_template",
                              "[http].path_template: must contain {endpoint}")
+        if table == "http":
+            for name, url in values.get("version_urls", {}).items():
+                if not url.startswith(("http://", "https://")):
+                    raise self.error("http.version_urls", name,
+                                     f"[http].version_urls.{name}: expected an http(s) URL, "
+                                     f"got {_describe(url)}")
         if table == "email" and not values.get("to"):
             raise self.error(table, "to", "[email].to: at least one recipient is required")
         if table == "email" and not values.get("from_addr"):

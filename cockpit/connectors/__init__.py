@@ -11,21 +11,28 @@ from cockpit.config import Config
 from cockpit.sources.base import Source
 
 
-def build_sources(config: Config) -> list[Source]:
-    """One real source per configured section, in panel order (metrics, health, cluster, ...)."""
+def build_sources(config: Config, read_only: bool | None = None) -> list[Source]:
+    """One real source per configured section, in panel order (metrics, health, cluster, ...).
+
+    ``read_only`` (default: ``[cockpit].read_only``) builds every client with its
+    read-only guard (see :mod:`cockpit.connectors.readonly`). Sources only read
+    anyway; the guard makes a bug that would write fail loudly instead.
+    """
+    ro = config.cockpit.read_only if read_only is None else read_only
     sources: list[Source] = []
     if config.datadog is not None:
         from cockpit.connectors.datadog import DatadogSource
 
-        sources.append(DatadogSource(config.datadog))
+        sources.append(DatadogSource(config.datadog, read_only=ro))
     if config.http is not None:
         from cockpit.connectors.http import HttpHealthSource
 
-        sources.append(HttpHealthSource(config.http))
+        sources.append(HttpHealthSource(config.http, read_only=ro))
     if config.kubernetes is not None:
         from cockpit.connectors.kubernetes import KubernetesSource
 
-        sources.append(KubernetesSource(config.kubernetes, config.cockpit.namespace))
+        sources.append(KubernetesSource(config.kubernetes, config.cockpit.namespace,
+                                        read_only=ro))
     if config.postgres is not None:
         from cockpit.connectors.postgres import PostgresSource
 
@@ -33,5 +40,5 @@ def build_sources(config: Config) -> list[Source]:
     if config.redis is not None:
         from cockpit.connectors.redis import RedisSource
 
-        sources.append(RedisSource(config.redis))
+        sources.append(RedisSource(config.redis, read_only=ro))
     return sources

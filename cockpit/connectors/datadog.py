@@ -6,6 +6,9 @@ urllib3 retries) and then shielded from ``DD_SITE``, which the library reads
 from the environment on its own. Datadog's rate-limit headers are honoured:
 once ``X-RateLimit-Remaining`` reaches 0, or a 429 arrives, the source does
 not call again until ``X-RateLimit-Reset`` seconds have passed.
+
+In read-only mode the client's REST layer refuses anything but GET/HEAD (the
+metrics query and key validation are GETs).
 """
 
 from __future__ import annotations
@@ -17,11 +20,13 @@ from typing import Any
 
 import urllib3
 from datadog_api_client import ApiClient, Configuration
+from datadog_api_client import rest as dd_rest
 from datadog_api_client.exceptions import ApiException
 from datadog_api_client.v1.api.authentication_api import AuthenticationApi
 from datadog_api_client.v1.api.metrics_api import MetricsApi
 
 from cockpit.config import DatadogSettings
+from cockpit.connectors.readonly import READ_METHODS, refuse
 from cockpit.domain import MetricsSnapshot, Series
 from cockpit.sources.base import SourceError
 
@@ -46,6 +51,24 @@ def make_configuration(settings: DatadogSettings) -> Configuration:
     config.retry_policy = urllib3.util.Retry(total=0, redirect=0, raise_on_status=False)
     config.return_http_data_only = False
     return config
+
+
+class ReadOnlyRESTClient(dd_rest.RESTClientObject):
+    """The Datadog client's REST layer, refusing anything but reads (read-only mode)."""
+
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+        if method.upper() not in READ_METHODS:
+            raise refuse(method, url, "only GET and HEAD leave a read-only cockpit")
+        return super().request(method, url, *args, **kwargs)
+
+
+def make_api_client(settings: DatadogSettings, read_only: bool = False) -> ApiClient:
+    """A Datadog API client from the settings; read-only when asked."""
+    configuration = make_configuration(settings)
+    client = ApiClient(configuration)
+    if read_only:
+        client.rest_client = ReadOnlyRESTClient(configuration)
+    return client
 
 
 def describe_api_error(exc: BaseException, timeout_s: float) -> str:
@@ -90,13 +113,15 @@ class DatadogSource:
 
     def __init__(self, settings: DatadogSettings,
                  monotonic: Callable[[], float] = time.monotonic,
-                 now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+                 now: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 read_only: bool = False) -> None:
         self.settings = settings
+        self.read_only = read_only
         self.interval_s = settings.interval_s
         self.timeout_s = settings.timeout_s * 4 + 2  # four queries per poll
         self._monotonic = monotonic
         self._now = now
-        self._client = ApiClient(make_configuration(settings))
+        self._client = make_api_client(settings, read_only=read_only)
         self._api = MetricsApi(self._client)
         self._blocked_until = 0.0
 

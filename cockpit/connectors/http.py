@@ -16,8 +16,81 @@ from datetime import UTC, datetime
 import httpx
 
 from cockpit.config import HttpSettings
+from cockpit.connectors.readonly import READ_METHODS, refuse
 from cockpit.domain import EndpointHealth, HealthSnapshot
 from cockpit.sources.base import SourceError
+
+#: Longest version string kept from a version endpoint's answer.
+VERSION_MAX = 80
+
+
+class ReadOnlyTransport(httpx.BaseTransport):
+    """An httpx transport that refuses every method but GET/HEAD/OPTIONS.
+
+    ``allow`` lists ``(METHOD, URL prefix)`` pairs explicitly whitelisted as
+    reads (e.g. a query API that happens to use POST). A refused request
+    raises :class:`~cockpit.connectors.readonly.ReadOnlyError` and never
+    reaches the network.
+    """
+
+    def __init__(self, inner: httpx.BaseTransport | None = None,
+                 allow: tuple[tuple[str, str], ...] = ()) -> None:
+        self.inner = inner or httpx.HTTPTransport()
+        self.allow = allow
+        self.refused = 0
+        """How many requests were refused (for tests and the doctor)."""
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        method = request.method.upper()
+        url = str(request.url)
+        if method not in READ_METHODS and not any(
+                method == m and url.startswith(prefix) for m, prefix in self.allow):
+            self.refused += 1
+            raise refuse(method, url, "only GET and HEAD leave a read-only cockpit")
+        return self.inner.handle_request(request)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def make_http_client(timeout_s: float, read_only: bool, **kwargs: object) -> httpx.Client:
+    """An httpx client with an explicit timeout, no redirects, read-only when asked."""
+    transport = ReadOnlyTransport() if read_only else None
+    return httpx.Client(timeout=timeout_s, follow_redirects=False, transport=transport,
+                        headers={"User-Agent": "rollback-cockpit"}, **kwargs)  # type: ignore[arg-type]
+
+
+def read_version(client: httpx.Client, url: str, timeout_s: float) -> tuple[bool, str, str]:
+    """GET a version endpoint: ``(ok, version or reason, short body)``.
+
+    A JSON answer's ``version`` (or ``tag``/``build``) field is the version; a
+    short plain-text answer is the version itself. Bodies are cut to one line.
+    """
+    try:
+        response = client.get(url)
+    except httpx.HTTPError as exc:
+        return False, describe_http_error(exc, timeout_s), ""
+    body = response.text[:400]
+    one_line = " ".join(body.split())[:200]
+    if not 200 <= response.status_code < 300:
+        return False, f"HTTP {response.status_code} {response.reason_phrase}".strip(), one_line
+    version = ""
+    try:
+        data = response.json()
+    except ValueError:
+        data = None
+    if isinstance(data, dict):
+        for key in ("version", "tag", "build", "commit"):
+            if isinstance(data.get(key), str | int | float) and str(data.get(key)):
+                version = str(data[key])
+                break
+    elif isinstance(data, str | int | float):
+        version = str(data)
+    elif data is None and one_line and len(one_line) <= VERSION_MAX and " " not in one_line:
+        version = one_line
+    if not version:
+        return False, "no version in the answer", one_line
+    return True, version[:VERSION_MAX], one_line
 
 
 def endpoint_urls(settings: HttpSettings) -> list[tuple[str, str]]:
@@ -65,7 +138,8 @@ class HttpHealthSource:
     label = "http"
 
     def __init__(self, settings: HttpSettings,
-                 now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+                 now: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 read_only: bool = False) -> None:
         if not settings.base_url.startswith(("http://", "https://")):
             raise SourceError("[http].base_url must start with http:// or https://")
         self.settings = settings
@@ -73,17 +147,34 @@ class HttpHealthSource:
         self.timeout_s = settings.timeout_s + 2
         self._now = now
         self.urls = endpoint_urls(settings)
-        self.client = httpx.Client(timeout=settings.timeout_s, follow_redirects=False,
-                                   headers={"User-Agent": "rollback-cockpit"})
-        self._pool = ThreadPoolExecutor(max_workers=max(1, min(16, len(self.urls))),
+        self.read_only = read_only
+        self.client = make_http_client(settings.timeout_s, read_only)
+        self.versions: dict[str, str] = {}
+        """Name -> version (or ``? reason``) from the last :meth:`read_versions`."""
+        workers = len(self.urls) + len(settings.version_urls)
+        self._pool = ThreadPoolExecutor(max_workers=max(1, min(16, workers)),
                                         thread_name_prefix="cockpit-http")
 
     def fetch(self) -> HealthSnapshot:
         """Check every endpoint at once; the slowest bounds the poll."""
         futures = [self._pool.submit(check_endpoint, self.client, name, url,
                                      self.settings.timeout_s) for name, url in self.urls]
+        if self.settings.version_urls:
+            self.read_versions()  # concurrently with the health checks (shared pool)
         results = tuple(future.result() for future in futures)
         return HealthSnapshot(at=self._now(), endpoints=results)
+
+    def read_versions(self) -> dict[str, str]:
+        """GET every ``[http].version_urls`` entry at once: name -> version, or ``? reason``."""
+        items = list(self.settings.version_urls.items())
+        futures = [self._pool.submit(read_version, self.client, url, self.settings.timeout_s)
+                   for _, url in items]
+        versions = {}
+        for (name, _), future in zip(items, futures, strict=True):
+            ok, value, _body = future.result()
+            versions[name] = value if ok else f"? {value}"
+        self.versions = versions
+        return versions
 
     def close(self) -> None:
         """Close connections and the worker threads."""

@@ -8,6 +8,10 @@ none) and urllib3 retries are off: the poller decides when to try again.
 History works like ``kubectl rollout history``: the ReplicaSets owned by a
 deployment (by ownerReferences, not by label selector) with their
 ``deployment.kubernetes.io/revision`` annotation and pod-template image.
+
+In read-only mode the API client's REST layer is :class:`ReadOnlyRESTClient`:
+it refuses every mutating verb before it is sent, except the questions
+(SelfSubjectAccessReview) and server-side dry runs (``dryRun=All``).
 """
 
 from __future__ import annotations
@@ -19,9 +23,11 @@ from typing import Any
 import urllib3
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
+from kubernetes.client import rest as k8s_rest
 from kubernetes.client.exceptions import ApiException
 
 from cockpit.config import KubernetesSettings
+from cockpit.connectors.readonly import kubernetes_request_allowed, refuse
 from cockpit.domain import ClusterSnapshot, DeploymentInfo, PodInfo, Revision
 from cockpit.sources.base import SourceError
 
@@ -29,7 +35,19 @@ REVISION_ANNOTATION = "deployment.kubernetes.io/revision"
 CHANGE_CAUSE_ANNOTATION = "kubernetes.io/change-cause"
 
 
-def make_api_client(settings: KubernetesSettings) -> k8s.ApiClient:
+class ReadOnlyRESTClient(k8s_rest.RESTClientObject):
+    """The client's REST layer, refusing mutating requests (read-only mode)."""
+
+    refused = 0
+
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+        if not kubernetes_request_allowed(method, url):
+            ReadOnlyRESTClient.refused += 1
+            raise refuse(method, url, "read-only: only reads, access reviews and dry runs")
+        return super().request(method, url, *args, **kwargs)
+
+
+def make_api_client(settings: KubernetesSettings, read_only: bool = False) -> k8s.ApiClient:
     """An API client configured from the settings (kubeconfig, in-cluster or host)."""
     configuration = k8s.Configuration()
     try:
@@ -45,7 +63,10 @@ def make_api_client(settings: KubernetesSettings) -> k8s.ApiClient:
     if settings.host:
         configuration.host = settings.host.rstrip("/")
     configuration.retries = 0
-    return k8s.ApiClient(configuration)
+    api_client = k8s.ApiClient(configuration)
+    if read_only:
+        api_client.rest_client = ReadOnlyRESTClient(configuration)
+    return api_client
 
 
 def describe_api_error(exc: BaseException, timeout_s: float) -> str:
@@ -104,13 +125,14 @@ class KubernetesSource:
 
     def __init__(self, settings: KubernetesSettings, namespace: str,
                  now: Callable[[], datetime] = lambda: datetime.now(UTC),
-                 api_client: k8s.ApiClient | None = None) -> None:
+                 api_client: k8s.ApiClient | None = None, read_only: bool = False) -> None:
         self.settings = settings
         self.namespace = settings.namespace or namespace
         self.interval_s = settings.interval_s
         self.timeout_s = settings.timeout_s * 3 + 2  # three list calls per poll
         self._now = now
-        self.api_client = api_client or make_api_client(settings)
+        self.read_only = read_only
+        self.api_client = api_client or make_api_client(settings, read_only=read_only)
         self.apps = k8s.AppsV1Api(self.api_client)
         self.core = k8s.CoreV1Api(self.api_client)
 

@@ -3,6 +3,11 @@
 redis-py with explicit ``socket_timeout`` and ``socket_connect_timeout`` and
 no retries (the poller decides when to try again). Reasons never include the
 password.
+
+A read-only client (``make_client(settings, read_only=True)``) is built on
+:class:`ReadOnlyConnection`, which reads every packed request before it is
+written to the socket and refuses any command outside
+:data:`~cockpit.connectors.readonly.REDIS_READ_COMMANDS` (pipelines included).
 """
 
 from __future__ import annotations
@@ -10,25 +15,57 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from cockpit.config import RedisSettings
+from cockpit.connectors.readonly import ReadOnlyError, parse_resp_commands, redis_command_allowed
 from cockpit.domain import CACHE_KEYS, CacheSnapshot
 from cockpit.sources.base import SourceError
 
 
-def make_client(settings: RedisSettings) -> redis.Redis:
+class _ReadOnlyGuard:
+    """Checks every packed request (single commands and pipelines) before it is sent."""
+
+    refused = 0
+
+    def send_packed_command(self, command: Any, check_health: bool = True) -> None:
+        data = command if isinstance(command, bytes | bytearray) else b"".join(
+            bytes(chunk) if not isinstance(chunk, bytes) else chunk for chunk in command)
+        for args in parse_resp_commands(bytes(data)):
+            if not redis_command_allowed(args):
+                _ReadOnlyGuard.refused += 1
+                name = args[0].decode("ascii", "replace").upper() if args else "?"
+                raise ReadOnlyError(f"read-only mode: refused Redis {name[:20]} "
+                                    "(only reads leave a read-only cockpit)")
+        super().send_packed_command(command, check_health)  # type: ignore[misc]
+
+
+class ReadOnlyConnection(_ReadOnlyGuard, redis.Connection):
+    """A TCP connection that refuses write commands client-side."""
+
+
+class ReadOnlySSLConnection(_ReadOnlyGuard, redis.SSLConnection):
+    """A TLS connection that refuses write commands client-side."""
+
+
+def make_client(settings: RedisSettings, read_only: bool = False) -> redis.Redis:
     """A client configured from the settings, one attempt per command."""
-    return redis.Redis(
+    kwargs: dict[str, Any] = dict(
         host=settings.host, port=settings.port, db=settings.db, username=settings.username,
         password=settings.password.reveal() if settings.password else None,
-        ssl=settings.tls,
         socket_timeout=settings.timeout_s, socket_connect_timeout=settings.timeout_s,
         retry=Retry(NoBackoff(), 0), decode_responses=True,
     )
+    if not read_only:
+        return redis.Redis(ssl=settings.tls, **kwargs)
+    pool = redis.ConnectionPool(
+        connection_class=ReadOnlySSLConnection if settings.tls else ReadOnlyConnection,
+        **kwargs)
+    return redis.Redis(connection_pool=pool)
 
 
 def describe_redis_error(exc: BaseException, timeout_s: float) -> str:
@@ -59,12 +96,14 @@ class RedisSource:
     label = "redis"
 
     def __init__(self, settings: RedisSettings,
-                 now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+                 now: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 read_only: bool = False) -> None:
         self.settings = settings
         self.interval_s = settings.interval_s
         self.timeout_s = settings.timeout_s * 3 + 1
         self._now = now
-        self.client = make_client(settings)
+        self.read_only = read_only
+        self.client = make_client(settings, read_only=read_only)
 
     def ping_ms(self) -> float:
         """Round-trip time of one PING in milliseconds."""

@@ -32,10 +32,19 @@ def _retry_after(response: httpx.Response) -> float | None:
         return None
 
 
-def _post_json(service: str, url: str, body: dict[str, Any], timeout_s: float) -> httpx.Response:
+def _post_json(service: str, url: str, body: dict[str, Any], timeout_s: float,
+               read_only: bool = False) -> httpx.Response:
+    from cockpit.connectors.http import ReadOnlyTransport
+    from cockpit.connectors.readonly import ReadOnlyError
+
+    transport = ReadOnlyTransport() if read_only else None
     try:
-        with httpx.Client(timeout=timeout_s, follow_redirects=False) as client:
+        with httpx.Client(timeout=timeout_s, follow_redirects=False,
+                          transport=transport) as client:
             response = client.post(url, json=body)
+    except ReadOnlyError:
+        raise DeliveryError(f"read-only mode: nothing is sent to {service}",
+                            retryable=False) from None
     except httpx.TimeoutException:
         raise DeliveryError(f"{service} did not answer within {timeout_s:g}s",
                             retryable=True) from None
@@ -60,15 +69,16 @@ class SlackChannel:
 
     name = "slack"
 
-    def __init__(self, settings: SlackSettings) -> None:
+    def __init__(self, settings: SlackSettings, read_only: bool = False) -> None:
         if settings.webhook_url is None:
             raise ValueError("[slack] webhook URL is not resolved")
         self._url = settings.webhook_url.reveal()
         self.timeout_s = settings.timeout_s
+        self.read_only = read_only
 
     def send(self, payload: dict[str, Any]) -> str:
         """POST the message JSON; Slack answers ``200 ok``."""
-        response = _post_json("Slack", self._url, payload, self.timeout_s)
+        response = _post_json("Slack", self._url, payload, self.timeout_s, self.read_only)
         return f"Slack accepted ({response.status_code})"
 
 
@@ -77,17 +87,18 @@ class PagerDutyChannel:
 
     name = "pagerduty"
 
-    def __init__(self, settings: PagerDutySettings) -> None:
+    def __init__(self, settings: PagerDutySettings, read_only: bool = False) -> None:
         if settings.routing_key is None:
             raise ValueError("[pagerduty] routing key is not resolved")
         self._key = settings.routing_key.reveal()
         self.url = settings.events_url
         self.timeout_s = settings.timeout_s
+        self.read_only = read_only
 
     def send(self, payload: dict[str, Any]) -> str:
         """Add the routing key and POST; PagerDuty answers 202 with a dedup key."""
         body = {"routing_key": self._key, **payload}
-        response = _post_json("PagerDuty", self.url, body, self.timeout_s)
+        response = _post_json("PagerDuty", self.url, body, self.timeout_s, self.read_only)
         return f"PagerDuty accepted ({response.status_code})"
 
 
@@ -96,14 +107,19 @@ class EmailChannel:
 
     name = "email"
 
-    def __init__(self, settings: EmailSettings) -> None:
+    def __init__(self, settings: EmailSettings, read_only: bool = False) -> None:
         self.settings = settings
+        self.read_only = read_only
+
+    def recipients(self, payload: dict[str, Any]) -> list[str]:
+        """The payload's ``to`` (a runbook step's recipients) or the configured ones."""
+        return [str(a) for a in payload.get("to") or self.settings.to]
 
     def build(self, payload: dict[str, Any]) -> EmailMessage:
         """The mail as it will be sent."""
         msg = EmailMessage()
         msg["From"] = self.settings.from_addr
-        msg["To"] = ", ".join(self.settings.to)
+        msg["To"] = ", ".join(self.recipients(payload))
         msg["Subject"] = str(payload.get("subject", "Rollback Cockpit"))
         msg["Date"] = formatdate(localtime=False, usegmt=True)
         msg["Message-ID"] = make_msgid(domain="rollback-cockpit")
@@ -116,6 +132,8 @@ class EmailChannel:
     def send(self, payload: dict[str, Any]) -> str:
         """Connect, optionally STARTTLS and log in, send, quit."""
         s = self.settings
+        if self.read_only:
+            raise DeliveryError("read-only mode: no mail is sent", retryable=False)
         msg = self.build(payload)
         try:
             with smtplib.SMTP(s.host, s.port, timeout=s.timeout_s) as smtp:
@@ -143,16 +161,17 @@ class EmailChannel:
                                 retryable=True) from None
         if refused:
             return f"sent; {len(refused)} recipient(s) refused"
-        return f"sent to {len(s.to)} recipient(s)"
+        return f"sent to {len(self.recipients(payload))} recipient(s)"
 
 
-def build_channels(config: Config) -> dict[str, Channel]:
-    """A channel per configured notification section."""
+def build_channels(config: Config, read_only: bool = False) -> dict[str, Channel]:
+    """A channel per configured notification section; read-only channels refuse to send
+    (HTTP through the read-only transport, SMTP not even connected)."""
     channels: dict[str, Channel] = {}
     if config.slack is not None:
-        channels["slack"] = SlackChannel(config.slack)
+        channels["slack"] = SlackChannel(config.slack, read_only)
     if config.pagerduty is not None:
-        channels["pagerduty"] = PagerDutyChannel(config.pagerduty)
+        channels["pagerduty"] = PagerDutyChannel(config.pagerduty, read_only)
     if config.email is not None:
-        channels["email"] = EmailChannel(config.email)
+        channels["email"] = EmailChannel(config.email, read_only)
     return channels

@@ -158,3 +158,16 @@ def test_configuring_redis_imports_only_redis(tmp_path: Path) -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, cwd=ROOT)
     assert out.stdout.strip() == "['redis'] True False"
+
+
+def test_version_urls_are_read_and_checked(tmp_path: Path) -> None:
+    text = ("[http]\nbase_url = 'https://api.example.org'\n\n[http.version_urls]\n"
+            "api = 'https://api.example.org/version'\napp = 'ftp://app.example.org/v'\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(write(tmp_path, text), {})
+    assert str(caught.value) == ('config.toml:6: [http].version_urls.app: expected an http(s) '
+                                 'URL, got "ftp://app.example.org/v"')
+    config = load_config(write(tmp_path, text.replace("ftp://", "https://")), {})
+    assert config.http is not None
+    assert dict(config.http.version_urls) == {"api": "https://api.example.org/version",
+                                              "app": "https://app.example.org/v"}
