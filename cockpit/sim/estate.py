@@ -274,6 +274,24 @@ class SimEstate:
                 memory_pct=self._series("memory_pct", rel, 1),
             )
 
+    def sample_values(self) -> dict[str, float]:
+        """The decision engine's metrics at the current 10-second sample, cheaply.
+
+        The same numbers the snapshots' newest points show, plus the share of
+        failing health endpoints and the database connection error rate.
+        """
+        with self._lock:
+            rel = self._rel()
+            at = int(rel // SAMPLE_EVERY_S) * SAMPLE_EVERY_S
+            digits = {"error_rate_pct": 2, "latency_p95_ms": 0, "cpu_pct": 1, "memory_pct": 1}
+            out = {m: round(self._value(m, at), d) for m, d in digits.items()}
+            failing = self._failing_endpoints(rel)
+            out["health_check_failing_pct"] = (
+                100.0 * sum(1 for name in HEALTH_ENDPOINTS if name in failing)
+                / len(HEALTH_ENDPOINTS))
+            out["db_connection_error_pct"] = round(self._value("db_connection_error_pct", rel), 2)
+            return out
+
     def _failing_endpoints(self, rel: float) -> dict[str, str]:
         failing: dict[str, str] = {}
         api_tier = [dep for dep in self._deployments.values() if is_api_tier(dep.name)]
