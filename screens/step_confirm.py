@@ -1,0 +1,104 @@
+"""The destructive-step modal: type the target's name and the approver's name to run it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.markup import escape
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Static
+
+from cockpit.runbook.engine import Confirmation
+
+
+class StepConfirm(ModalScreen[Confirmation | None]):
+    """Confirm one destructive step; dismisses with a :class:`Confirmation` or ``None``.
+
+    Starts focused on Cancel (enter there changes nothing); tab reaches the two fields.
+    A wrong target name or an empty approver keeps the modal open and says why.
+    """
+
+    CSS_PATH = Path(__file__).with_suffix(".tcss")
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel", id="step_confirm.cancel"),
+    ]
+
+    def __init__(self, title: str, preview: str, target: str, authority: str | None,
+                 *, runbook: str = "") -> None:
+        """``authority`` is who may approve at this severity (``None`` while it is unset)."""
+        super().__init__()
+        self.step_title = title
+        self.preview = preview
+        self.target = target
+        self.authority = authority
+        self.runbook = runbook
+
+    def compose(self) -> ComposeResult:
+        who = (f"required authority: {self.authority}" if self.authority
+               else "severity not set: press s in the war room for the required authority")
+        with Vertical(id="confirm-box"):
+            head = f"DESTRUCTIVE STEP: {self.step_title}"
+            if self.runbook:
+                head += f"  ({self.runbook})"
+            yield Static(f"[b]{escape(head)}[/b]", id="confirm-title")
+            yield Static(f"$ {escape(self.preview)}", id="confirm-preview")
+            yield Static(f"Type the target name to confirm: [b]{escape(self.target)}[/b]",
+                         id="confirm-target-label")
+            yield Input(placeholder=self.target, id="confirm-target")
+            yield Static(f"Approver's name ({escape(who)}):", id="confirm-approver-label")
+            yield Input(placeholder="name of the person approving", id="confirm-approver")
+            yield Static("tab: next field · enter: run · escape: cancel", id="confirm-message")
+            with Horizontal(id="confirm-buttons"):
+                yield Button("Run step", id="confirm-run", variant="error")
+                yield Button("Cancel", id="confirm-cancel", variant="primary")
+
+    def on_mount(self) -> None:
+        self.query_one("#confirm-cancel", Button).focus()
+
+    def _say(self, text: str) -> None:
+        self.query_one("#confirm-message", Static).update(f"[b]{escape(text)}[/b]")
+
+    def _submit(self) -> None:
+        typed = self.query_one("#confirm-target", Input).value.strip()
+        approver = self.query_one("#confirm-approver", Input).value.strip()
+        if typed != self.target:
+            self._say(f"'{typed}' is not the target: type {self.target}" if typed
+                      else f"type the target name {self.target} first")
+            self.query_one("#confirm-target", Input).focus()
+            return
+        if not approver:
+            self._say("the approver's name is required")
+            self.query_one("#confirm-approver", Input).focus()
+            return
+        self.dismiss(Confirmation(typed, approver))
+
+    @on(Input.Submitted, "#confirm-target")
+    def _target_entered(self, event: Input.Submitted) -> None:
+        event.stop()
+        if event.value.strip() == self.target:
+            self.query_one("#confirm-approver", Input).focus()
+        else:
+            self._submit()
+
+    @on(Input.Submitted, "#confirm-approver")
+    def _approver_entered(self, event: Input.Submitted) -> None:
+        event.stop()
+        self._submit()
+
+    @on(Button.Pressed, "#confirm-run")
+    def _run(self, event: Button.Pressed) -> None:
+        event.stop()
+        self._submit()
+
+    @on(Button.Pressed, "#confirm-cancel")
+    def _cancel(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.dismiss(None)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,396 @@
+"""The runbook pane driven by keys on a small harness app (the pane + the simulated estate)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from runbook_harness import FIXTURES, INCIDENT, NotingHarness
+from textual.widgets import Input, OptionList
+
+from cockpit.runbook.engine import StepState
+from screens.reason_prompt import ReasonPrompt
+from screens.runbook_picker import RunbookPicker
+from screens.step_confirm import StepConfirm
+
+SIZE = (80, 24)
+
+
+def keys(text: str) -> list[str]:
+    return ["space" if c == " " else c for c in text]
+
+
+async def settle(pilot: Any) -> None:
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def open_runbook(pilot: Any, runbook_id: str) -> None:
+    await pilot.press("p")
+    assert isinstance(pilot.app.screen, RunbookPicker)
+    await pilot.press(*keys(runbook_id), "enter")
+    await pilot.pause()
+    assert pilot.app.panel.current == runbook_id
+
+
+async def confirm(pilot: Any, target: str, approver: str = "Dana Reyes") -> None:
+    assert isinstance(pilot.app.screen, StepConfirm)
+    await pilot.press("tab", *keys(target), "enter", *keys(approver), "enter")
+    await pilot.pause()
+
+
+def state(app: Any, step_id: str) -> StepState:
+    return app.panel.run.state(step_id).state
+
+
+async def test_empty_pane_says_how_to_open_a_runbook() -> None:
+    app = NotingHarness()
+    async with app.run_test(size=SIZE) as pilot:
+        assert "No runbook open" in app.pane_text() and "o" in app.pane_text()
+        await pilot.press("enter")
+        assert app.notes[-1] == ("warning", "No runbook open: press p (or o) to pick one.")
+
+
+async def test_picker_lists_recommended_first_filters_and_escape_cancels() -> None:
+    app = NotingHarness(fired=("error_rate",))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("p")
+        picker = app.screen
+        assert isinstance(picker, RunbookPicker)
+        options = picker.query_one(OptionList)
+        first = str(options.get_option_at_index(0).prompt)
+        assert "recommended (fired: error_rate)" in first and "steps" in first
+        last = str(options.get_option_at_index(options.option_count - 1).prompt)
+        assert "recommended" not in last
+        assert options.option_count == 22
+        await pilot.press(*keys("frontend"))
+        ids = [options.get_option_at_index(i).id for i in range(options.option_count)]
+        assert set(ids) == {"frontend-blue-green", "frontend-kubernetes"}
+        await pilot.press("escape")
+        assert not isinstance(app.screen, RunbookPicker)
+        assert app.panel.current is None and "runbook.opened" not in app.kinds()
+
+
+async def test_open_select_and_run_by_enter_with_the_checklist_and_preview() -> None:
+    app = NotingHarness()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_runbook(pilot, "frontend-kubernetes")
+        assert app.events[0] == {"kind": "runbook.opened", "data": {
+            "runbook": "frontend-kubernetes", "title": "Frontend rollback (Kubernetes)"},
+            "t": app.events[0]["t"]}
+        text = app.pane_text()
+        assert "Frontend rollback (Kubernetes)" in text
+        assert "Phase 1/3 Assess · 2m left of 2m" in text
+        assert "> [>]  1 Check rollout history · ready" in text
+        assert "$ kubectl rollout history deployment/frontend -n production" in text
+        assert "enter run" in text
+        await pilot.press("down")
+        text = app.pane_text()
+        assert "> [ ]  2 Roll back to the previous revision [destructive]" in text
+        assert "$ kubectl rollout undo deployment/frontend -n production" in text
+        assert "why: Kubernetes re-applies" in text
+        await pilot.press("up", "enter")
+        await settle(pilot)
+        assert state(app, "history") is StepState.DONE
+        text = app.pane_text()
+        assert "[x]  1 Check rollout history · done" in text
+        # the selection moved on to the next step, and the phase with it
+        assert "> [>]  2 Roll back to the previous revision" in text
+        assert "Phase 2/3 Roll back" in text
+        assert app.kinds()[-2:] == ["step.started", "step.finished"]
+
+
+async def test_phase_budget_counts_down_on_the_incident_clock_and_shows_over() -> None:
+    app = NotingHarness()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_runbook(pilot, "frontend-kubernetes")
+        app.clock.advance(75)
+        assert "Phase 1/3 Assess · 45s left of 2m" in app.pane_text()
+        app.clock.advance(60)
+        assert "Phase 1/3 Assess · OVER by 15s (budget 2m)" in app.pane_text()
+
+
+async def test_destructive_step_refuses_a_wrong_target_and_runs_with_the_right_one() -> None:
+    app = NotingHarness(authority="Incident Commander")
+    async with app.run_test(size=SIZE) as pilot:
+        await open_runbook(pilot, "frontend-kubernetes")
+        await pilot.press("enter")
+        await settle(pilot)
+        await pilot.press("enter")
+        modal = app.screen
+        assert isinstance(modal, StepConfirm)
+        assert app.focused is not None and app.focused.id == "confirm-cancel"
+        labels = " ".join(str(w.render()) for w in modal.query("Static"))
+        assert "required authority: Incident Commander" in labels
+        assert "kubectl rollout undo deployment/frontend -n production" in labels
+        await pilot.press("tab", *keys("frontned"), "enter")
+        assert isinstance(app.screen, StepConfirm)
+        assert "'frontned' is not the target: type frontend" in str(
+            modal.query_one("#confirm-message").render())
+        assert "step.started" not in app.kinds()[1:] or app.kinds().count("step.started") == 1
+        field = modal.query_one("#confirm-target", Input)
+        field.value = ""
+        await pilot.press(*keys("frontend"), "enter", "enter")
+        assert isinstance(app.screen, StepConfirm), "an approver is required"
+        assert "approver's name is required" in str(modal.query_one("#confirm-message").render())
+        await pilot.press(*keys("Dana Reyes"), "enter")
+        await settle(pilot)
+        assert not isinstance(app.screen, StepConfirm)
+        assert state(app, "undo") is StepState.DONE
+        started = [e["data"] for e in app.events if e["kind"] == "step.started"][-1]
+        assert started["confirmed_target"] == "frontend" and started["approver"] == "Dana Reyes"
+        assert app.estate.cluster_snapshot().deployment("frontend").version == "3.4.0"
+
+
+async def test_escape_in_the_destructive_modal_runs_nothing() -> None:
+    app = NotingHarness()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_runbook(pilot, "frontend-kubernetes")
+        await pilot.press("enter")
+        await settle(pilot)
+        await pilot.press("y")
+        assert isinstance(app.screen, StepConfirm)
+        await pilot.press("enter")  # focus starts on Cancel: enter cancels
+        assert not isinstance(app.screen, StepConfirm)
+        await pilot.press("enter", "escape")
+        await settle(pilot)
+        assert state(app, "undo") is StepState.READY
+        assert app.kinds().count("step.started") == 1
+
+
+async def test_cancel_a_running_wait_step() -> None:
+    app = NotingHarness(folder=FIXTURES, sim_step_s=0)  # simulated time stands still
+    async with app.run_test(size=SIZE) as pilot:
+        await open_runbook(pilot, "api-undo")
+        await pilot.press("enter")
+        await settle(pilot)
+        await pilot.press("enter")
+        await confirm(pilot, "api")
+        await settle(pilot)
+        await pilot.press("enter")  # status: waits for a rollout that cannot progress
+        for _ in range(100):
+            if app.panel.run.running == "status":
+                break
+            await pilot.pause(0.01)
+        assert "[*]  3 Watch the rollback · running" in app.pane_text()
+        assert "c cancel" in app.pane_text()
+        await pilot.press("c")
+        await settle(pilot)
+        assert state(app, "status") is StepState.CANCELLED
+        assert "[c]  3 Watch the rollback · cancelled" in app.pane_text()
+        finished = [e["data"] for e in app.events if e["kind"] == "step.finished"][-1]
+        assert finished["step"] == "status" and finished["outcome"] == "cancelled"
+        await pilot.press("c")
+        assert app.notes[-1] == ("warning", "No step is running.")
+
+
+async def test_retry_a_failed_step_runs_it_again_only_when_asked() -> None:
+    app = NotingHarness(folder=FIXTURES, fail_once=("k8s.rollout_history",))
+    async with app.run_test(size=SIZE) as pilot:
+        await open_runbook(pilot, "api-undo")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert state(app, "history") is StepState.FAILED
+        text = app.pane_text()
+        assert "[!]  1 Check rollout history · failed" in text
+        assert "failed: connection refused" in text and "error: connection refused" in text
+        assert ("error", "history: failed: connection refused") in app.notes
+        assert "r retry" in text
+        assert app.executor.calls == ["k8s.rollout_history"]
+        await pilot.press("enter")  # a failed step is not re-run by enter
+        await settle(pilot)
+        assert app.executor.calls == ["k8s.rollout_history"]
+        assert "retry it explicitly or skip it" in app.notes[-1][1]
+        await pilot.press("r")
+        assert state(app, "history") is StepState.READY
+        await pilot.press("enter")
+        await settle(pilot)
+        assert state(app, "history") is StepState.DONE
+        assert app.executor.calls == ["k8s.rollout_history"] * 2
+
+
+async def test_skip_needs_a_reason_and_shows_it() -> None:
+    app = NotingHarness(folder=FIXTURES)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_runbook(pilot, "api-undo")
+        await pilot.press("k")
+        assert isinstance(app.screen, ReasonPrompt)
+        await pilot.press("enter")
+        assert isinstance(app.screen, ReasonPrompt), "an empty reason is refused"
+        await pilot.press(*keys("history checked in Argo"), "enter")
+        await pilot.pause()
+        assert state(app, "history") is StepState.SKIPPED
+        assert "[-]  1 Check rollout history · skipped" in app.pane_text()
+        assert app.events[-1]["data"] == {"runbook": "api-undo", "step": "history",
+                                          "reason": "history checked in Argo"}
+        await pilot.press("up")
+        assert "skipped: history checked in Argo" in app.pane_text()
+
+
+async def test_abort_asks_a_reason_and_then_nothing_starts() -> None:
+    app = NotingHarness(folder=FIXTURES)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_runbook(pilot, "api-undo")
+        await pilot.press("a", "escape")
+        assert app.panel.run.aborted is None
+        await pilot.press("a", *keys("wrong runbook: the database is the cause"), "enter")
+        await pilot.pause()
+        assert "ABORTED wrong runbook: the database is the cause" in app.pane_text()
+        await pilot.press("enter")
+        assert app.notes[-1][0] == "warning" and "was aborted" in app.notes[-1][1]
+        assert "step.started" not in app.kinds()
+
+
+async def test_database_rollback_blocked_until_backup_dba_approval_and_compliance() -> None:
+    app = NotingHarness(folder=FIXTURES)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_runbook(pilot, "db-migration")
+        for _ in range(5):
+            await pilot.press("down")
+        text = app.pane_text()
+        # while still pending, the rollback step already says what will stop it
+        assert "guard: needs a successful backup step (fact backup_taken)" in text
+        await pilot.press("up", "up", "up", "up", "up")
+        await pilot.press("enter")  # maintenance mode on
+        await settle(pilot)
+        await pilot.press("enter")  # backup
+        await settle(pilot)
+        assert app.sim.backups and app.sim.backups[0].name == f"rollback_{INCIDENT}.dump"
+        await pilot.press("enter")  # the DBA's approval asks for a name
+        assert isinstance(app.screen, ReasonPrompt)
+        await pilot.press(*keys("Sam Okafor"), "enter")
+        await settle(pilot)
+        await pilot.press("enter")  # confirm no data loss
+        await settle(pilot)
+        # the compliance officer is not notified yet: the rollback is blocked, and says why
+        await pilot.press("k", *keys("compliance told by phone, email after"), "enter")
+        await pilot.pause()
+        assert state(app, "undo-migration") is StepState.BLOCKED
+        text = app.pane_text()
+        assert "[#]  6 Undo the last migration [destructive] · blocked" in text
+        assert "blocked: needs the Compliance Officer notified (compliance)" in text
+        await pilot.press("enter")
+        assert not isinstance(app.screen, StepConfirm)
+        assert "Compliance Officer notified" in app.notes[-1][1]
+        assert "shell" not in app.executor.calls
+
+
+async def test_database_rollback_becomes_ready_when_every_guard_holds() -> None:
+    app = NotingHarness(folder=FIXTURES)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_runbook(pilot, "db-migration")
+        await pilot.press("enter")
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        await pilot.press("enter", *keys("Sam Okafor"), "enter")
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.ctx.facts.approvals == {"dba": "Sam Okafor"}
+        assert state(app, "undo-migration") is StepState.READY
+        await pilot.press("enter")
+        await confirm(pilot, "whitecross_prod")
+        await settle(pilot)
+        assert state(app, "undo-migration") is StepState.DONE
+        assert "db:migrate:undo" in " ".join(app.sim.commands[-1])
+
+
+async def test_resume_shows_an_interrupted_step_with_its_preview_and_never_reruns_it() -> None:
+    preview = "kubectl rollout undo deployment/api -n production"
+    events = [
+        {"kind": "runbook.opened", "data": {"runbook": "api-undo", "title": "API rollback"},
+         "t": "2025-01-21T14:30:00+00:00"},
+        {"kind": "step.started", "data": {"runbook": "api-undo", "step": "history",
+                                          "preview": "kubectl rollout history ..."},
+         "t": "2025-01-21T14:30:05+00:00"},
+        {"kind": "step.finished", "data": {"runbook": "api-undo", "step": "history",
+                                           "outcome": "done", "output": "REVISION"},
+         "t": "2025-01-21T14:30:06+00:00"},
+        {"kind": "step.started", "data": {"runbook": "api-undo", "step": "undo",
+                                          "preview": preview},
+         "t": "2025-01-21T14:30:40+00:00"},
+    ]
+    app = NotingHarness(folder=FIXTURES, events=events)
+    async with app.run_test(size=SIZE) as pilot:
+        assert app.panel.current == "api-undo"
+        text = app.pane_text()
+        assert "> [?]  2 Roll back to the previous revision [destructive] · interrupted" in text
+        assert f"$ {preview}" in text
+        assert app.events[-1] == {"kind": "step.interrupted", "data": {
+            "runbook": "api-undo", "step": "undo", "preview": preview}, "t": app.events[-1]["t"]}
+        # the phase began when its first step started (14:30:40), on the incident clock
+        assert "Phase 2/3 Roll back" in text
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.executor.calls == []
+        assert "interrupted: retry it explicitly or skip it" in app.notes[-1][1]
+
+
+async def test_read_only_runs_checks_but_refuses_what_changes_production() -> None:
+    app = NotingHarness(folder=FIXTURES, read_only=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_runbook(pilot, "api-undo")
+        assert "READ-ONLY" in app.pane_text()
+        await pilot.press("enter")
+        await settle(pilot)
+        assert state(app, "history") is StepState.DONE
+        await pilot.press("enter")
+        assert not isinstance(app.screen, StepConfirm)
+        assert app.notes[-1] == ("warning", "Read-only session: 'Roll back to the previous "
+                                            "revision' changes production; not run.")
+        await pilot.press("k")
+        assert app.notes[-1] == ("warning", "Read-only session: observers cannot skip steps.")
+
+
+async def test_variables_key_sets_a_runbook_variable_and_the_preview_follows() -> None:
+    app = NotingHarness()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_runbook(pilot, "frontend-kubernetes")
+        await pilot.press("v")
+        field = app.screen.query_one("#var-0", Input)
+        assert field.value == "frontend"
+        field.value = ""
+        await pilot.press(*keys("api"), "down")
+        selector = app.focused
+        assert isinstance(selector, Input) and selector.value == "app=frontend"
+        selector.value = ""
+        await pilot.press(*keys("app=api"), "enter")
+        await pilot.pause()
+        assert "$ kubectl rollout history deployment/api -n production" in app.pane_text()
+        assert app.events[-1]["data"] == {"runbook": "frontend-kubernetes",
+                                          "variables": {"deployment": "api",
+                                                        "selector": "app=api"}}
+
+
+async def test_placeholder_variable_blocks_with_set_variable() -> None:
+    app = NotingHarness()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_runbook(pilot, "cdn-dns")
+        statuses = app.panel.run.steps()
+        blocked = [s for s in statuses if "set variable" in s.reason or "set variable"
+                   in s.preview]
+        assert blocked
+        for _ in range([s.id for s in statuses].index(blocked[0].id)):
+            await pilot.press("down")
+        assert "set variable '" in app.pane_text()
+
+
+async def test_two_runbooks_open_the_picker_switches_between_them() -> None:
+    app = NotingHarness(folder=FIXTURES)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_runbook(pilot, "api-undo")
+        await pilot.press("enter")
+        await settle(pilot)
+        await open_runbook(pilot, "db-migration")
+        assert "Database migration rollback" in app.pane_text()
+        await pilot.press("p")
+        options = app.screen.query_one(OptionList)
+        prompts = {options.get_option_at_index(i).id: str(options.get_option_at_index(i).prompt)
+                   for i in range(options.option_count)}
+        assert "open 1/6 done" in prompts["api-undo"]
+        await pilot.press(*keys("api"), "enter")
+        await pilot.pause()
+        assert app.panel.current == "api-undo"
+        assert app.kinds().count("runbook.opened") == 2
