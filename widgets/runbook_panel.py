@@ -630,9 +630,13 @@ class RunbookPanel(Vertical):
                 title = status.step.title + (" [destructive]" if status.needs_confirmation
                                              else "")
                 short = word if len(word) <= 14 else word.split(":", 1)[0]
+                prefix = f" {number + 1:>2} "
+                suffix = f" · {short}" if status.state is not StepState.PENDING else ""
+                # the state word stays visible: the title gives way first
+                room = width - 2 - len(marker) - len(prefix) - len(suffix)
                 parts: list[str | tuple[str, str]] = [
-                    (pointer + " ", "bold"), (marker, style), f" {number + 1:>2} ", title]
-                if status.state is not StepState.PENDING:
+                    (pointer + " ", "bold"), (marker, style), prefix, _fit(title, max(8, room))]
+                if suffix:
                     parts += [" · ", (short, style)]
                 line = Content.assemble(*parts).truncate(width, ellipsis=True)
                 if number == selected and self.has_focus_within:
