@@ -525,7 +525,7 @@ class LiveExecutor:
     def _k8s_scale(self, action: ResolvedAction, call: _Call) -> ActionResult:
         p = action.params
         name, ns = p["deployment"], p["namespace"]
-        self._k(call, self._apps().patch_namespaced_deployment_scale_without_preload_content,
+        self._k(call, self._apps().patch_namespaced_deployment_scale,
                 name, ns, {"spec": {"replicas": int(p["replicas"])}},
                 _content_type=_MERGE_PATCH, mutating=True, what=f'deployments.apps "{name}"')
         suffix = " (server dry run)" if call.dry else ""
