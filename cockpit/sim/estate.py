@@ -28,6 +28,7 @@ messages queued there while an integration was down.
 from __future__ import annotations
 
 import hashlib
+import math
 import random
 import threading
 from dataclasses import dataclass, field
@@ -714,6 +715,10 @@ class SimEstate:
             rel = self._rel()
             out = []
             for fault in self.scenario.faults:
+                if (fault.mitigation_resolves and fault.mitigations
+                        and self._mitigation(fault, rel)
+                        <= math.prod(m.factor for m in fault.mitigations) + 1e-9):
+                    continue  # fixed forward: every mitigation holds
                 for start, end in self._intervals(fault):
                     if start <= rel and (end is None or rel < end + fault.recovery_s):
                         out.append(fault.cause)

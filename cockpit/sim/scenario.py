@@ -116,6 +116,9 @@ class FaultSpec:
     verify_problems: dict[str, int] = field(default_factory=dict)
     queues: dict[str, float] = field(default_factory=dict)
     label: str = ""
+    mitigation_resolves: bool = False
+    """A fix forward: once every mitigation holds, the fault no longer keeps the
+    scenario unresolved (it is still live underneath)."""
 
     @property
     def cause(self) -> str:
@@ -212,6 +215,7 @@ _TOP_KEYS = {
 _FAULT_KEYS = {
     "deployment", "version", "failing_endpoints", "restarts_every_s", "recovery_s",
     "migration", "start", "repaired_by", "mitigations", "verify_problems", "queues", "label",
+    "mitigation_resolves",
 }
 
 
@@ -478,6 +482,7 @@ def _fault(item: Any, line: int, p: str, names: set[str], migrations: set[str]) 
         verify_problems={str(k): int(_need(problems, k, int, p)) for k in problems},
         queues={str(k): float(_need(queues, k, (int, float), p)) for k in queues},
         label=str(fault.get("label", "")),
+        mitigation_resolves=bool(fault.get("mitigation_resolves", False)),
     )
 
 

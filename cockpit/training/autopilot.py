@@ -6,8 +6,10 @@ expected severity, answers the decision tree, records the decision, sends a
 status update, then opens the plan's runbooks and runs every step with the right
 confirmation (the target typed, an approver named) and approvals. A check that
 fails while the estate settles is retried after 30 simulated seconds, as an
-engineer would re-run it. Status updates go out whenever the cadence says one is
-due. At the end it waits for the estate to recover and records the score.
+engineer would re-run it (a failing check marked ``on_failure: continue`` is a
+measurement: it is noted and the runbook goes on). Status updates go out
+whenever the cadence says one is due. At the end it waits for the estate to
+recover and records the score.
 """
 
 from __future__ import annotations
@@ -150,13 +152,14 @@ class Autopilot:
                 raise AutopilotError(f"{runbook}/{step_id} refused: {exc}") from None
             if status.state is StepState.DONE:
                 return
-            if attempt == RETRIES:
+            if attempt == RETRIES or step.on_failure == "continue":
                 break
             self.say(f"  {step_id} {status.state.value}: {status.reason}; checking again in "
                      f"{RETRY_WAIT_S:.0f}s")
             s.advance(RETRY_WAIT_S)
             run.retry(step_id)
         if step.on_failure == "continue":
-            self.say(f"  {step_id} still failing; the runbook continues past it")
+            self.say(f"  {step_id} {status.state.value}: {status.reason}; noted, the runbook "
+                     "continues past it")
             return
         raise AutopilotError(f"{runbook}/{step_id} failed: {run.state(step_id).reason}")
