@@ -1,27 +1,43 @@
-"""``cockpit train`` and ``cockpit scenarios``: the war room on the simulated estate."""
+"""``cockpit train`` and ``cockpit scenarios``: the war room on the simulated estate.
+
+``cockpit train --scenario X --mode demo --headless [--speed N] [--seed N]`` plays
+the autopilot without a UI (as fast as possible unless ``--speed``), prints its
+narration, the score and the incident id, and leaves a ``mode=training`` journal
+that ``cockpit export ID`` and ``cockpit timeline verify ID`` work on. Exit 0
+when the scenario is resolved, 1 when it is not, 2 on bad usage.
+"""
 
 from __future__ import annotations
 
+import inspect
 import sys
 from typing import Any
 
 import click
 
 SPEED = click.FloatRange(1, 60)
+TRAIN_MODES = ("demo", "guided", "exam")
 
 
-def open_sim(scenario: str | None, speed: float | None, seed: int | None,
-              screenshot: str | None = None, at: float = 0.0) -> None:
+def _check_scenario(scenario: str | None) -> None:
     from cockpit.sim.scenario import find_scenario
 
     try:
         find_scenario(scenario or "bad-deploy")
     except KeyError as exc:
         raise click.BadParameter(exc.args[0], param_hint="'--scenario'") from None
+
+
+def open_sim(scenario: str | None, speed: float | None, seed: int | None,
+              screenshot: str | None = None, at: float = 0.0, mode: str | None = None) -> None:
+    _check_scenario(scenario)
     from cockpit.app import make_sim_app
 
+    extra: dict[str, Any] = {}
+    if mode is not None and "mode" in inspect.signature(make_sim_app).parameters:
+        extra["mode"] = mode  # the app's training modes (guided hints, exam)
     app = make_sim_app(scenario, speed=speed, seed=seed, advance_s=at,
-                       start_clock=screenshot is None)
+                       start_clock=screenshot is None, **extra)
     if screenshot:
         _screenshot(app, screenshot)
         return
@@ -49,20 +65,66 @@ def _screenshot(app: Any, path: str) -> None:
     click.echo(f"saved {path}")
 
 
+def run_headless(scenario_id: str, speed: float | None, seed: int | None,
+                 quiet: bool = False) -> int:
+    """Play the autopilot on ``scenario_id`` without a UI; returns the exit code."""
+    from cockpit.sim.scenario import find_scenario
+    from cockpit.training.autopilot import Autopilot, AutopilotError
+    from cockpit.training.session import TrainingSession
+    from cockpit.yamlfile import DataFileError
+
+    try:
+        session = TrainingSession(find_scenario(scenario_id), mode="demo", seed=seed,
+                                  speed=speed, actor="autopilot")
+    except DataFileError as exc:
+        raise click.ClickException(str(exc)) from None
+    narrate = None if quiet else click.echo
+    try:
+        score = Autopilot(session, narrate).play()
+    except AutopilotError as exc:
+        session.abandon()
+        click.echo(f"cockpit: autopilot stopped: {exc}", err=True)
+        click.echo(f"incident: {session.incident_id}")
+        return 1
+    except BaseException:
+        session.abandon()
+        raise
+    click.echo("")
+    for line in score.lines():
+        click.echo(line)
+    click.echo(f"incident: {session.incident_id}")
+    click.echo(f"  cockpit export {session.incident_id} --format md")
+    click.echo(f"  cockpit timeline verify {session.incident_id}")
+    return 0 if score.restored else 1
+
+
 @click.command()
 @click.option("--scenario", "scenario", default=None, metavar="NAME",
               help="Scenario id (see `cockpit scenarios list`); default bad-deploy.")
+@click.option("--mode", type=click.Choice(TRAIN_MODES), default=None,
+              help="demo: the autopilot plays and explains; guided: hints when you stall or "
+                   "err; exam: no hints, scored.")
+@click.option("--headless", is_flag=True,
+              help="No UI: play the autopilot (--mode demo), print the score and incident id.")
+@click.option("--quiet", is_flag=True, help="With --headless: no narration, only the score.")
 @click.option("--speed", type=SPEED, default=None,
-              help="Simulated seconds per real second, 1 to 60 (default: the scenario's).")
+              help="Simulated seconds per real second, 1 to 60 (default: the scenario's; "
+                   "headless: as fast as possible).")
 @click.option("--seed", type=int, default=None, help="Random seed (default: the scenario's).")
 @click.option("--screenshot", type=click.Path(dir_okay=False), default=None, hidden=True,
               help="Save an SVG screenshot at 160x48 instead of opening the UI.")
 @click.option("--at", type=float, default=0.0, hidden=True,
               help="With --screenshot: simulated seconds to advance first.")
-def train(scenario: str | None, speed: float | None, seed: int | None,
-          screenshot: str | None, at: float) -> None:
+def train(scenario: str | None, mode: str | None, headless: bool, quiet: bool,
+          speed: float | None, seed: int | None, screenshot: str | None, at: float) -> None:
     """Open the war room on the simulated estate playing a training scenario."""
-    open_sim(scenario, speed, seed, screenshot, at)
+    if headless:
+        if mode not in (None, "demo"):
+            raise click.UsageError(f"--headless plays the autopilot; --mode {mode} needs the "
+                                   "UI (drop --headless, or use --mode demo)")
+        _check_scenario(scenario)
+        sys.exit(run_headless(scenario or "bad-deploy", speed, seed, quiet))
+    open_sim(scenario, speed, seed, screenshot, at, mode)
 
 
 @click.group()

@@ -155,7 +155,7 @@ def decision_kind(decision: str) -> str:
     return "no_action"
 
 
-def _parts(event: Any) -> tuple[str, datetime | None, Mapping[str, Any]]:
+def event_parts(event: Any) -> tuple[str, datetime | None, Mapping[str, Any]]:
     if isinstance(event, Mapping):
         raw_t = event.get("t")
         return (str(event.get("kind", "")),
@@ -183,7 +183,7 @@ def _fmt(seconds: float) -> str:
 def score_events(events: Iterable[Any], spec: TrainingSpec, policy: Policy,
                  library: Library | None = None) -> Score:
     """Score an incident's journal events against ``spec`` (see the module docstring)."""
-    parsed = [_parts(e) for e in events]
+    parsed = [event_parts(e) for e in events]
     penalties: list[Penalty] = []
 
     def lose(category: str, points: int, why: str) -> None:
