@@ -29,6 +29,7 @@ KUBERNETES_READ_POSTS: tuple[str, ...] = (
 #: Redis commands a read-only client may send (the connection handshake included).
 REDIS_READ_COMMANDS = frozenset({
     "PING", "ECHO", "AUTH", "HELLO", "SELECT", "READONLY", "QUIT", "RESET",
+    "MULTI", "EXEC", "DISCARD", "WATCH", "UNWATCH",
     "GET", "MGET", "EXISTS", "TTL", "PTTL", "TYPE", "STRLEN", "GETRANGE", "SCAN", "KEYS",
     "DBSIZE", "INFO", "TIME", "LASTSAVE", "ROLE", "MEMORY",
     "HGET", "HMGET", "HGETALL", "HLEN", "HEXISTS", "HKEYS", "HVALS", "HSCAN",
@@ -36,7 +37,8 @@ REDIS_READ_COMMANDS = frozenset({
     "ZCARD", "ZSCORE", "ZRANGE", "ZRANK", "ZSCAN", "XLEN", "XRANGE", "XREVRANGE", "XINFO",
 })
 #: Subcommands of ``CLIENT`` the handshake and health checks use.
-REDIS_READ_CLIENT_SUBCOMMANDS = frozenset({"SETINFO", "SETNAME", "GETNAME", "ID", "INFO"})
+REDIS_READ_CLIENT_SUBCOMMANDS = frozenset({"SETINFO", "SETNAME", "GETNAME", "ID", "INFO",
+                                           "MAINT_NOTIFICATIONS"})
 
 
 class ReadOnlyError(SourceError):

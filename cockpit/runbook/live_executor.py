@@ -845,6 +845,13 @@ class LiveExecutor:
                 raise _Fail(f"{p['sql_file']} is not counts-only: it must return "
                             "(check_name text, count integer) rows; nothing was shown")
             rows = [(str(name), int(count or 0)) for name, count in cur.fetchall()]
+        # a check name must be written in the file: a name that came from a table could be
+        # patient data wearing a label
+        declared = set(re.findall(r"'((?:[^']|'')*)'", sql))
+        strays = [name for name, _ in rows if name not in declared]
+        if strays:
+            raise _Fail(f"{p['sql_file']} is not counts-only: {len(strays)} check name(s) are "
+                        "not written in the file; nothing was shown")
         width = max(len("check_name"), *(len(name) for name, _ in rows)) if rows else 10
         lines = [f" {'check_name':<{width}} | count", f"-{'-' * width}-+------"]
         lines += [f" {name:<{width}} | {count:>5}" for name, count in rows]
