@@ -195,19 +195,20 @@ class SimEstate:
         return any(start <= rel and (end is None or rel < end)
                    for start, end in self._intervals(fault))
 
-    def _cache_at(self, key: str, rel: float) -> str | None:
+    def _cache_at(self, key: str, rel: float, strict: bool = False) -> str | None:
+        """The key's value at ``rel`` (``strict``: changes made at ``rel`` not yet seen)."""
         value = self.scenario.cache.get(key)
         for t, k, v in self._cache_log:
-            if t > rel:
+            if t > rel or (strict and t == rel):
                 break
             if k == key or k == "*":
                 value = v if k == key else None
         return value
 
-    def _desired_at(self, name: str, rel: float) -> int:
+    def _desired_at(self, name: str, rel: float, strict: bool = False) -> int:
         desired = 0
         for t, count in self._desired_log.get(name, []):
-            if t > rel:
+            if t > rel or (strict and t == rel):
                 break
             desired = count
         return desired
@@ -215,10 +216,12 @@ class SimEstate:
     def _mitigation(self, fault: FaultSpec, rel: float) -> float:
         factor = 1.0
         for mit in fault.mitigations:
+            # strict: a sample already read at the action's instant keeps its value
             if mit.cache_key is not None:
-                active = self._cache_at(mit.cache_key, rel) == mit.cache_value
+                active = self._cache_at(mit.cache_key, rel, strict=True) == mit.cache_value
             else:
-                active = self._desired_at(mit.deployment or "", rel) >= mit.replicas_at_least
+                active = (self._desired_at(mit.deployment or "", rel, strict=True)
+                          >= mit.replicas_at_least)
             if active:
                 factor *= mit.factor
         return factor
