@@ -324,6 +324,18 @@ class Config:
                     out.append(value.reveal())
         return out
 
+    def runbook_variables(self) -> dict[str, str]:
+        """Runbook variables the config knows (``namespace``, ``database``, ``db_host``,
+        ``cache_host``, ``api_base``, ``environment``): they override the built-in defaults."""
+        out = {"environment": self.cockpit.environment, "namespace": self.kube_namespace}
+        if self.postgres is not None:
+            out.update(database=self.postgres.dbname, db_host=self.postgres.host)
+        if self.redis is not None:
+            out["cache_host"] = self.redis.host
+        if self.http is not None:
+            out["api_base"] = self.http.base_url.rstrip("/")
+        return out
+
     @property
     def kube_namespace(self) -> str:
         """The namespace the cluster connector watches."""

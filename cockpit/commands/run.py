@@ -31,14 +31,21 @@ def run(config_path: str, read_only: bool) -> None:
 
     for secret in config.secrets():
         register_secret(secret)
-    sources = build_sources(config)
+    ro = read_only or config.cockpit.read_only
+    sources = build_sources(config, read_only=ro)
     if not sources:
         raise click.UsageError(f"{config_path}: no connector is configured")
     from cockpit.app import make_app
+    from cockpit.runbook.live_executor import build_executor
 
-    label = "LIVE READ-ONLY" if read_only or config.cockpit.read_only else "LIVE"
-    app = make_app(sources, clock=WallClock(), environment=config.cockpit.environment,
-                   estate_label=label)
-    app.run()
+    executor = build_executor(config, read_only=ro)
+    label = "LIVE READ-ONLY" if ro else "LIVE"
+    try:
+        app = make_app(sources, clock=WallClock(), environment=config.cockpit.environment,
+                       estate_label=label, executor=executor, read_only=ro,
+                       config_path=str(config_path), variables=config.runbook_variables())
+        app.run()
+    finally:
+        executor.close()  # idempotent: the app closes it too when it unmounts
     if app.return_code:
         sys.exit(app.return_code)

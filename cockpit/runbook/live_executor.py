@@ -1199,6 +1199,11 @@ class LiveExecutor:
     def _notify_email(self, action: ResolvedAction, call: _Call) -> ActionResult:
         return self._send("email", action.params, call)
 
+    @property
+    def slack_configured(self) -> bool:
+        """Whether :meth:`post_status_update` would post (Slack configured, not read-only)."""
+        return "slack" in self.outbox.channels and not self.read_only
+
     def post_status_update(self, text: str) -> str:
         """Queue a status update to Slack; returns ``"slack"``, or ``""`` when not configured
         (or read-only: observers do not post)."""

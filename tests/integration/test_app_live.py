@@ -42,7 +42,11 @@ async def test_live_panels_show_real_database_and_cache(tmp_path: Path) -> None:
         f'[redis]\nhost = "{REDIS[0]}"\nport = {REDIS[1]}\ninterval_s = 0.2\n'
     )
     config = load_config(config_file)
-    app = make_app(build_sources(config), clock=WallClock(), environment="staging")
+    from cockpit.runbook.live_executor import build_executor
+
+    executor = build_executor(config, read_only=True, state_dir=tmp_path / "state")
+    app = make_app(build_sources(config), clock=WallClock(), environment="staging",
+                   executor=executor, read_only=True)
     async with app.run_test(size=(160, 48)) as pilot:
         for _ in range(200):
             if app.has_first_data():
@@ -68,3 +72,79 @@ def test_run_with_a_bad_config_is_one_line_exit_2(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1
     assert "intervall_s" in result.stderr and "bad.toml" in result.stderr
+
+
+async def test_every_panel_fed_by_real_clients_and_one_source_going_stale(
+        kmock, fake_datadog, loopback, tmp_path: Path) -> None:
+    """Datadog (loopback), Kubernetes (kmock), HTTP health (loopback), PostgreSQL and Redis
+    (real): every panel shows their data; the metrics server going away turns only the
+    metrics panel STALE, with its reason, while the others keep updating."""
+    from conftest import DD_API_KEY, DD_APP_KEY, Reply
+    from test_connector_kubernetes import NS, load_estate
+
+    from cockpit.runbook.live_executor import build_executor
+
+    if not (reachable(*PG) and reachable(*REDIS)):
+        pytest.skip("local PostgreSQL/Redis not running (make test starts them)")
+    load_estate(kmock)
+    health = loopback()
+    for name in ("auth", "health", "users", "students"):
+        health.script("GET", f"/v1/{name}/health", Reply(200, {"status": "ok"}))
+    health.script("GET", "/v1/medications/health", Reply(503, "down"))
+    config_file = tmp_path / "cockpit.toml"
+    config_file.write_text(
+        f'[cockpit]\nenvironment = "staging"\nnamespace = "{NS}"\n\n'
+        f'[datadog]\nhost = "{fake_datadog.url}"\napi_key_env = "T_DD_API"\n'
+        f'app_key_env = "T_DD_APP"\ninterval_s = 0.2\ntimeout_s = 1\n\n'
+        f'[kubernetes]\nhost = "{str(kmock.url).rstrip("/")}"\nnamespace = "{NS}"\n'
+        f'deployments = ["frontend", "api"]\ninterval_s = 0.2\ntimeout_s = 2\n\n'
+        f'[http]\nbase_url = "{health.url}"\ninterval_s = 0.2\ntimeout_s = 1\n\n'
+        f'[postgres]\nhost = "{PG[0]}"\nport = {PG[1]}\ndbname = "postgres"\nuser = "postgres"\n'
+        f'sslmode = "disable"\ninterval_s = 0.2\n\n'
+        f'[redis]\nhost = "{REDIS[0]}"\nport = {REDIS[1]}\ninterval_s = 0.2\n'
+    )
+    config = load_config(config_file, {"T_DD_API": DD_API_KEY, "T_DD_APP": DD_APP_KEY})
+    executor = build_executor(config, read_only=True, state_dir=tmp_path / "state")
+    app = make_app(build_sources(config, read_only=True), clock=WallClock(),
+                   environment="staging", executor=executor, read_only=True)
+    kinds = ("metrics", "cluster", "health", "database", "cache")
+    async with app.run_test(size=(160, 48)) as pilot:
+        for _ in range(400):
+            if all(getattr(app.statuses.get(k), "state", "") == "ok" for k in kinds):
+                break
+            await pilot.pause(0.05)
+        statuses = {k: app.statuses[k] for k in kinds}
+        assert {k: s.state for k, s in statuses.items()} == dict.fromkeys(kinds, "ok")
+        assert statuses["metrics"].snapshot.error_rate_pct.values[-1] == 6.8
+        assert statuses["cluster"].snapshot.deployment("api").version == "v2.1.0"
+        assert [e.ok for e in statuses["health"].snapshot.endpoints] == [True] * 4 + [False]
+        assert statuses["database"].snapshot.connections_max > 0
+        assert statuses["cache"].snapshot.ping_ms >= 0
+        for panel, label in (("#error-rate", "datadog"), ("#pods", "kubernetes"),
+                             ("#health", "http"), ("#database", "postgres"),
+                             ("#cache", "redis")):
+            subtitle = str(app.screen.query_one(panel, SourcePanel).border_subtitle)
+            assert subtitle.startswith(label), (panel, subtitle)
+
+        # Datadog goes away: open keep-alive connections get 503, new ones are refused
+        fake_datadog.server.route("GET", "/api/v1/query",
+                                  lambda req: Reply(503, {"errors": ["unavailable"]}))
+        fake_datadog.server.close()
+        for _ in range(400):
+            if app.statuses["metrics"].state == "stale":
+                break
+            await pilot.pause(0.05)
+        before = {k: app.statuses[k].last_ok for k in kinds if k != "metrics"}
+        for _ in range(400):
+            if all(app.statuses[k].last_ok > before[k] for k in before):
+                break
+            await pilot.pause(0.05)
+        metrics = app.statuses["metrics"]
+        gone = ("cannot reach Datadog", "Datadog error 503")
+        assert metrics.state == "stale" and metrics.reason.startswith(gone), metrics.reason
+        assert metrics.snapshot is not None  # the last values stay on screen, marked
+        subtitle = str(app.screen.query_one("#error-rate", SourcePanel).border_subtitle)
+        assert subtitle.startswith("STALE") and metrics.reason in subtitle
+        assert {k: app.statuses[k].state for k in before} == dict.fromkeys(before, "ok")
+        assert all(app.statuses[k].last_ok > before[k] for k in before), "others kept updating"
+    assert DD_API_KEY not in str(metrics.reason)

@@ -171,3 +171,13 @@ def test_version_urls_are_read_and_checked(tmp_path: Path) -> None:
     assert config.http is not None
     assert dict(config.http.version_urls) == {"api": "https://api.example.org/version",
                                               "app": "https://app.example.org/v"}
+
+
+def test_runbook_variables_come_from_the_config(tmp_path: Path) -> None:
+    text = ("[cockpit]\nenvironment = 'staging'\n\n[kubernetes]\nnamespace = 'stg'\n\n"
+            "[postgres]\nhost = 'stg-db'\ndbname = 'whitecross_stg'\n\n"
+            "[http]\nbase_url = 'https://api.stg.example/'\n")
+    config = load_config(write(tmp_path, text), {})
+    assert config.runbook_variables() == {
+        "environment": "staging", "namespace": "stg", "database": "whitecross_stg",
+        "db_host": "stg-db", "api_base": "https://api.stg.example"}
