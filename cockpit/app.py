@@ -5,7 +5,7 @@ from __future__ import annotations
 import signal
 import time
 from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import ClassVar
 
@@ -118,6 +118,20 @@ class CockpitApp(App[None]):
         self._first_data: set[str] = set()
         self._status_reminded: datetime | None = None
         self._runbook_attached = False
+        self.training_mode: str | None = None
+        """``guided``, ``exam`` or ``demo`` in a training walkthrough (see make_sim_app)."""
+        self.coach = None
+        self._hint = ""
+        self._hint_checked = 0.0
+        if executor is not None and session is not None:
+            # the live executor's outbox pump journals every delivery (from its own thread)
+            # and stamps the journal head into every notification it sends
+            if hasattr(executor, "record"):
+                executor.record = self._record_from_thread  # type: ignore[attr-defined]
+            if hasattr(executor, "head"):
+                executor.head = lambda: session.head_short  # type: ignore[attr-defined]
+        self._sim_events_seen = sum(1 for e in events if e.kind == "sim.event")
+        self._consequences_seen = sum(1 for e in events if e.kind == "sim.consequence")
 
     # ------------------------------------------------------------ lifecycle
 
@@ -250,6 +264,15 @@ class CockpitApp(App[None]):
             self.call_later(self._journal_failed, str(exc))
             raise
 
+    def _record_from_thread(self, kind: str, data: dict) -> None:  # type: ignore[type-arg]
+        """Journal an event from a worker thread (notification deliveries)."""
+        if self.session is None:
+            return
+        try:
+            self.session.record(kind, data)
+        except JournalWriteError as exc:
+            self.call_from_thread(self._journal_failed, str(exc))
+
     def runbook_context(self) -> RunbookContext:
         """What the runbook pane needs from this incident."""
         from cockpit.paths import runbooks_dir
@@ -321,8 +344,43 @@ class CockpitApp(App[None]):
         elapsed, self._last_tick = now - self._last_tick, now
         if self.start_clock and isinstance(self.clock, SimClock):
             self.clock.tick(elapsed)
+        self._observe_estate()
         self._refresh()
         self._remind_status_update()
+        if self.coach is not None and now - self._hint_checked >= 1.0:
+            self._hint_checked = now
+            self._coach()
+
+    def _observe_estate(self) -> None:
+        """Training: scenario events (a breach detected, corruption found) reach the decision
+        engine, and damage done by wrong actions reaches the record (the debrief shows it)."""
+        estate = getattr(self, "estate", None)
+        if estate is None:
+            return
+        events = estate.events_until(self.clock.now())
+        for event in events[self._sim_events_seen:]:
+            self.engine.observe_event(event.kind,
+                                      estate.scenario.start + timedelta(seconds=event.at))
+            if self.session is not None:
+                self._journal(self.session.record, "sim.event",
+                              {"kind": event.kind, "detail": event.detail})
+        self._sim_events_seen = max(self._sim_events_seen, len(events))
+        damage = estate.consequences[self._consequences_seen:]
+        self._consequences_seen += len(damage)
+        for item in damage:
+            self.notify(item.detail, title="Consequence", severity="error", timeout=15)
+            if self.session is not None:
+                self._journal(self.session.record, "sim.consequence",
+                              {"kind": item.kind, "amount": item.amount, "detail": item.detail})
+
+    def _coach(self) -> None:
+        """Guided mode: one hint when the trainee stalls or errs (shown once per change)."""
+        if self.session is None or self.coach is None:
+            return
+        hint = self.coach.hint(self.session.journal.events, self.clock.now())
+        if hint and hint != self._hint:
+            self.notify(hint, title="Coach", timeout=20)
+        self._hint = hint or ""
 
     def _remind_status_update(self) -> None:
         """Every 15 minutes of incident time: remind the engineer to send a status update."""
@@ -361,6 +419,8 @@ class CockpitApp(App[None]):
         header.recording = "" if not self.journal_problem else "NOT RECORDING"
         header.environment = self.environment
         label = self.estate_label
+        if self.training_mode:
+            label = f"{label} {self.training_mode.upper()}"
         if isinstance(self.clock, SimClock):
             paused = "PAUSED" if self.clock.paused or not self.start_clock else ""
             label = f"{label} x{self.clock.speed:g} {paused}".rstrip()
@@ -585,11 +645,13 @@ def make_app(
 def make_sim_app(scenario_id: str | None = None, *, speed: float | None = None,
                  seed: int | None = None, start_clock: bool = True,
                  advance_s: float = 0.0, incident_id: str | None = None,
-                 session: IncidentSession | None = None) -> CockpitApp:
+                 session: IncidentSession | None = None,
+                 mode: str | None = None) -> CockpitApp:
     """The cockpit on the built-in simulated estate playing ``scenario_id``.
 
     Opens a training incident (its own journal) unless ``session`` resumes one; the
-    session's clock is then the app's.
+    session's clock is then the app's. ``mode``: ``guided`` (the coach hints when the
+    trainee stalls or errs), ``exam`` (no hints, scored) or ``None`` (free play, scored).
     """
     from cockpit.sim.estate import SimEstate
     from cockpit.sim.scenario import DEFAULT_SCENARIO, find_scenario
@@ -612,6 +674,20 @@ def make_sim_app(scenario_id: str | None = None, *, speed: float | None = None,
                      estate_label=f"SIM {scenario.id}", start_clock=start_clock,
                      session=session, journal_problem=problem, scenario_id=scenario.id)
     app.estate = estate  # type: ignore[attr-defined]
+    if session is not None and mode is None:  # a resumed walkthrough keeps its mode
+        started = [e.data for e in session.journal.events if e.kind == "training.started"]
+        mode = str(started[0].get("mode") or "") if started else None
+    if mode:
+        app.training_mode = mode
+        if mode == "guided":
+            from cockpit.training.coach import Coach
+
+            app.coach = Coach(scenario, mode)
+    if session is not None and not any(e.kind == "training.started"
+                                       for e in session.journal.events):
+        app._journal(session.record, "training.started",
+                     {"mode": mode or "free", "seed": estate.seed,
+                      "speed": clock.speed, "scenario": scenario.id})
     return app
 
 
