@@ -162,3 +162,31 @@ async def test_sighup_records_the_disconnect_and_exits_129() -> None:
     last = read_events(app.session.journal.path)[-1]
     assert last.kind == "operator.disconnected"
     assert inspect_incident(app.session.incident_id).is_open
+
+
+async def test_scenario_events_fire_event_triggers_and_reach_the_record() -> None:
+    # security-breach: the security team confirms an exploit 60 simulated seconds in
+    app = make_sim_app("security-breach", start_clock=False, advance_s=120)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.pause(0.3)
+        state = app.engine.state(app.clock.now())
+        fired = [t.id for t in state.fired]
+        assert app.session is not None
+        path = app.session.journal.path
+    assert "security_breach" in fired
+    assert [d["kind"] for d in events_of(path, "sim.event")] == ["security_breach"]
+    changes = [d for d in events_of(path, "trigger.changed") if d["trigger"] == "security_breach"]
+    assert changes and changes[-1]["state"] == "fired"
+
+
+async def test_guided_mode_coaches_a_stalled_trainee() -> None:
+    app = make_sim_app("bad-deploy", start_clock=False, advance_s=AT_S, mode="guided")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert "GUIDED" in app.screen.query_one(IncidentHeader).estate
+        app.clock.advance(120)  # type: ignore[attr-defined]  # the trainee does nothing
+        await pilot.pause(1.3)
+        hints = [str(n.message) for n in app._notifications if n.title == "Coach"]
+    assert hints, "no hint for a trainee who has not declared a fired incident"
+    assert "Declare: press s" in hints[0], hints
