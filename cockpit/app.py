@@ -454,11 +454,22 @@ class CockpitApp(App[None]):
 
         def done(answer: str | None) -> None:
             if answer is not None:
+                if answer != "clear":
+                    self._declare(answer)
                 self.engine.set_severity(None if answer == "clear" else answer,
                                          operator_name(), self.clock.now())
                 self._after_answer()
 
         self.push_screen(ChoiceScreen("Incident severity", answers, hint), done)
+
+    def _declare(self, severity: str) -> None:
+        """The first severity set declares the incident (a milestone of the RCA)."""
+        if "incident_declared" in self.facts.facts or self.session is None:
+            return
+        event = self._journal(self.session.record, "incident.declared",
+                              {"severity": severity, "by": operator_name()})
+        if event is not None:
+            self.facts.apply(event)
 
     def _yes_no(self, question: str, explanation: str, record) -> None:  # type: ignore[no-untyped-def]
         def done(answer: str | None) -> None:

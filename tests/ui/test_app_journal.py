@@ -52,6 +52,7 @@ async def test_answers_notes_and_triggers_reach_the_journal_before_quitting() ->
         # the header names the incident the engineer can resume or export
         assert app.screen.query_one(IncidentHeader).incident == app.session.incident_id
     assert recorded[0] == "incident.opened"
+    assert recorded.index("incident.declared") < recorded.index("severity.set")
     for kind in ("severity.set", "decision.recorded", "note.added", "trigger.changed",
                  "sample"):
         assert kind in recorded, kind
