@@ -8,7 +8,9 @@ messages posted from the worker thread, so the event loop never waits on a step.
 
 from __future__ import annotations
 
+import contextlib
 import textwrap
+import time
 from collections.abc import Mapping
 from datetime import datetime
 from functools import partial
@@ -24,6 +26,7 @@ from textual.message import Message
 from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
+from cockpit.incident import PlannedStep, Progress
 from cockpit.runbook.context import RunbookContext
 from cockpit.runbook.engine import Confirmation, RunbookRun, StepRefused, StepState, StepStatus
 from cockpit.runbook.model import Runbook, format_duration
@@ -258,6 +261,50 @@ class RunbookPanel(Vertical):
         statuses = run.steps()
         index = min(self._selected.get(run.runbook.id, 0), len(statuses) - 1)
         return statuses[index] if statuses else None
+
+    def progress(self) -> Progress:
+        """Every open runbook's steps, the shown one's phase and an ETA from its budgets
+        (for the status update template)."""
+        steps = tuple(PlannedStep(run.runbook.id, s.id, s.step.title, s.state.value)
+                      for run in self.runs.values() for s in run.steps())
+        run = self.run
+        if run is None:
+            return Progress(steps=steps)
+        index = self._phase_index(run)
+        if index is None:
+            return Progress(steps=steps, phase=f"{run.runbook.title}: complete")
+        phases = run.runbook.phases
+        phase = f"{run.runbook.title}: {phases[index].name} ({index + 1}/{len(phases)})"
+        left = 0.0
+        clock = self._phase_clock.get(run.runbook.id)
+        if phases[index].budget_s and clock is not None and clock[0] == index and self.ctx:
+            elapsed = (self.ctx.now() - clock[1]).total_seconds()
+            left = max(0.0, phases[index].budget_s - elapsed)
+        left += sum(p.budget_s or 0 for p in phases[index + 1:])
+        eta = f"about {format_duration(left)} (phase budgets left)" if left else None
+        return Progress(steps=steps, phase=phase, eta=eta)
+
+    def wait_idle(self, poll_s: float = 0.05) -> None:
+        """Before the app goes: let a running step finish and be recorded (blocking).
+
+        A step that only waits or reads is cancelled (it changes nothing, and on the
+        simulator its clock stops with the app); one that changes something is given
+        the rest of its timeout.
+        """
+        deadline = 0.0
+        for run in self.runs.values():
+            step_id = run.running
+            if step_id is None:
+                continue
+            status = run.state(step_id)
+            if not status.mutates:
+                with contextlib.suppress(StepRefused):
+                    run.cancel(step_id)
+            left = status.step.timeout_s - (status.elapsed_s or 0.0)
+            deadline = max(deadline, time.monotonic() + max(1.0, left))
+        while deadline and time.monotonic() < deadline and any(
+                run.running is not None for run in self.runs.values()):
+            time.sleep(poll_s)
 
     # ---------------------------------------------------------------- opening
 

@@ -394,3 +394,72 @@ async def test_two_runbooks_open_the_picker_switches_between_them() -> None:
         await pilot.pause()
         assert app.panel.current == "api-undo"
         assert app.kinds().count("runbook.opened") == 2
+
+
+# -- the war room on the simulator ----------------------------------------------------------
+
+
+def error_rate_line(app: Any) -> str:
+    return str(app.screen.query_one("#error-rate .metric-value").render())
+
+
+async def wait_until(pilot: Any, check: Any, polls: int = 600) -> bool:
+    for _ in range(polls):
+        if check():
+            return True
+        await pilot.pause(0.05)
+    return check()
+
+
+async def test_war_room_runs_frontend_kubernetes_by_keyboard_and_the_error_rate_recovers(
+) -> None:
+    from cockpit.app import make_sim_app
+    from widgets.runbook_panel import RunbookPanel
+
+    # seven simulated minutes in: the error rate is over 5% and its trigger has fired
+    app = make_sim_app("bad-deploy", seed=7, speed=60, advance_s=420)
+    async with app.run_test(size=(100, 30)) as pilot:
+        assert await wait_until(pilot, lambda: "OVER" in error_rate_line(app))
+        await pilot.press("o")
+        assert isinstance(app.screen, RunbookPicker)
+        await pilot.press(*keys("frontend-kubernetes"), "enter")
+        await pilot.pause()
+        panel = app.screen.query_one(RunbookPanel)
+        assert panel.has_focus and panel.current == "frontend-kubernetes"
+        # the bad release is the api's: point the container rollback at it
+        await pilot.press("v")
+        app.screen.query_one("#var-0", Input).value = ""
+        await pilot.press(*keys("api"), "down")
+        app.screen.query_one("#var-1", Input).value = ""
+        await pilot.press(*keys("app=api"), "enter")
+        await pilot.pause()
+        run = panel.run
+        assert run is not None and run.variables["deployment"] == "api"
+
+        async def steps_idle() -> None:
+            # the pollers never finish: wait for the runbook's step worker only
+            assert await wait_until(pilot, lambda: not any(
+                w.group == "runbook-step" and not w.is_finished for w in app.workers))
+            await pilot.pause()
+
+        async def run_selected() -> None:
+            await pilot.press("enter")
+            await pilot.pause()
+            await steps_idle()
+
+        await run_selected()  # history
+        await pilot.press("enter")  # undo: destructive
+        assert isinstance(app.screen, StepConfirm)
+        await pilot.press("tab", *keys("api"), "enter", *keys("Dana Reyes"), "enter")
+        await steps_idle()
+        await run_selected()  # rollout status: waits on the simulated clock
+        await run_selected()  # pod health
+        await run_selected()  # logs
+        assert [s.state.value for s in run.steps()] == ["done"] * 5, [
+            (s.id, s.state.value, s.reason) for s in run.steps()]
+        assert "COMPLETE" in str(panel.query_one("#runbook-body").render())
+        await pilot.press("1")
+        assert await wait_until(pilot, lambda: "ok (limit" in error_rate_line(app)), (
+            error_rate_line(app))
+        kinds = [e.kind for e in app.session.journal.events]
+        assert kinds.count("step.finished") == 5 and "runbook.variables" in kinds
