@@ -27,9 +27,10 @@ from cockpit.domain import (
 from cockpit.incident import IncidentSession
 from cockpit.incident_actor import operator_name
 from cockpit.messages import SourceUpdated
+from cockpit.runbook.actions import ResolvedAction
 from cockpit.runbook.context import RunbookContext
 from cockpit.runbook.engine import IncidentFacts
-from cockpit.runbook.executor import Executor
+from cockpit.runbook.executor import ActionResult, Executor, RunContext
 from cockpit.sources.base import Source, SourceStatus
 from cockpit.sources.poller import Poller
 from cockpit.timeline.journal import JournalError, JournalWriteError
@@ -44,6 +45,14 @@ from widgets.incident_header import IncidentHeader
 from widgets.runbook_panel import RunbookPanel
 
 TICK_S = 0.25
+
+
+class _NoExecutor:
+    """Runs nothing: a war room built without connectors for actions (tests, observers)."""
+
+    def run(self, action: ResolvedAction, ctx: RunContext) -> ActionResult:
+        return ActionResult(False, detail="no executor is configured for runbook actions: "
+                            "start the cockpit with `cockpit run --config FILE`")
 
 
 class CockpitApp(App[None]):
@@ -282,10 +291,11 @@ class CockpitApp(App[None]):
         if executor is None:
             estate = getattr(self, "estate", None)
             if estate is None:
-                raise RuntimeError("no executor: live runs need one, training an estate")
-            from cockpit.runbook.sim_executor import SimExecutor
+                executor = _NoExecutor()
+            else:
+                from cockpit.runbook.sim_executor import SimExecutor
 
-            executor = self.executor = SimExecutor(estate)
+                executor = self.executor = SimExecutor(estate)
         return RunbookContext(
             library=load_library(runbooks_dir()),
             executor=executor,
@@ -718,8 +728,15 @@ def open_incident_app(session: IncidentSession) -> CockpitApp:
                            "it cannot reopen its connectors")
     from cockpit.config import load_config
     from cockpit.connectors import build_sources
+    from cockpit.runbook.live_executor import build_executor
+    from cockpit.timeline.redact import register_secret
 
     config = load_config(str(config_path))
-    return make_app(build_sources(config), clock=session.clock,
-                    environment=config.cockpit.environment, estate_label="LIVE",
-                    session=session)
+    for secret in config.secrets():
+        register_secret(secret)
+    read_only = config.cockpit.read_only
+    return make_app(build_sources(config, read_only=read_only), clock=session.clock,
+                    environment=config.cockpit.environment,
+                    estate_label="LIVE READ-ONLY" if read_only else "LIVE", session=session,
+                    executor=build_executor(config, read_only=read_only), read_only=read_only,
+                    variables=config.runbook_variables())
