@@ -712,6 +712,8 @@ class RunbookPanel(Vertical):
         elif status.state is StepState.PENDING:
             # What will stop it when its turn comes (data-loss guards, missing variables).
             for problem in run.guard_problems(step):
+                if problem.removeprefix("blocked: ") in status.preview:
+                    continue  # the preview line already says it
                 out.extend(Content(line).stylize("$text-warning") for line in
                            _wrap("guard: " + problem.removeprefix("blocked: "), width, "  "))
         if status.needs_confirmation and status.state not in (StepState.DONE, StepState.SKIPPED):
@@ -754,12 +756,13 @@ class RunbookPanel(Vertical):
         checklist, at = self._step_lines(run, statuses, selected, width)
         detail, why = self._detail_lines(run, status, width) if status else ([], [])
         output = [line for line in (status.output.splitlines() if status else []) if line.strip()]
-        # The checklist takes what it needs up to about half the room; the rest is the step.
-        list_rows = min(len(checklist), max(3, room // 2), room)
+        # The checklist gets at least half the room, more when the step needs less.
+        wanted = len(detail) + len(why) + (min(len(output), 6) + 1 if output else 0)
+        list_rows = min(len(checklist), max(3, room // 2, room - wanted), room)
         start = min(max(0, at - list_rows // 2), max(0, len(checklist) - list_rows))
         shown = checklist[start:start + list_rows]
         if start > 0 and shown:
-            shown[0] = Content(_fit(f"  ↑ {start} more", width)).stylize("dim")
+            shown[0] = Content(_fit(f"  ↑ {start + 1} more", width)).stylize("dim")
         if start + list_rows < len(checklist) and shown:
             shown[-1] = Content(_fit(f"  ↓ {len(checklist) - start - list_rows + 1} more",
                                      width)).stylize("dim")
