@@ -568,6 +568,25 @@ class CockpitApp(App[None]):
         if session is not None:
             self.push_screen(ExportScreen(session))
 
+    def _score_training(self):  # type: ignore[no-untyped-def]
+        """Training: record where the estate stands and the score (both go in the export)."""
+        estate = getattr(self, "estate", None)
+        if estate is None or self.session is None:
+            return None
+        from cockpit.paths import runbooks_dir
+        from cockpit.runbook.loader import load_library
+        from cockpit.training.score import score_events
+        from cockpit.training.session import estate_outcome
+        from cockpit.training.spec import parse_training
+
+        self._observe_estate()
+        if self._journal(self.session.record, "training.outcome", estate_outcome(estate)) is None:
+            return None
+        score = score_events(self.session.journal.events, parse_training(estate.scenario),
+                             self.engine.policy, load_library(runbooks_dir()))
+        self._journal(self.session.record, "score.recorded", score.to_data())
+        return score
+
     def _runbook_panel(self) -> RunbookPanel | None:
         screen = self._war_room()
         if screen is None:
@@ -597,7 +616,14 @@ class CockpitApp(App[None]):
         def done(answer: str | None) -> None:
             if answer == "close" and self.session is not None:
                 self._wait_for_steps()
+                score = self._score_training()
                 self._journal(self.session.close)
+                if score is not None:
+                    from screens.debrief import DebriefScreen
+
+                    title = f"Debrief: {self.scenario_id} ({self.training_mode or 'free play'})"
+                    self.push_screen(DebriefScreen(score, title), lambda _: self.exit())
+                    return
             if answer in ("leave", "close"):
                 self.exit()
 

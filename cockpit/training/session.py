@@ -297,19 +297,7 @@ class TrainingSession:
 
     def outcome(self) -> dict[str, Any]:
         """Where the estate stands: restored? data lost? (the truth the debrief shows)."""
-        values = self.estate.sample_values()
-        faults = self.estate.active_faults()
-        lost_rows = sum(c.amount for c in self.estate.consequences if c.kind == "data_lost")
-        lost_msgs = sum(c.amount for c in self.estate.consequences if c.kind == "messages_lost")
-        healthy = values["health_check_failing_pct"] == 0 and values["error_rate_pct"] < 5
-        return {
-            "restored": not faults and healthy,
-            "active_faults": faults,
-            "error_rate_pct": values["error_rate_pct"],
-            "health_check_failing_pct": values["health_check_failing_pct"],
-            "data_lost_rows": lost_rows,
-            "messages_lost": lost_msgs,
-        }
+        return estate_outcome(self.estate)
 
     def finish(self, *, close: bool = True) -> Any:
         """Record the outcome and the score (``training.outcome``, ``score.recorded``).
@@ -330,3 +318,23 @@ class TrainingSession:
         """Release the journal without closing the incident (after an error)."""
         if not self.incident.finished:
             self.incident.disconnect()
+
+
+def estate_outcome(estate: SimEstate) -> dict[str, Any]:
+    """Where a simulated estate stands: restored? data lost? (``training.outcome`` data).
+
+    Shared by the headless session and the war room, so both debriefs tell the same truth.
+    """
+    values = estate.sample_values()
+    faults = estate.active_faults()
+    lost_rows = sum(c.amount for c in estate.consequences if c.kind == "data_lost")
+    lost_msgs = sum(c.amount for c in estate.consequences if c.kind == "messages_lost")
+    healthy = values["health_check_failing_pct"] == 0 and values["error_rate_pct"] < 5
+    return {
+        "restored": not faults and healthy,
+        "active_faults": faults,
+        "error_rate_pct": values["error_rate_pct"],
+        "health_check_failing_pct": values["health_check_failing_pct"],
+        "data_lost_rows": lost_rows,
+        "messages_lost": lost_msgs,
+    }

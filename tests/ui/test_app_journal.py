@@ -191,3 +191,27 @@ async def test_guided_mode_coaches_a_stalled_trainee() -> None:
         hints = [str(n.message) for n in app._notifications if n.title == "Coach"]
     assert hints, "no hint for a trainee who has not declared a fired incident"
     assert "Declare: press s" in hints[0], hints
+
+
+async def test_closing_a_training_incident_scores_it_and_shows_the_debrief() -> None:
+    app = make_sim_app("bad-deploy", start_clock=False, advance_s=AT_S, mode="exam")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("s", "c", "d", "r")      # declared critical, decided: roll back
+        await pilot.press("q", "c")
+        await pilot.pause(0.2)
+        from screens.debrief import DebriefScreen
+
+        assert isinstance(app.screen, DebriefScreen)
+        assert app.session is not None
+        path = app.session.journal.path
+        # nothing was rolled back: the debrief says the estate was not restored
+        assert app.screen.score.restored is False and not app.screen.score.full_marks
+        assert not any(n.title == "Coach" for n in app._notifications)  # exam: no hints
+        await pilot.press("escape")
+        await pilot.pause(0.1)
+    kinds = [e.kind for e in read_events(path)]
+    assert kinds[-3:] == ["training.outcome", "score.recorded", "incident.closed"]
+    outcome = events_of(path, "training.outcome")[-1]
+    assert outcome["restored"] is False
+    assert events_of(path, "score.recorded")[-1]["total"] < 100
