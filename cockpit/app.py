@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import signal
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import ClassVar
@@ -45,6 +45,42 @@ from widgets.incident_header import IncidentHeader
 from widgets.runbook_panel import RunbookPanel
 
 TICK_S = 0.25
+
+
+class _IncidentVariables(Mapping[str, str]):
+    """The incident's values every runbook sees, read when a run opens (so ``severity``
+    and ``now`` are current), under the config's (``namespace``, ``database``...)."""
+
+    def __init__(self, app: CockpitApp) -> None:
+        self.app = app
+
+    def _values(self) -> dict[str, str]:
+        app = self.app
+        now = app.clock.now()
+        state = app.engine.state(now)
+        values = {
+            "incident_id": app.session.incident_id if app.session is not None else "",
+            "operator": operator_name(),
+            "severity": str(state.severity or "unknown"),
+            "now": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "environment": app.environment,
+            "reason": f"{app.environment} incident",
+        }
+        estate = getattr(app, "estate", None)
+        if estate is not None:
+            values.update(scenario=estate.scenario.id, reason=estate.scenario.title,
+                          namespace=estate.scenario.namespace)
+        values.update(app.variables)
+        return {k: v for k, v in values.items() if v}
+
+    def __getitem__(self, key: str) -> str:
+        return self._values()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values())
+
+    def __len__(self) -> int:
+        return len(self._values())
 
 
 class _NoExecutor:
@@ -306,7 +342,7 @@ class CockpitApp(App[None]):
             fired=lambda: [t.id for t in self.engine.state(self.clock.now()).fired],
             authority=lambda: self.engine.state(self.clock.now()).authority,
             scenario_id=self.scenario_id,
-            variables=self.variables,
+            variables=_IncidentVariables(self),
             events=list(self.session.journal.events) if self.session is not None else [],
             read_only=self.read_only,
         )
@@ -710,6 +746,7 @@ def make_sim_app(scenario_id: str | None = None, *, speed: float | None = None,
     else:
         clock = SimClock(scenario.start, speed if speed is not None else scenario.speed)
     problem = ""
+    resumed = session is not None
     if session is None:  # the training incident opens at the scenario's start
         session, problem = _start_session(
             clock, scenario=scenario.id, environment=scenario.environment, mode="training",
@@ -721,6 +758,14 @@ def make_sim_app(scenario_id: str | None = None, *, speed: float | None = None,
                      estate_label=f"SIM {scenario.id}", start_clock=start_clock,
                      session=session, journal_problem=problem, scenario_id=scenario.id)
     app.estate = estate  # type: ignore[attr-defined]
+    if resumed:
+        # the estate restarts from the scenario: apply again what the steps did to it
+        from cockpit.paths import runbooks_dir
+        from cockpit.runbook.loader import load_library
+        from cockpit.sim.resume import replay_actions
+
+        replay_actions(estate, session.journal.events, load_library(runbooks_dir()),
+                       dict(_IncidentVariables(app)))
     if session is not None and mode is None:  # a resumed walkthrough keeps its mode
         started = [e.data for e in session.journal.events if e.kind == "training.started"]
         mode = str(started[0].get("mode") or "") if started else None

@@ -21,9 +21,9 @@ Resuming a simulated incident (what ``cockpit resume`` does)::
 ``resume_clock`` builds ``SimClock(scenario.start, speed)`` and advances it by
 :meth:`IncidentInfo.sim_offset_s` (the last event's time minus the scenario's start), so
 a ``SimEstate`` built on that clock continues the scenario where the record stopped; with
-``make_sim_app`` the same offset is its ``advance_s``. Actions already applied to the
-simulated estate (an undo, a scale) are not replayed into it: the estate restarts from the
-scenario at that time, while the record keeps what was done.
+``make_sim_app`` the same offset is its ``advance_s``. The estate restarts from the
+scenario, so ``make_sim_app`` applies again, at their recorded times, the steps that
+changed it (an undo, a scale, a backup): see :func:`cockpit.sim.resume.replay_actions`.
 """
 
 from __future__ import annotations

@@ -248,10 +248,16 @@ class TrainingSession:
         run = self.runs.get(runbook_id)
         if run is None:
             runbook = self.library.get(runbook_id)
-            merged = {**self.variables(), **self.spec.variables_for(runbook_id),
-                      **(variables or {})}
-            run = RunbookRun(runbook, self.facts, self.executor, self.record, merged,
-                             monotonic=self._monotonic)
+            chosen = {**self.spec.variables_for(runbook_id), **(variables or {})}
+            probe = RunbookRun(runbook, self.facts, self.executor, lambda _k, _d: None,
+                               self.variables(), _opened=True)
+            editable = probe.editable_variables()
+            fixed = {k: v for k, v in chosen.items() if k not in editable}
+            run = RunbookRun(runbook, self.facts, self.executor, self.record,
+                             {**self.variables(), **fixed}, monotonic=self._monotonic)
+            # set as the operator would, so the journal holds them (runbook.variables):
+            # a resumed incident replays the steps with the same values
+            run.set_variables({k: v for k, v in chosen.items() if k in editable})
             self.runs[runbook_id] = run
         return run
 

@@ -215,3 +215,33 @@ async def test_closing_a_training_incident_scores_it_and_shows_the_debrief() -> 
     outcome = events_of(path, "training.outcome")[-1]
     assert outcome["restored"] is False
     assert events_of(path, "score.recorded")[-1]["total"] < 100
+
+
+async def test_a_resumed_training_incident_keeps_what_its_steps_did_to_the_estate() -> None:
+    from cockpit.runbook.engine import Confirmation, RunbookRun, StepState
+
+    app = make_sim_app("bad-deploy", start_clock=False, advance_s=AT_S)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("s", "c", "d", "r")
+        ctx = app.runbook_context()
+        run = RunbookRun(ctx.library.get("frontend-kubernetes"), ctx.facts, ctx.executor,
+                         ctx.record, ctx.variables)
+        run.set_variables({"deployment": "api", "selector": "app=api"})
+        assert run.execute("history").state is StepState.DONE
+        undo = run.state("undo")
+        assert run.execute("undo", Confirmation(undo.target, "Dana (IC)")).state is StepState.DONE
+        api = app.estate.cluster_snapshot().deployment("api")  # type: ignore[attr-defined]
+        assert api is not None and api.version == "1.9.3"
+        await pilot.press("q", "l")
+    assert app.session is not None
+    ident = app.session.incident_id
+
+    info = inspect_incident(ident)
+    resumed = open_incident_app(IncidentSession.resume(ident, clock=resume_clock(info)))
+    api = resumed.estate.cluster_snapshot().deployment("api")  # type: ignore[attr-defined]
+    assert api is not None and api.version == "1.9.3", "the undo was lost on resume"
+    resumed.clock.advance(300)  # type: ignore[attr-defined]
+    assert resumed.estate.sample_values()["error_rate_pct"] < 5  # type: ignore[attr-defined]
+    assert resumed.session is not None
+    resumed.session.disconnect()
