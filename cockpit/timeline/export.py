@@ -200,6 +200,28 @@ def _milestone_note(state: IncidentState, name: str) -> str:
 # -- Markdown -------------------------------------------------------------------------------
 
 
+def _training_score(events: Sequence[Event]) -> Mapping[str, Any] | None:
+    """The last ``score.recorded`` of a training incident (its debrief), if any."""
+    scores = [e.data for e in events if e.kind == "score.recorded"]
+    return scores[-1] if scores else None
+
+
+def _training_md(score: Mapping[str, Any]) -> list[str]:
+    lines = ["## Training Score", "",
+             f"**{score.get('total', 0)}/{score.get('max', 100)}** - outcome: "
+             f"{'restored' if score.get('restored') else 'NOT restored'}; data lost: "
+             f"{'YES' if score.get('data_lost') else 'no'}", "",
+             "| Category | Points |", "|----------|--------|"]
+    for cat in score.get("categories") or ():
+        lines.append(f"| {_md_cell(str(cat.get('label', cat.get('name', ''))))} | "
+                     f"{cat.get('points', 0)}/{cat.get('max', 0)} |")
+    penalties = score.get("penalties") or ()
+    lines += ["", "Penalties:" if penalties else "No penalties.", ""]
+    for pen in penalties:
+        lines.append(f"- -{pen.get('points', 0)} {pen.get('category', '')}: {pen.get('why', '')}")
+    return [*lines, ""]
+
+
 def _md(record: _Record) -> str:
     s = record.state
     m = s.milestones
@@ -250,6 +272,9 @@ def _md(record: _Record) -> str:
                 f"{_md_cell(counts)} |"
             )
         lines.append("")
+    training = _training_score(record.events)
+    if training is not None:
+        lines += _training_md(training)
     lines += ["## Decisions and Approvals", ""]
     if not (s.decisions or s.answers or s.approvals):
         lines.append("None recorded.")
@@ -352,6 +377,7 @@ def _json(record: _Record) -> dict[str, Any]:
                 for c in checks
             ],
         },
+        "training_score": _training_score(record.events),
         "steps": [
             {"runbook": st.runbook, "step": st.step, "status": st.status,
              "started_at": _iso(st.started_at), "finished_at": _iso(st.finished_at),
@@ -452,6 +478,12 @@ def _html(record: _Record) -> str:
         f"<tr><th>Scenario</th><td>{e(s.scenario or '-')}</td></tr>",
         f"<tr><th>Data loss</th><td>{e(data_loss_verdict(checks))}</td></tr>",
         "</table>",
+    ]
+    training = _training_score(record.events)
+    if training is not None:
+        out.append("<h2>Training score</h2><pre>"
+                   + e("\n".join(ln for ln in _training_md(training) if ln)) + "</pre>")
+    out += [
         "<h2>Timeline</h2><table><tr><th>Time</th><th>Milestone</th></tr>",
     ]
     for name, label, moment in s.milestones.items():

@@ -60,3 +60,21 @@ def test_scenarios_list_shows_every_id_with_a_summary() -> None:
     rows = dict(line.split(None, 1) for line in done.stdout.splitlines())
     assert set(SCENARIO_IDS) <= set(rows)
     assert all(len(summary) > 20 for summary in rows.values())
+
+
+def test_export_of_a_training_incident_has_the_score_section(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from cockpit.sim.scenario import find_scenario
+    from cockpit.timeline.export import export_journal
+    from cockpit.training.autopilot import Autopilot
+    from cockpit.training.session import TrainingSession
+
+    session = TrainingSession(find_scenario("bad-deploy"), mode="demo", state_dir=tmp_path)
+    Autopilot(session).play()
+    path = session.incident.journal.path
+    md = export_journal(path, "md")
+    assert "## Training Score" in md and "**100/100**" in md and "No penalties." in md
+    import json
+
+    data = json.loads(export_journal(path, "json"))
+    assert data["training_score"]["total"] == 100
+    assert "Training score" in export_journal(path, "html")
