@@ -372,6 +372,15 @@ class RunbookPanel(Vertical):
         self.app.notify(message, severity=severity, timeout=timeout,  # type: ignore[arg-type]
                         markup=False)
 
+    def _record_refusal(self, run: RunbookRun, step_id: str, reason: str) -> None:
+        """A guard or confirmation refused a step: that goes in the record (compliance
+        reads it, training scores it)."""
+        if self.ctx is None:
+            return
+        with contextlib.suppress(Exception):  # a journal that fails is shown by the app
+            self.ctx.record("step.refused", {"runbook": run.runbook.id, "step": step_id,
+                                             "reason": reason, "by": self.ctx.operator()})
+
     def _refuse(self, message: str) -> None:
         self._say(message, severity="warning", timeout=6)
 
@@ -438,6 +447,7 @@ class RunbookPanel(Vertical):
             status = run.start(step_id, confirmation)
         except StepRefused as exc:
             self._refuse(str(exc))
+            self._record_refusal(run, step_id, str(exc))
             return
         if status.state is StepState.RUNNING:
             self.run_worker(partial(run.run_step, step_id), thread=True, exit_on_error=False,

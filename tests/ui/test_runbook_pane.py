@@ -272,6 +272,10 @@ async def test_database_rollback_blocked_until_backup_dba_approval_and_complianc
         assert not isinstance(app.screen, StepConfirm)
         assert "Compliance Officer notified" in app.notes[-1][1]
         assert "shell" not in app.executor.calls
+        # the attempt is in the record: compliance reads it, training scores it
+        refused = [e["data"] for e in app.events if e["kind"] == "step.refused"]
+        assert refused and refused[-1]["step"] == "undo-migration"
+        assert "Compliance Officer notified" in refused[-1]["reason"]
 
 
 async def test_database_rollback_becomes_ready_when_every_guard_holds() -> None:
