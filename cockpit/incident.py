@@ -464,53 +464,11 @@ class IncidentSession:
         decisions are re-applied with who and when. What this produces in
         ``engine.history`` counts as journaled. Returns how many events were applied.
         """
-        from cockpit.decision.engine import Q_PATIENT_SAFETY, UnknownInputError
-        from cockpit.decision.tree import Q_FIX_FORWARD, Q_IMPACT
-
-        event_of = {spec.id: spec.event for spec in engine.policy.triggers if spec.event}
-        answer_slots = {
-            Q_PATIENT_SAFETY: lambda yes, by, t: engine.flag_patient_safety(by, t, yes),
-            Q_FIX_FORWARD: engine.answer_fix_forward,
-            Q_IMPACT: engine.answer_user_impact,
-        }
         applied = 0
         with self._lock:
             for event in self.journal.events:
-                d = event.data
-                t = _event_time(event)
-                by = str(d.get("by") or event.actor.get("user") or "unknown")
-                try:
-                    if event.kind == "sample":
-                        value = d.get("value")
-                        if isinstance(value, bool) or not isinstance(value, int | float):
-                            continue
-                        engine.observe(str(d.get("metric")), event.time, float(value))
-                    elif event.kind == "trigger.changed":
-                        trigger_event = event_of.get(str(d.get("trigger")))
-                        if trigger_event is None or d.get("state") != "fired":
-                            continue
-                        engine.observe_event(trigger_event, t)
-                    elif event.kind == "severity.set":
-                        severity = d.get("severity")
-                        engine.set_severity(str(severity) if severity else None, by, t)
-                    elif event.kind == "tree.answered":
-                        slot = answer_slots.get(str(d.get("question")))
-                        if slot is None:
-                            continue
-                        slot(str(d.get("answer")).lower() == "yes", by, t)
-                    elif event.kind == "decision.recorded":
-                        reasons = d.get("reasons") or ()
-                        if isinstance(reasons, str):
-                            reasons = (reasons,)
-                        engine.record_decision(
-                            str(d.get("decision", "")), by, t, [str(r) for r in reasons]
-                        )
-                    else:
-                        continue
-                except (UnknownInputError, KeyError, ValueError):
-                    # a policy changed since the incident: keep what still applies
-                    continue
-                applied += 1
+                if apply_to_engine(engine, event):
+                    applied += 1
             self._journaled[engine] = len(engine.history)
         return applied
 
@@ -753,3 +711,55 @@ def render_status_template(
     lines.append(f"Questions: Contact {who or '[Contact Person]'} on the incident channel")
     lines += ["", f"{STATUS_HEAD_PREFIX}{state.head_short}"]
     return "\n".join(lines)
+
+
+def apply_to_engine(engine: DecisionEngine, event: Event) -> bool:
+    """Apply one journal event to a decision engine, writing nothing; True if it applied.
+
+    ``sample`` events are observed; event triggers (security, data corruption) that fired
+    fire again; severity, tree answers and decisions are re-applied with who and when.
+    Used to restore an engine on resume and to play a recorded incident back.
+    """
+    from cockpit.decision.engine import Q_PATIENT_SAFETY, UnknownInputError
+    from cockpit.decision.tree import Q_FIX_FORWARD, Q_IMPACT
+
+    d = event.data
+    t = _event_time(event)
+    by = str(d.get("by") or event.actor.get("user") or "unknown")
+    try:
+        if event.kind == "sample":
+            value = d.get("value")
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                return False
+            engine.observe(str(d.get("metric")), event.time, float(value))
+        elif event.kind == "trigger.changed":
+            event_of = {spec.id: spec.event for spec in engine.policy.triggers if spec.event}
+            trigger_event = event_of.get(str(d.get("trigger")))
+            if trigger_event is None or d.get("state") != "fired":
+                return False
+            engine.observe_event(trigger_event, t)
+        elif event.kind == "severity.set":
+            severity = d.get("severity")
+            engine.set_severity(str(severity) if severity else None, by, t)
+        elif event.kind == "tree.answered":
+            yes = str(d.get("answer")).lower() == "yes"
+            question = str(d.get("question"))
+            if question == Q_PATIENT_SAFETY:
+                engine.flag_patient_safety(by, t, yes)
+            elif question == Q_FIX_FORWARD:
+                engine.answer_fix_forward(yes, by, t)
+            elif question == Q_IMPACT:
+                engine.answer_user_impact(yes, by, t)
+            else:
+                return False
+        elif event.kind == "decision.recorded":
+            reasons = d.get("reasons") or ()
+            if isinstance(reasons, str):
+                reasons = (reasons,)
+            engine.record_decision(str(d.get("decision", "")), by, t, [str(r) for r in reasons])
+        else:
+            return False
+    except (UnknownInputError, KeyError, ValueError):
+        # a policy changed since the incident: keep what still applies
+        return False
+    return True
