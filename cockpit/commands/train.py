@@ -9,7 +9,6 @@ when the scenario is resolved, 1 when it is not, 2 on bad usage.
 
 from __future__ import annotations
 
-import inspect
 import sys
 from typing import Any
 
@@ -31,13 +30,16 @@ def _check_scenario(scenario: str | None) -> None:
 def open_sim(scenario: str | None, speed: float | None, seed: int | None,
               screenshot: str | None = None, at: float = 0.0, mode: str | None = None) -> None:
     _check_scenario(scenario)
+    if screenshot:
+        # a picture is not an incident: keep its journal out of the engineer's list
+        import os
+        import tempfile
+
+        os.environ["COCKPIT_STATE_DIR"] = tempfile.mkdtemp(prefix="cockpit-screenshot-")
     from cockpit.app import make_sim_app
 
-    extra: dict[str, Any] = {}
-    if mode is not None and "mode" in inspect.signature(make_sim_app).parameters:
-        extra["mode"] = mode  # the app's training modes (guided hints, exam)
     app = make_sim_app(scenario, speed=speed, seed=seed, advance_s=at,
-                       start_clock=screenshot is None, **extra)
+                       start_clock=screenshot is None, mode=mode)
     if screenshot:
         _screenshot(app, screenshot)
         return
