@@ -24,7 +24,7 @@ from cockpit.domain import (
     HealthSnapshot,
     MetricsSnapshot,
 )
-from cockpit.incident import IncidentSession
+from cockpit.incident import IncidentSession, apply_to_engine
 from cockpit.incident_actor import operator_name
 from cockpit.messages import SourceUpdated
 from cockpit.runbook.actions import ResolvedAction
@@ -34,6 +34,7 @@ from cockpit.runbook.executor import ActionResult, Executor, RunContext
 from cockpit.sources.base import Source, SourceStatus
 from cockpit.sources.poller import Poller
 from cockpit.timeline.journal import JournalError, JournalWriteError
+from cockpit.timeline.playback import QUIET_KINDS, SNAPSHOT_METRICS, Playback, describe
 from screens.choice import ChoiceScreen
 from screens.export import ExportScreen
 from screens.help import HelpScreen
@@ -133,6 +134,8 @@ class CockpitApp(App[None]):
         read_only: bool = False,
         scenario_id: str | None = None,
         variables: dict[str, str] | None = None,
+        playback: Playback | None = None,
+        missing_reason: str = "not configured",
     ) -> None:
         super().__init__()
         self.sources = list(sources)
@@ -147,9 +150,14 @@ class CockpitApp(App[None]):
         """Why the incident is not being recorded (shown loudly), or ``""``."""
         self.executor = executor
         self.read_only = read_only
+        self.playback = playback
+        """A recorded incident being played back (``cockpit replay``): nothing is written."""
+        self.missing_reason = missing_reason
+        self._playback_ended = False
         self.scenario_id = scenario_id
         self.variables = dict(variables or {})
-        opened = session.state.opened_at if session is not None else None
+        opened = (session.state.opened_at if session is not None
+                  else playback.opened_at if playback is not None else None)
         self.incident_start = opened or clock.now()
         self.statuses: dict[str, SourceStatus] = {}
         self.pollers = {source.kind: Poller(source, self._post_status) for source in self.sources}
@@ -188,7 +196,7 @@ class CockpitApp(App[None]):
         for kind in SOURCE_KINDS:
             if kind not in self.pollers:
                 self._show(SourceStatus(kind, "none", "not_configured",
-                                        reason="not configured"))
+                                        reason=self.missing_reason))
         for kind, poller in self.pollers.items():
             self.run_worker(poller.run(), name=f"poll-{kind}", group=f"poll-{kind}",
                             exit_on_error=False)
@@ -391,6 +399,7 @@ class CockpitApp(App[None]):
         if self.start_clock and isinstance(self.clock, SimClock):
             self.clock.tick(elapsed)
         self._observe_estate()
+        self._play()
         self._refresh()
         self._remind_status_update()
         if self.coach is not None and now - self._hint_checked >= 1.0:
@@ -418,6 +427,20 @@ class CockpitApp(App[None]):
             if self.session is not None:
                 self._journal(self.session.record, "sim.consequence",
                               {"kind": item.kind, "amount": item.amount, "detail": item.detail})
+
+    def _play(self) -> None:
+        """Replay: the recorded answers reach the engine at their times; the rest is told."""
+        if self.playback is None:
+            return
+        for event in self.playback.due(self.clock.now()):
+            if event.kind == "sample" and event.data.get("metric") in SNAPSHOT_METRICS:
+                continue  # the metrics panel's source plays these
+            if apply_to_engine(self.engine, event) or event.kind in QUIET_KINDS:
+                continue
+            self.notify(describe(event), title=f"{event.time:%H:%M:%S}Z", timeout=10)
+        if self.playback.finished and not self._playback_ended:
+            self._playback_ended = True
+            self.notify("End of the record. q quits.", title="Replay", timeout=30)
 
     def _coach(self) -> None:
         """Guided mode: one hint when the trainee stalls or errs (shown once per change)."""
@@ -556,7 +579,10 @@ class CockpitApp(App[None]):
     # The incident record: notes, status updates, export, quitting.
 
     def _need_session(self) -> IncidentSession | None:
-        if self.session is None:
+        if self.session is None and self.playback is not None:
+            self.notify("This is a replay of a recorded incident: nothing can be added to it.",
+                        severity="warning")
+        elif self.session is None:
             self.notify(f"The incident is not being recorded: {self.journal_problem}",
                         severity="error")
         return self.session
@@ -811,3 +837,26 @@ def open_incident_app(session: IncidentSession) -> CockpitApp:
                     estate_label="LIVE READ-ONLY" if read_only else "LIVE", session=session,
                     executor=build_executor(config, read_only=read_only), read_only=read_only,
                     variables=config.runbook_variables())
+
+
+def make_replay_app(journal: Path, *, speed: float = 10.0, start_clock: bool = True,
+                    advance_s: float = 0.0) -> CockpitApp:
+    """The war room playing a recorded incident back, read-only (``cockpit replay``)."""
+    from cockpit.timeline.journal import read_events
+    from cockpit.timeline.playback import PlaybackSource
+    from cockpit.timeline.replay import replay
+
+    events = read_events(journal)
+    if not events:
+        raise JournalError(f"{journal}: the journal has no events")
+    state = replay(events, journal.parent.name)
+    playback = Playback(events)
+    opened = playback.opened_at
+    assert opened is not None
+    clock = SimClock(opened, speed)
+    if advance_s:
+        clock.advance(advance_s)
+    return CockpitApp([PlaybackSource(playback, clock.now)], clock=clock,
+                      environment=state.environment or "production",
+                      estate_label=f"REPLAY {journal.parent.name}", start_clock=start_clock,
+                      read_only=True, playback=playback, missing_reason="not in the record")

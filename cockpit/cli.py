@@ -22,6 +22,7 @@ LAZY_COMMANDS: dict[str, str] = {
     "runbooks": "cockpit.commands.runbooks:runbooks",
     "incidents": "cockpit.commands.incidents:incidents",
     "resume": "cockpit.commands.resume:resume",
+    "replay": "cockpit.commands.replay:replay",
     "timeline": "cockpit.commands.timeline:timeline",
     "export": "cockpit.commands.export:export",
 }

@@ -1,0 +1,158 @@
+"""Play a recorded incident back: its events in time order, and its metrics as a source.
+
+``cockpit replay ID`` opens the war room on a journal instead of an estate: the metric
+panels draw the recorded samples up to the replay clock, the decision engine re-evaluates
+them and re-applies the recorded severity, answers and decisions at their times, and every
+other event (notes, steps, notifications, status updates) is announced as it comes. Nothing
+is written: the journal is read once, without its lock.
+
+The same :class:`Playback` follows a journal that is still being written (the autopilot of
+a demo walkthrough), through ``source``: a callable returning the events so far.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime, timedelta
+
+from cockpit.domain import MetricsSnapshot, Series
+from cockpit.timeline.journal import Event
+
+#: How much history the metric panels show (like the live sources' ``--from=-30m``).
+WINDOW = timedelta(minutes=30)
+#: The metrics a :class:`MetricsSnapshot` carries; other samples go to the engine only.
+SNAPSHOT_METRICS: tuple[str, ...] = ("error_rate_pct", "latency_p95_ms", "cpu_pct", "memory_pct")
+#: Event kinds that are plumbing, not news for the person watching.
+QUIET_KINDS = frozenset({"sample", "trigger.changed", "severity.set", "tree.answered",
+                         "decision.recorded", "training.started", "incident.opened",
+                         "source.recovered", "runbook.variables", "score.recorded",
+                         "training.outcome", "fact.established"})
+
+
+class Playback:
+    """The events of one incident handed out as the replay clock reaches them."""
+
+    def __init__(self, events: Iterable[Event] | Callable[[], Sequence[Event]]) -> None:
+        if callable(events):
+            self._source: Callable[[], Sequence[Event]] = events
+        else:
+            fixed = list(events)
+            self._source = lambda: fixed
+        self._next = 0
+        self._samples: dict[str, tuple[list[datetime], list[float]]] = {}
+        self._indexed = 0
+
+    @property
+    def events(self) -> Sequence[Event]:
+        """Every event known so far (a live journal grows)."""
+        return self._source()
+
+    @property
+    def opened_at(self) -> datetime | None:
+        """The first event's time."""
+        events = self.events
+        return events[0].time if events else None
+
+    @property
+    def last_at(self) -> datetime | None:
+        """The last event's time."""
+        events = self.events
+        return events[-1].time if events else None
+
+    @property
+    def finished(self) -> bool:
+        """Whether every event has been handed out."""
+        return self._next >= len(self.events)
+
+    def due(self, now: datetime) -> list[Event]:
+        """The events not handed out yet whose time is at or before ``now``, in order."""
+        events = self.events
+        out: list[Event] = []
+        while self._next < len(events) and events[self._next].time <= now:
+            out.append(events[self._next])
+            self._next += 1
+        return out
+
+    def _index(self) -> None:
+        events = self.events
+        for event in events[self._indexed:]:
+            if event.kind != "sample":
+                continue
+            value = event.data.get("value")
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                continue
+            times, values = self._samples.setdefault(str(event.data.get("metric")), ([], []))
+            if times and event.time < times[-1]:
+                continue  # out of order: the journal keeps one clock, so this is noise
+            times.append(event.time)
+            values.append(float(value))
+        self._indexed = len(events)
+
+    def series(self, metric: str, now: datetime, window: timedelta = WINDOW) -> Series:
+        """The recorded samples of ``metric`` in the ``window`` before ``now``."""
+        self._index()
+        times, values = self._samples.get(metric, ([], []))
+        lo = bisect.bisect_left(times, now - window)
+        hi = bisect.bisect_right(times, now)
+        return Series(metric, tuple(zip(times[lo:hi], values[lo:hi], strict=True)))
+
+    def metrics_snapshot(self, now: datetime) -> MetricsSnapshot:
+        """What the metrics source showed at ``now``, as far as the record tells."""
+        error, latency, cpu, memory = (self.series(m, now) for m in SNAPSHOT_METRICS)
+        return MetricsSnapshot(now, error, latency, cpu, memory)
+
+
+class PlaybackSource:
+    """The ``metrics`` source of a replay: the recorded samples up to the replay clock."""
+
+    kind = "metrics"
+    label = "recorded"
+
+    def __init__(self, playback: Playback, now: Callable[[], datetime],
+                 interval_s: float = 1.0, timeout_s: float = 3.0) -> None:
+        self.playback = playback
+        self.now = now
+        self.interval_s = interval_s
+        self.timeout_s = timeout_s
+
+    def fetch(self) -> MetricsSnapshot:
+        """The recorded metrics at the replay clock's time."""
+        return self.playback.metrics_snapshot(self.now())
+
+    def close(self) -> None:
+        """Nothing to release: the events are in memory."""
+
+
+def describe(event: Event) -> str:
+    """One line for the person watching a replay (``QUIET_KINDS`` are not announced)."""
+    d = event.data
+    who = d.get("by") or event.actor.get("user") or ""
+    where = f"{d.get('runbook')}/{d.get('step')}" if d.get("step") else ""
+    kind = event.kind
+    if kind == "note.added":
+        return f"note by {who}: {d.get('text', '')}"
+    if kind == "status.update":
+        first = str(d.get("text", "")).strip().splitlines()
+        return f"status update ({d.get('channel', 'journal')}): {first[0] if first else ''}"
+    if kind == "step.started":
+        return f"{where} started: {d.get('preview', '')}"
+    if kind == "step.finished":
+        reason = f" ({d.get('reason')})" if d.get("reason") else ""
+        return f"{where} {d.get('outcome', '?')}{reason}"
+    if kind in ("step.skipped", "step.refused", "step.interrupted"):
+        return f"{where} {kind.split('.', 1)[1]}: {d.get('reason') or d.get('preview') or ''}"
+    if kind == "runbook.opened":
+        return f"runbook opened: {d.get('runbook')} - {d.get('title', '')}"
+    if kind == "training.move":
+        return f"{d.get('move', '')} - why: {d.get('why', '')}"
+    if kind == "source.stale":
+        return f"source {d.get('source')} STALE: {d.get('reason', '')}"
+    if kind == "sim.consequence":
+        return f"consequence: {d.get('detail', '')}"
+    if kind == "sim.event":
+        return f"event: {d.get('detail') or d.get('kind')}"
+    if kind == "approval.recorded":
+        return f"approval by {d.get('approver')} as {d.get('role')}"
+    details = ", ".join(f"{k}={v}" for k, v in d.items() if k not in ("at",))
+    return f"{kind}: {details}" if details else kind
