@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
@@ -84,6 +85,10 @@ class _IncidentVariables(Mapping[str, str]):
         return len(self._values())
 
 
+class _DemoStopped(Exception):
+    """The war room closed under the demo's autopilot."""
+
+
 class _NoExecutor:
     """Runs nothing: a war room built without connectors for actions (tests, observers)."""
 
@@ -154,6 +159,12 @@ class CockpitApp(App[None]):
         """A recorded incident being played back (``cockpit replay``): nothing is written."""
         self.missing_reason = missing_reason
         self._playback_ended = False
+        self.demo = None
+        """The autopilot's training session in a demo walkthrough (see make_demo_app)."""
+        self._stopping = threading.Event()
+        self._demo_done = threading.Event()
+        self.demo_pace = 1.0
+        """Demo: a further speed-up beyond the clock's 60x (tests use it)."""
         self.scenario_id = scenario_id
         self.variables = dict(variables or {})
         opened = (session.state.opened_at if session is not None
@@ -200,6 +211,9 @@ class CockpitApp(App[None]):
         for kind, poller in self.pollers.items():
             self.run_worker(poller.run(), name=f"poll-{kind}", group=f"poll-{kind}",
                             exit_on_error=False)
+        if self.demo is not None:
+            self.run_worker(self._autopilot, thread=True, name="autopilot",
+                            exit_on_error=False)
         self.set_interval(TICK_S, self._tick)
         try:
             # Textual does not handle SIGHUP: when the SSH session drops, stop cleanly
@@ -229,6 +243,11 @@ class CockpitApp(App[None]):
             wait()
 
     def on_unmount(self) -> None:
+        self._stopping.set()
+        if self.demo is not None:
+            # the autopilot stops at its next pause (a tenth of a second) and releases
+            # its journal; wait for that rather than leave a half-written record behind
+            self._demo_done.wait(timeout=10)
         self._wait_for_steps()
         if self.session is not None:
             self.session.disconnect()
@@ -381,10 +400,11 @@ class CockpitApp(App[None]):
             screen.show_status(status)
         if not self._runbook_attached:
             panel = screen.query_one(RunbookPanel)
-            attach = getattr(panel, "attach", None)
-            if callable(attach):
-                attach(self.runbook_context())
-                self._runbook_attached = True
+            panel.attach(self.runbook_context())
+            if self.demo is not None:
+                panel.follow(self.demo.runs, "Demo: the autopilot is at the keyboard "
+                             "(space pauses, + and - change its pace, q quits).")
+            self._runbook_attached = True
         self._refresh()
 
     def has_first_data(self) -> bool:
@@ -428,17 +448,70 @@ class CockpitApp(App[None]):
                 self._journal(self.session.record, "sim.consequence",
                               {"kind": item.kind, "amount": item.amount, "detail": item.detail})
 
+    # ------------------------------------------------------------------ demo
+
+    def _autopilot(self) -> None:
+        """Demo (worker thread): the autopilot plays the scenario at the war room's pace."""
+        from cockpit.training.autopilot import Autopilot, AutopilotError
+
+        demo = self.demo
+        assert demo is not None
+
+        def narrate(line: str) -> None:
+            if not self._stopping.is_set():
+                self.call_from_thread(self.notify, line, title="Autopilot", timeout=15,
+                                      markup=False)
+
+        try:
+            score = Autopilot(demo, narrate).play()
+        except _DemoStopped:
+            demo.abandon()
+            return
+        except (AutopilotError, JournalError) as exc:
+            demo.abandon()
+            if not self._stopping.is_set():
+                self.call_from_thread(self.notify, f"The demo stopped: {exc}",
+                                      severity="error", timeout=30)
+            return
+        finally:
+            self._demo_done.set()
+        if not self._stopping.is_set():
+            self.call_from_thread(self._show_debrief, score)
+
+    def _demo_pace(self, sim_seconds: float) -> None:
+        """The autopilot's clock moves at the war room's speed, pauses with it, and stops
+        when the war room goes."""
+        clock = self.clock
+        left = sim_seconds / max(1.0, getattr(clock, "speed", 1.0)) / self.demo_pace
+        while left > 0 or getattr(clock, "paused", False):
+            if self._stopping.is_set():
+                raise _DemoStopped
+            nap = min(0.1, left) if left > 0 else 0.1
+            time.sleep(nap)
+            if not getattr(clock, "paused", False):
+                left -= nap
+        if self._stopping.is_set():
+            raise _DemoStopped
+
+    def _show_debrief(self, score) -> None:  # type: ignore[no-untyped-def]
+        from screens.debrief import DebriefScreen
+
+        mode = self.training_mode or "free play"
+        self.push_screen(DebriefScreen(score, f"Debrief: {self.scenario_id} ({mode})"))
+
     def _play(self) -> None:
         """Replay: the recorded answers reach the engine at their times; the rest is told."""
         if self.playback is None:
             return
         for event in self.playback.due(self.clock.now()):
-            if event.kind == "sample" and event.data.get("metric") in SNAPSHOT_METRICS:
-                continue  # the metrics panel's source plays these
+            if event.kind == "sample" and (self.demo is not None
+                                           or event.data.get("metric") in SNAPSHOT_METRICS):
+                continue  # the panels' sources feed the engine these
             if apply_to_engine(self.engine, event) or event.kind in QUIET_KINDS:
                 continue
-            self.notify(describe(event), title=f"{event.time:%H:%M:%S}Z", timeout=10)
-        if self.playback.finished and not self._playback_ended:
+            if self.demo is None:  # the demo's autopilot narrates for itself
+                self.notify(describe(event), title=f"{event.time:%H:%M:%S}Z", timeout=10)
+        if self.demo is None and self.playback.finished and not self._playback_ended:
             self._playback_ended = True
             self.notify("End of the record. q quits.", title="Replay", timeout=30)
 
@@ -484,14 +557,16 @@ class CockpitApp(App[None]):
         self._sync_journal()
         state = self.engine.state(now)
         panel.show(state, now)
-        header.incident = self.session.incident_id if self.session is not None else ""
+        header.incident = (self.session.incident_id if self.session is not None
+                           else self.demo.incident_id if self.demo is not None else "")
         header.recording = "" if not self.journal_problem else "NOT RECORDING"
         header.environment = self.environment
         label = self.estate_label
         if self.training_mode:
             label = f"{label} {self.training_mode.upper()}"
         if isinstance(self.clock, SimClock):
-            paused = "PAUSED" if self.clock.paused or not self.start_clock else ""
+            stopped = not self.start_clock and self.demo is None
+            paused = "PAUSED" if self.clock.paused or stopped else ""
             label = f"{label} x{self.clock.speed:g} {paused}".rstrip()
         header.estate = label
         header.now = now
@@ -513,6 +588,8 @@ class CockpitApp(App[None]):
     # gave it (engine.history), and the panel re-renders from the engine's new state.
 
     def action_severity(self) -> None:
+        if self._hands_off():
+            return
         state = self.engine.state(self.clock.now())
         rules = {rule.severity: rule for rule in self.engine.policy.severities}
         answers = [(name, f"{name.title()}: {rules[name].authority}, decide within "
@@ -550,15 +627,21 @@ class CockpitApp(App[None]):
                                       explanation), done)
 
     def action_fix_forward(self) -> None:
+        if self._hands_off():
+            return
         self._yes_no("Can we fix forward?", "A tested hot fix can ship within the decision "
                      "window without more risk to patient data.", self.engine.answer_fix_forward)
 
     def action_patient_safety(self) -> None:
+        if self._hands_off():
+            return
         self._yes_no("Is there a patient-safety risk?", "Yes makes this a critical issue: "
                      "immediate rollback, CTO or VP Engineering decides within 5 minutes.",
                      self.engine.flag_patient_safety)
 
     def action_decide(self) -> None:
+        if self._hands_off():
+            return
         state = self.engine.state(self.clock.now())
         answers = [("rollback", "Roll back", "r"), ("hot_fix", "Hot fix (fix forward)", "h"),
                    ("no_action", "No action", "n")]
@@ -578,7 +661,17 @@ class CockpitApp(App[None]):
 
     # The incident record: notes, status updates, export, quitting.
 
+    def _hands_off(self) -> bool:
+        """Demo: the autopilot answers; the trainee watches."""
+        if self.demo is not None:
+            self.notify("Demo: the autopilot is at the keyboard (space pauses it, q quits).",
+                        severity="warning")
+            return True
+        return False
+
     def _need_session(self) -> IncidentSession | None:
+        if self._hands_off():
+            return None
         if self.session is None and self.playback is not None:
             self.notify("This is a replay of a recorded incident: nothing can be added to it.",
                         severity="warning")
@@ -626,6 +719,9 @@ class CockpitApp(App[None]):
         self.push_screen(StatusUpdateScreen(template, slack_configured=slack), done)
 
     def action_export(self) -> None:
+        if self.demo is not None:  # the autopilot's record can be exported as it grows
+            self.push_screen(ExportScreen(self.demo.incident))
+            return
         session = self._need_session()
         if session is not None:
             self.push_screen(ExportScreen(session))
@@ -860,3 +956,32 @@ def make_replay_app(journal: Path, *, speed: float = 10.0, start_clock: bool = T
                       environment=state.environment or "production",
                       estate_label=f"REPLAY {journal.parent.name}", start_clock=start_clock,
                       read_only=True, playback=playback, missing_reason="not in the record")
+
+
+def make_demo_app(scenario_id: str | None = None, *, speed: float | None = None,
+                  seed: int | None = None) -> CockpitApp:
+    """The war room watching the autopilot play ``scenario_id`` (``train --mode demo``).
+
+    The autopilot (:class:`cockpit.training.autopilot.Autopilot`) drives its own training
+    session in a worker thread: its journal is the incident's, its estate feeds the panels,
+    and its runbook runs show in the runbook pane as they progress. The decision panel
+    follows its answers through the journal. Space pauses it, + and - change its pace.
+    """
+    from cockpit.sim.scenario import DEFAULT_SCENARIO, find_scenario
+    from cockpit.sim.sources import sim_sources
+    from cockpit.training.session import TrainingSession
+
+    scenario = find_scenario(scenario_id or DEFAULT_SCENARIO)
+    holder: list[CockpitApp] = []
+    demo = TrainingSession(scenario, mode="demo", seed=seed, speed=1.0,
+                           real_sleep=lambda seconds: holder[0]._demo_pace(seconds))
+    demo.clock.speed = speed if speed is not None else scenario.speed
+    app = CockpitApp(sim_sources(demo.estate), clock=demo.clock,
+                     environment=scenario.environment, estate_label=f"SIM {scenario.id}",
+                     start_clock=False, scenario_id=scenario.id, read_only=True,
+                     playback=Playback(lambda: demo.incident.journal.events))
+    holder.append(app)
+    app.estate = demo.estate  # type: ignore[attr-defined]
+    app.demo = demo
+    app.training_mode = "demo"
+    return app

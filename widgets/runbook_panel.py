@@ -12,7 +12,7 @@ import contextlib
 import textwrap
 import time
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import partial
 from typing import Any, ClassVar
 
@@ -153,6 +153,8 @@ class RunbookPanel(Vertical):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.ctx: RunbookContext | None = None
+        self._following = ""
+        """Why the keys are off while the pane follows another driver's runs ("" = not)."""
         self.runs: dict[str, RunbookRun] = {}
         """Every runbook opened in this incident, by id, in the order opened."""
         self.current: str | None = None
@@ -312,6 +314,8 @@ class RunbookPanel(Vertical):
         """Show the runbook picker (recommended first); the chosen one opens or comes forward."""
         from screens.runbook_picker import PickerEntry, RunbookPicker
 
+        if self._hands_off():
+            return
         ctx = self.ctx
         if ctx is None:
             self._say("Runbooks are not available yet (the incident is starting).",
@@ -390,7 +394,37 @@ class RunbookPanel(Vertical):
             self._refuse("No runbook open: press p (or o) to pick one.")
         return run
 
+    def follow(self, runs: dict[str, RunbookRun], why: str) -> None:
+        """Show someone else's runs as they progress (the demo's autopilot), hands off.
+
+        ``runs`` is the other driver's live mapping; the newest run is shown, its current
+        step selected. Every key that would act says ``why`` instead.
+        """
+        self.runs = runs
+        self._following = why
+        if self.ctx is None:
+            self.set_interval(TICK_S, self.refresh_pane)
+
+    def _follow_newest(self) -> None:
+        if not self._following or not self.runs:
+            return
+        newest = list(self.runs)[-1]
+        if newest != self.current:
+            self.current = newest
+            self._phase_clock.setdefault(newest, (0, self.ctx.now() if self.ctx else
+                                                  datetime.now(UTC)))
+        run = self.runs[newest]
+        self._select_current(run)
+
+    def _hands_off(self) -> bool:
+        if self._following:
+            self._refuse(self._following)
+            return True
+        return False
+
     def _writable(self, what: str) -> bool:
+        if self._hands_off():
+            return False
         if self.ctx is not None and self.ctx.read_only:
             self._refuse(f"Read-only session: observers cannot {what}.")
             return False
@@ -409,6 +443,8 @@ class RunbookPanel(Vertical):
         self.open_picker()
 
     def action_run(self) -> None:
+        if self._hands_off():
+            return
         run, status = self._needs_run(), self.selected_status()
         if run is None or status is None:
             return
@@ -458,6 +494,8 @@ class RunbookPanel(Vertical):
         self.refresh_pane()
 
     def action_cancel_step(self) -> None:
+        if self._hands_off():
+            return
         run = self._needs_run()
         if run is None:
             return
@@ -617,6 +655,7 @@ class RunbookPanel(Vertical):
 
     def refresh_pane(self) -> None:
         """Redraw the pane (only when what it shows changed)."""
+        self._follow_newest()
         run = self.run
         empty = self.query_one("#runbook-empty", Static)
         body = self.query_one("#runbook-body", Static)

@@ -36,10 +36,13 @@ def open_sim(scenario: str | None, speed: float | None, seed: int | None,
         import tempfile
 
         os.environ["COCKPIT_STATE_DIR"] = tempfile.mkdtemp(prefix="cockpit-screenshot-")
-    from cockpit.app import make_sim_app
+    from cockpit.app import make_demo_app, make_sim_app
 
-    app = make_sim_app(scenario, speed=speed, seed=seed, advance_s=at,
-                       start_clock=screenshot is None, mode=mode)
+    if mode == "demo" and not screenshot:
+        app = make_demo_app(scenario, speed=speed, seed=seed)
+    else:
+        app = make_sim_app(scenario, speed=speed, seed=seed, advance_s=at,
+                           start_clock=screenshot is None, mode=mode)
     if screenshot:
         _screenshot(app, screenshot)
         return

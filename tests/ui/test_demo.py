@@ -1,0 +1,56 @@
+"""`cockpit train --mode demo`: the war room watching the autopilot play a scenario."""
+
+from __future__ import annotations
+
+from cockpit.app import make_demo_app
+from cockpit.timeline.journal import read_events
+from cockpit.timeline.verify import verify
+from widgets.incident_header import IncidentHeader
+from widgets.runbook_panel import RunbookPanel
+
+SIZE = (80, 24)
+
+
+async def test_demo_plays_the_ideal_response_to_the_debrief() -> None:
+    app = make_demo_app("bad-deploy", speed=60)
+    app.demo_pace = 10  # 600 simulated seconds per real second
+    async with app.run_test(size=SIZE) as pilot:
+        from screens.debrief import DebriefScreen
+
+        for _ in range(300):
+            await pilot.pause(0.05)
+            if isinstance(app.screen, DebriefScreen):
+                break
+        assert isinstance(app.screen, DebriefScreen)
+        assert app.screen.score.full_marks and app.screen.score.restored
+        header = app.screen_stack[0].query_one(IncidentHeader)
+        assert "DEMO" in header.estate and header.incident == app.demo.incident_id
+        # the decision panel followed the autopilot's answers through the journal
+        state = app.engine.state(app.clock.now())
+        assert str(state.severity) == "critical"
+        assert state.decision is not None and state.decision.decision == "rollback"
+        # the runbook pane followed the autopilot's runs
+        pane = app.screen_stack[0].query_one(RunbookPanel)
+        assert pane.current == "post-rollback-verification"
+        narration = [str(n.message) for n in app._notifications if n.title == "Autopilot"]
+        assert any("why:" in line for line in narration)
+        await pilot.press("escape", "s")  # the trainee's hands are off
+        await pilot.pause(0.05)
+        assert "autopilot is at the keyboard" in str(list(app._notifications)[-1].message)
+        path = app.demo.incident.journal.path
+        await pilot.press("q")
+    kinds = [e.kind for e in read_events(path)]
+    assert kinds[-1] == "incident.closed" and "score.recorded" in kinds
+    assert verify(path).ok
+
+
+async def test_quitting_a_demo_stops_the_autopilot_and_keeps_the_record() -> None:
+    app = make_demo_app("bad-deploy", speed=60)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause(0.5)
+        path = app.demo.incident.journal.path
+        await pilot.press("q")
+    assert app._demo_done.is_set(), "the autopilot was still running after the quit"
+    events = read_events(path)
+    assert events[-1].kind == "operator.disconnected"
+    assert verify(path).ok
