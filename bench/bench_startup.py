@@ -10,7 +10,6 @@ import asyncio
 import statistics
 import subprocess
 import sys
-import time
 
 RUNS = 5
 
@@ -48,7 +47,8 @@ IMPORTS = """
 import sys, time
 t0 = time.perf_counter()
 import cockpit.app
-heavy = sorted({m.split('.')[0] for m in sys.modules} & {'kubernetes', 'datadog_api_client', 'psycopg', 'redis', 'httpx'})
+HEAVY = {'kubernetes', 'datadog_api_client', 'psycopg', 'redis', 'httpx'}
+heavy = sorted({m.split('.')[0] for m in sys.modules} & HEAVY)
 print(time.perf_counter() - t0, ",".join(heavy) or "-")
 """
 

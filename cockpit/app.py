@@ -346,7 +346,7 @@ class CockpitApp(App[None]):
             self.call_from_thread(self._journal_failed, str(exc))
 
     def runbook_context(self) -> RunbookContext:
-        """What the runbook pane needs from this incident."""
+        """What the runbook pane needs from this incident (reads the library: a thread's job)."""
         from cockpit.paths import runbooks_dir
         from cockpit.runbook.loader import load_library
 
@@ -399,13 +399,32 @@ class CockpitApp(App[None]):
         for status in self.statuses.values():
             screen.show_status(status)
         if not self._runbook_attached:
-            panel = screen.query_one(RunbookPanel)
-            panel.attach(self.runbook_context())
-            if self.demo is not None:
-                panel.follow(self.demo.runs, "Demo: the autopilot is at the keyboard "
-                             "(space pauses, + and - change its pace, q quits).")
             self._runbook_attached = True
+            # reading the runbook library is file I/O: not on the event loop
+            self.run_worker(self._load_runbooks, thread=True, name="runbook-library",
+                            exit_on_error=False)
         self._refresh()
+
+    def _load_runbooks(self) -> None:
+        """Worker thread: build the runbook pane's context, then hand it over."""
+        from cockpit.runbook.loader import RunbookLoadError
+
+        try:
+            ctx = self.runbook_context()
+        except (RunbookLoadError, OSError, ValueError) as exc:
+            self.call_from_thread(self.notify, f"Runbooks unavailable: {exc}",
+                                  severity="error", timeout=30, markup=False)
+            return
+        self.call_from_thread(self._attach_runbooks, ctx)
+
+    def _attach_runbooks(self, ctx: RunbookContext) -> None:
+        panel = self._runbook_panel()
+        if panel is None:
+            return
+        panel.attach(ctx)
+        if self.demo is not None:
+            panel.follow(self.demo.runs, "Demo: the autopilot is at the keyboard "
+                         "(space pauses, + and - change its pace, q quits).")
 
     def has_first_data(self) -> bool:
         """Whether every configured source has answered at least once."""
@@ -497,7 +516,7 @@ class CockpitApp(App[None]):
         from screens.debrief import DebriefScreen
 
         mode = self.training_mode or "free play"
-        self.push_screen(DebriefScreen(score, f"Debrief: {self.scenario_id} ({mode})"))
+        self.push_screen(DebriefScreen(score, f"{self.scenario_id} ({mode})"))
 
     def _play(self) -> None:
         """Replay: the recorded answers reach the engine at their times; the rest is told."""
@@ -521,7 +540,7 @@ class CockpitApp(App[None]):
             return
         hint = self.coach.hint(self.session.journal.events, self.clock.now())
         if hint and hint != self._hint:
-            self.notify(hint, title="Coach", timeout=20)
+            self.notify(hint, title="Coach", timeout=12)
         self._hint = hint or ""
 
     def _remind_status_update(self) -> None:
@@ -537,7 +556,7 @@ class CockpitApp(App[None]):
             return
         self._status_reminded = now
         self.notify("A status update is due: press u to review the pre-filled template.",
-                    title="Status update", severity="warning", timeout=20)
+                    title="Status update", severity="warning", timeout=10)
 
     def _refresh(self) -> None:
         """Bring the engine to now and show its state in the header and the Decision panel.
@@ -779,7 +798,7 @@ class CockpitApp(App[None]):
                 if score is not None:
                     from screens.debrief import DebriefScreen
 
-                    title = f"Debrief: {self.scenario_id} ({self.training_mode or 'free play'})"
+                    title = f"{self.scenario_id} ({self.training_mode or 'free play'})"
                     self.push_screen(DebriefScreen(score, title), lambda _: self.exit())
                     return
             if answer in ("leave", "close"):

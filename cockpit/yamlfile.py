@@ -63,7 +63,12 @@ def plain(node: Any) -> Any:
     return node.value if isinstance(node, Scalar) else node
 
 
-class _Loader(yaml.SafeLoader):
+#: libyaml's parser when PyYAML was built with it (several times faster), else pure Python;
+#: both give nodes with marks, which is all the line tracking needs.
+_SafeBase: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_SafeBase):  # type: ignore[valid-type, misc]
     """Safe loader that records lines and refuses duplicate keys."""
 
     source_name = "<yaml>"

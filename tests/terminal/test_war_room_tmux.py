@@ -9,7 +9,8 @@ from tmux_terminal import cockpit_bin, terminal  # noqa: F401 - pytest fixtures
 
 def test_cockpit_opens_shows_every_panel_and_quits_with_q(terminal, cockpit_bin) -> None:  # type: ignore[no-untyped-def]
     term = terminal([str(cockpit_bin)], width=80, height=24, env={"NO_COLOR": "1"})
-    first = term.wait_for(lambda s: "Error rate" in s and "simulated ·" in s)
+    first = term.wait_for(lambda s: "Error rate" in s and "simulated ·" in s
+                          and "SIM bad-deploy" in s)
     for title in ("Error rate", "Latency p95", "Endpoints", "SIM bad-deploy"):
         assert title in first
     # every other panel is one key away; its title and its tab are on screen

@@ -1,4 +1,4 @@
-"""The simulated estate: deterministic, shaped like the default scenario, and reactive to actions."""
+"""The simulated estate: deterministic, shaped like the default scenario, reactive to actions."""
 
 from __future__ import annotations
 

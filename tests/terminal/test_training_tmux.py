@@ -1,0 +1,101 @@
+"""Training walkthroughs in the real `cockpit` at 80x24: guided by keyboard, and the demo."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from tmux_terminal import cockpit_bin, terminal  # noqa: F401, F811 - pytest fixtures
+
+from cockpit.timeline.journal import read_events
+
+
+def journal() -> Path:
+    [folder] = sorted((Path(os.environ["COCKPIT_STATE_DIR"]) / "incidents").iterdir())
+    return folder / "journal.jsonl"
+
+
+def gone(term, timeout: float = 10.0) -> bool:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while term.alive() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return not term.alive()
+
+
+def test_guided_walkthrough_by_keyboard_to_the_debrief(terminal, cockpit_bin) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    term = terminal([str(cockpit_bin), "train", "--scenario", "bad-deploy", "--mode", "guided",
+                     "--speed", "60"], width=80, height=24, env={"NO_COLOR": "1"})
+    term.wait_for(lambda s: "GUIDED" in s and "Error rate" in s)
+    # the trainee waits; the trigger fires; the coach says what the procedure expects
+    term.wait_for(lambda s: "Declare: press s" in s, timeout=40)
+    term.send("s")
+    term.wait_for(lambda s: "Incident severity" in s)
+    term.send("c")
+    term.wait_for(lambda s: "SEV CRITICAL" in s)
+    term.send("d")
+    term.wait_for(lambda s: "Record the decision" in s)
+    term.send("r")
+    term.wait_for(lambda s: "Decision recorded" in s)
+
+    term.send("o")
+    term.wait_for(lambda s: "Open a runbook" in s)
+    term.send("-l", "frontend-kubernetes")
+    term.send("Enter")
+    term.wait_for(lambda s: "Frontend rollback (Kubernetes)" in s and "[>]" in s)
+    term.send("v")  # point it at the deployment that is failing: the api
+    term.wait_for(lambda s: "Variables of" in s)
+    human = 0.3  # a person's pause between fields: Textual moves focus after queued keys
+    term.send("-l", "api")
+    time.sleep(human)
+    term.send("Down")
+    time.sleep(human)
+    term.send("-l", "app=api")
+    time.sleep(human)
+    term.send("Enter")
+    term.wait_for(lambda s: "rollout history deployment/api" in s)
+    term.send("Enter")
+    term.wait_for(lambda s: "1 Check rollout history · done" in s)
+    term.wait_for(lambda s: "> [>]  2 " in s)
+    term.send("Enter")
+    term.wait_for(lambda s: "DESTRUCTIVE STEP" in s)
+    term.send("Tab")
+    time.sleep(human)
+    term.send("-l", "api")
+    term.send("Enter")
+    time.sleep(human)
+    term.send("-l", "Dana Reyes")
+    term.send("Enter")
+    term.wait_for(lambda s: "[x]  2 Roll back to the previous revision" in s, timeout=30)
+    for number in (3, 4, 5):
+        term.wait_for(lambda s, n=number: f"> [>]  {n} " in s, timeout=20)
+        term.send("Enter")
+        term.wait_for(lambda s, n=number: f"[x]  {n} " in s or "COMPLETE" in s, timeout=40)
+    term.wait_for(lambda s: "COMPLETE" in s)
+    term.send("1")  # back to the metrics: the error rate recovers
+    term.wait_for(lambda s: "ok (limit" in s, timeout=40)
+
+    term.send("q")
+    term.wait_for(lambda s: "Quit: INC-" in s)
+    term.send("c")
+    debrief = term.wait_for(lambda s: "Debrief: bad-deploy (guided)" in s and "Outcome:" in s)
+    assert "Outcome: RESTORED" in debrief and "Data lost: no" in debrief
+    events = read_events(journal())
+    kinds = [e.kind for e in events]
+    assert kinds[-1] == "incident.closed" and "score.recorded" in kinds
+    outcome = [e.data for e in events if e.kind == "training.outcome"][-1]
+    assert outcome["restored"] is True and outcome["data_lost_rows"] == 0
+    term.send("Escape")
+    assert gone(term)
+
+
+def test_demo_walkthrough_narrates_and_quits(terminal, cockpit_bin) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    term = terminal([str(cockpit_bin), "train", "--scenario", "bad-deploy", "--mode", "demo",
+                     "--speed", "60"], width=80, height=24, env={"NO_COLOR": "1"})
+    term.wait_for(lambda s: "DEMO" in s and "Error rate" in s)
+    term.wait_for(lambda s: "Autopilot" in s and "why" in s, timeout=40)
+    term.send("s")  # hands off: the autopilot answers
+    term.wait_for(lambda s: "autopilot is at the keyboard" in s)
+    term.send("q")
+    assert gone(term)
+    assert read_events(journal())[-1].kind == "operator.disconnected"
