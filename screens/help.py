@@ -13,7 +13,9 @@ from textual.widgets import Static
 HELP_TEXT = """\
 [b]Rollback Cockpit — keys[/b]
 
-  [b]?[/b]          this help            [b]q[/b]   quit (the incident record is kept)
+  [b]?[/b]          this help
+  [b]q[/b]          quit: [b]l[/b] leave the incident open (`cockpit resume` takes it
+             back) or [b]c[/b] close it (training: then the debrief and score)
   [b]1[/b]–[b]6[/b]        show a panel group when the terminal is small:
              1 Metrics  2 Pods  3 Database  4 Cache  5 Decision  6 Runbook
   [b]tab[/b]        move between panels   [b]↑ ↓[/b]  scroll the pod table
@@ -26,6 +28,27 @@ HELP_TEXT = """\
   [b]f[/b]          answer "can we fix forward?" (y/n)
   [b]x[/b]          flag a patient-safety risk (y/n): makes it critical
   [b]d[/b]          record the decision: roll back, hot fix, or no action
+
+[b]The record[/b] (written to disk before the screen shows it done)
+  [b]n[/b]          add a note           [b]e[/b]   export: m Markdown RCA, j JSON, h HTML
+  [b]u[/b]          status update: the template pre-filled from the record
+             (a reminder comes every 15 minutes of incident time)
+
+[b]Runbooks[/b]
+  [b]o[/b]          open a runbook (recommended first; type to filter)
+  In the runbook pane (group 6):
+  [b]↑[/b] [b]↓[/b]        select a step: its why, the exact command, what blocks it
+  [b]enter[/b]/[b]y[/b]    run the selected ready step (destructive steps ask for the
+             target's name and the approver's)
+  [b]c[/b] cancel the running step   [b]r[/b] retry a failed one
+  [b]k[/b] skip (a reason is required)   [b]a[/b] abort the runbook (reason)
+  [b]v[/b] set the runbook's variables   [b]p[/b] pick another runbook
+  Step markers: [ ] pending  [>] ready  [#] blocked  [*] running  [x] done
+                [!] failed  [-] skipped  [?] interrupted  [c] cancelled
+
+[b]Training[/b]
+  guided: the coach hints when you stall or err · exam: no hints, scored
+  demo: the autopilot plays; watch (space pauses, + - change its pace)
 
 [b]Reading the panels[/b]
   Every state is written in words as well as colours: [b]OVER[/b] a threshold,
