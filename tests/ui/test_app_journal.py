@@ -7,6 +7,8 @@ import os
 import signal
 from pathlib import Path
 
+from pilot_wait import settle
+
 from cockpit.app import CockpitApp, make_sim_app, open_incident_app
 from cockpit.incident import IncidentSession, inspect_incident, resume_clock
 from cockpit.timeline.journal import read_events
@@ -26,12 +28,6 @@ def events_of(path: Path, kind: str) -> list[dict]:  # type: ignore[type-arg]
     return [event.data for event in read_events(path) if event.kind == kind]
 
 
-async def settle(pilot) -> None:  # type: ignore[no-untyped-def]
-    for _ in range(200):
-        if pilot.app.has_first_data():
-            break
-        await pilot.pause(0.02)
-    await pilot.pause(0.1)
 
 
 def typed(text: str) -> list[str]:

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from pilot_wait import settle
 
 from cockpit.app import make_replay_app
 from cockpit.sim.scenario import find_scenario
@@ -37,12 +38,6 @@ def first(path: Path, kind: str):  # type: ignore[no-untyped-def]
     return next(e for e in read_events(path) if e.kind == kind)
 
 
-async def settle(pilot) -> None:  # type: ignore[no-untyped-def]
-    for _ in range(100):
-        if pilot.app.has_first_data():
-            break
-        await pilot.pause(0.02)
-    await pilot.pause(0.1)
 
 
 async def test_replay_reapplies_the_decision_when_the_clock_reaches_it(recorded: Path) -> None:
