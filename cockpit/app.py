@@ -225,12 +225,40 @@ class CockpitApp(App[None]):
             pass
 
     def _hangup(self) -> None:
-        # The terminal is gone: record the disconnect now (the runbook pane's in-flight
-        # step is waited for in on_unmount), then stop without drawing again.
-        self._wait_for_steps()
+        """SIGHUP: the SSH session is gone. Let a step that changes something finish and be
+        recorded (up to its timeout), record the disconnect, then stop without drawing.
+
+        A step that only waits or reads is not waited for: it is stopped after the
+        disconnect is recorded, so the record shows it started and never finished, and a
+        resume marks it *interrupted* (outcome unknown) rather than pretending it ended.
+        """
+        self._wait_for_changes()
         if self.session is not None:
             self.session.disconnect()
+        self._wait_for_steps()
         self.exit(return_code=129)
+
+    def _wait_for_changes(self) -> None:
+        panel = self._runbook_panel()
+        if panel is None:
+            return
+        deadline = 0.0
+        for run in panel.runs.values():
+            step_id = run.running
+            if step_id is not None and run.state(step_id).mutates:
+                status = run.state(step_id)
+                left = status.step.timeout_s - (status.elapsed_s or 0.0)
+                deadline = max(deadline, time.monotonic() + max(1.0, left))
+
+        def changing() -> bool:
+            for run in panel.runs.values():
+                step_id = run.running
+                if step_id is not None and run.state(step_id).mutates:
+                    return True
+            return False
+
+        while deadline and time.monotonic() < deadline and changing():
+            time.sleep(0.05)
 
     def _wait_for_steps(self) -> None:
         """Give a step that is running its remaining timeout to finish and be recorded."""

@@ -66,3 +66,70 @@ def test_killed_cockpit_is_resumed_with_severity_and_notes(terminal, cockpit_bin
     verify = subprocess.run([str(cockpit_bin), "timeline", "verify", folder.name],
                             capture_output=True, text=True, timeout=30)
     assert verify.returncode == 0, verify.stdout + verify.stderr
+
+
+def test_steps_survive_a_killed_terminal_and_the_running_one_is_interrupted(
+        terminal, cockpit_bin) -> None:  # type: ignore[no-untyped-def]
+    env = {"NO_COLOR": "1"}
+    human = 0.3  # a person's pause between fields: Textual moves focus after queued keys
+    # at 1x the rollout-status wait runs for about a simulated (= real) minute
+    first = terminal([str(cockpit_bin), "train", "--speed", "1"], width=80, height=24, env=env)
+    first.wait_for(lambda s: "Error rate" in s and "SEV" in s)
+    first.send("o")
+    first.wait_for(lambda s: "Open a runbook" in s)
+    first.send("-l", "frontend-kubernetes")
+    first.send("Enter")
+    first.wait_for(lambda s: "Frontend rollback (Kubernetes)" in s and "[>]" in s)
+    first.send("v")
+    first.wait_for(lambda s: "Variables of" in s)
+    first.send("-l", "api")
+    time.sleep(human)
+    first.send("Down")
+    time.sleep(human)
+    first.send("-l", "app=api")
+    time.sleep(human)
+    first.send("Enter")
+    first.wait_for(lambda s: "rollout history deployment/api" in s)
+    first.send("Enter")
+    first.wait_for(lambda s: "[x]  1 Check rollout history" in s and "> [>]  2 " in s)
+    first.send("Enter")
+    first.wait_for(lambda s: "DESTRUCTIVE STEP" in s)
+    first.send("Tab")
+    time.sleep(human)
+    first.send("-l", "api")
+    first.send("Enter")
+    time.sleep(human)
+    first.send("-l", "Dana Reyes")
+    first.send("Enter")
+    first.wait_for(lambda s: "[x]  2 Roll back" in s and "> [>]  3 " in s, timeout=30)
+    first.send("Enter")
+    first.wait_for(lambda s: "[*]  3 Watch the rollback progress" in s)
+    [folder] = incident_folders()
+
+    first.kill()  # the terminal goes: the cockpit gets SIGHUP
+    journal = folder / "journal.jsonl"
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and read_events(journal)[-1].kind != (
+            "operator.disconnected"):
+        time.sleep(0.2)
+    kinds = [e.kind for e in read_events(journal)]
+    assert kinds[-1] == "operator.disconnected"
+    status_events = [e.kind for e in read_events(journal) if e.data.get("step") == "status"]
+    assert status_events == ["step.started"], "the wait must not be recorded as ended"
+
+    second = terminal([str(cockpit_bin), "resume", folder.name], width=80, height=24,
+                      env=env)
+    second.wait_for(lambda s: "Error rate" in s)
+    second.send("6")
+    screen = second.wait_for(lambda s: "Frontend rollback (Kubernetes)" in s
+                             and "interrupted" in s)
+    assert "[x]  1 Check rollout history · done" in screen
+    assert "[x]  2 Roll back to the previous revision" in screen
+    assert "[?]  3 Watch the rollback progress · interrupted" in screen
+    interrupted = [e.data for e in read_events(journal) if e.kind == "step.interrupted"]
+    assert [d["step"] for d in interrupted] == ["status"]
+    assert "kubectl rollout status deployment/api" in interrupted[0]["preview"]
+    second.send("q")
+    second.wait_for(lambda s: "Quit: INC-" in s)
+    second.send("l")
+    wait_gone(second)
