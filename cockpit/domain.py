@@ -8,6 +8,7 @@ estate's own time (simulated or real).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -24,6 +25,32 @@ CACHE_KEYS: tuple[str, ...] = (
 
 #: Health endpoints named by the procedures.
 HEALTH_ENDPOINTS: tuple[str, ...] = ("auth", "health", "users", "students", "medications")
+
+#: Longest version token kept for the screen (a git SHA is cut to 12 first).
+VERSION_TOKEN_MAX = 24
+#: What a version looks like: ``2.0.0``, ``v1.9.3``, ``2.1.0-rc.1+b7``, ``2024.01.05``, a
+#: build number, or a git SHA. Anything else from an endpoint is shown as ``?``.
+_VERSION_RE = re.compile(r"v?\d+(?:\.\d+){0,3}(?:[-+][0-9A-Za-z][0-9A-Za-z.+-]*)?",
+                         re.IGNORECASE)
+_SHA_RE = re.compile(r"[0-9a-f]{7,64}")
+
+
+def version_token(raw: object) -> str:
+    """``raw`` if it is a short version-like token, else ``?``.
+
+    Version strings come from endpoints we do not control: a page of HTML, a
+    stack trace or a patient's name must never reach the screen or the record
+    through them. A git SHA is shortened to 12 characters.
+    """
+    from cockpit.timeline.redact import default_redactor  # stdlib-only; kept lazy
+
+    text = str(raw).strip() if raw is not None else ""
+    if _SHA_RE.fullmatch(text) and not text.isdigit():
+        text = text[:12]
+    elif len(text) > VERSION_TOKEN_MAX or not _VERSION_RE.fullmatch(text):
+        return "?"
+    # a token shaped like an SSN or a phone number is no version we can show
+    return text if default_redactor().redact_text(text) == text else "?"
 
 
 @dataclass(frozen=True)
@@ -81,10 +108,13 @@ class EndpointHealth:
 
 @dataclass(frozen=True)
 class HealthSnapshot:
-    """The health endpoints fan-out."""
+    """The health endpoints fan-out, and the version each service reports."""
 
     at: datetime
     endpoints: tuple[EndpointHealth, ...]
+    versions: tuple[tuple[str, str], ...] = ()
+    """``(service, version)`` pairs in a stable order; each version is a short
+    token from :func:`version_token` (``?`` when unknown or unreadable)."""
 
     @property
     def failing_pct(self) -> float:

@@ -1,26 +1,78 @@
-"""Health endpoints: each endpoint's status, in words and codes, and the failing share."""
+"""Health endpoints: each endpoint's status in words and codes, the failing share, and the
+version each service runs (the first thing to check after a rollback)."""
 
 from __future__ import annotations
 
+from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.events import Resize
 from textual.widgets import Static
 
 from cockpit.domain import HealthSnapshot
 from widgets.source_panel import SourcePanel
 
+#: Assumed body width before the panel has been laid out (an 80-column terminal).
+DEFAULT_WIDTH = 76
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: max(0, width - 1)] + "…"
+
+
+def summary_line(failing: int, total: int, failing_pct: float,
+                 versions: tuple[tuple[str, str], ...], width: int) -> tuple[str, int]:
+    """The panel's last line, fitted to ``width``: ``(text, length of the failing part)``.
+
+    The panels' rows are budgeted (the 80x24 metrics group and the 160x48 top row are
+    full), so the failing share and the versions (by service name) share one line: the
+    longest of these forms that fits:
+    ``1/5 failing (20%; rollback at > 50%) · versions: api 2.0.0 · frontend 3.4.1``,
+    without the threshold, without the word ``versions:``, without the percentage;
+    else as many whole versions as fit, then ``…``.
+    """
+    full = f"{failing}/{total} failing ({failing_pct:.0f}%; rollback at > 50%)"
+    if not versions:
+        return _cut(full, width), min(len(full), width)
+    short = f"{failing}/{total} failing ({failing_pct:.0f}%)"
+    shortest = f"{failing}/{total} failing"
+    items = [f"{name} {version}" for name, version in sorted(versions)]
+    listed = " · ".join(items)
+    for head, tail in ((full, f"versions: {listed}"), (short, f"versions: {listed}"),
+                       (short, listed), (shortest, listed)):
+        if len(head) + 3 + len(tail) <= width:
+            return f"{head} · {tail}", len(head)
+    text = shortest
+    for item in items:
+        if len(text) + 3 + len(item) + 4 > width:
+            break
+        text += f" · {item}"
+    text = _cut(f"{text} · …", width)
+    return text, min(len(shortest), width)
+
 
 class HealthPanel(SourcePanel):
-    """One line per health endpoint: OK/FAIL, HTTP status and latency."""
+    """One line per health endpoint (OK/FAIL, HTTP status, latency), then the failing share
+    and each service's version."""
 
     PANEL_TITLE = "Endpoints"
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self._snapshot: HealthSnapshot | None = None
 
     def compose(self) -> ComposeResult:
         yield Static("", id="health-body")
 
+    def on_resize(self, event: Resize) -> None:
+        # the last line is fitted to the width: refit it
+        if self._snapshot is not None:
+            self.show_snapshot(self._snapshot)
+
     def show_snapshot(self, snapshot: object) -> None:
         assert isinstance(snapshot, HealthSnapshot)
+        self._snapshot = snapshot
         table = Table.grid(padding=(0, 1), expand=True)
         table.add_column(ratio=2, no_wrap=True)
         table.add_column(width=4, no_wrap=True)
@@ -31,9 +83,12 @@ class HealthPanel(SourcePanel):
             latency = f"{endpoint.latency_ms:.0f}ms" if endpoint.latency_ms is not None else "-"
             table.add_row(endpoint.name, marker, str(endpoint.status_code or "-"), latency)
         failing = sum(1 for e in snapshot.endpoints if not e.ok)
-        summary = Text(f"{failing}/{len(snapshot.endpoints)} failing "
-                       f"({snapshot.failing_pct:.0f}%; rollback at > 50%)",
-                       "bold red" if snapshot.failing_pct > 50 else "dim")
-        table.add_row(summary)
-        self.set_class(snapshot.failing_pct > 50, "-breach")
-        self.query_one("#health-body", Static).update(table)
+        breach = snapshot.failing_pct > 50
+        width = self.content_region.width or DEFAULT_WIDTH
+        text, head = summary_line(failing, len(snapshot.endpoints), snapshot.failing_pct,
+                                  snapshot.versions, width)
+        line = Text(no_wrap=True, overflow="ellipsis")
+        line.append(text[:head], "bold red" if breach else "dim")
+        line.append(text[head:])
+        self.set_class(breach, "-breach")
+        self.query_one("#health-body", Static).update(Group(table, line))

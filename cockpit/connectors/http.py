@@ -17,7 +17,7 @@ import httpx
 
 from cockpit.config import HttpSettings
 from cockpit.connectors.readonly import READ_METHODS, refuse
-from cockpit.domain import EndpointHealth, HealthSnapshot
+from cockpit.domain import EndpointHealth, HealthSnapshot, version_token
 from cockpit.sources.base import SourceError
 
 #: Longest version string kept from a version endpoint's answer.
@@ -131,6 +131,16 @@ def check_endpoint(client: httpx.Client, name: str, url: str, timeout_s: float) 
     return EndpointHealth(name, url, False, code, latency, detail)
 
 
+def screen_versions(versions: dict[str, str]) -> tuple[tuple[str, str], ...]:
+    """``(name, token)`` pairs for :class:`HealthSnapshot`: an unread or odd version is ``?``.
+
+    The reasons a version could not be read stay in :attr:`HttpHealthSource.versions`
+    (for the doctor); the screen gets only a short version-like token.
+    """
+    return tuple((name, "?" if value.startswith("? ") else version_token(value))
+                 for name, value in versions.items())
+
+
 class HttpHealthSource:
     """The ``health`` source: concurrent GETs of the configured endpoints."""
 
@@ -159,10 +169,12 @@ class HttpHealthSource:
         """Check every endpoint at once; the slowest bounds the poll."""
         futures = [self._pool.submit(check_endpoint, self.client, name, url,
                                      self.settings.timeout_s) for name, url in self.urls]
+        versions: tuple[tuple[str, str], ...] = ()
         if self.settings.version_urls:
-            self.read_versions()  # concurrently with the health checks (shared pool)
+            # concurrently with the health checks (shared pool)
+            versions = screen_versions(self.read_versions())
         results = tuple(future.result() for future in futures)
-        return HealthSnapshot(at=self._now(), endpoints=results)
+        return HealthSnapshot(at=self._now(), endpoints=results, versions=versions)
 
     def read_versions(self) -> dict[str, str]:
         """GET every ``[http].version_urls`` entry at once: name -> version, or ``? reason``."""

@@ -314,7 +314,11 @@ class SimEstate:
         return failing
 
     def health_snapshot(self, endpoints: tuple[str, ...] = HEALTH_ENDPOINTS) -> HealthSnapshot:
-        """Each health endpoint's status, as the procedures' curl loop would see it."""
+        """Each health endpoint's status, as the procedures' curl loop would see it.
+
+        ``versions`` holds every deployment's current version, as its version
+        endpoint would answer (a ``rollout undo`` changes it at once).
+        """
         with self._lock:
             rel = self._rel()
             failing = self._failing_endpoints(rel)
@@ -329,7 +333,9 @@ class SimEstate:
                     result.append(EndpointHealth(name, url, False, code, ms, failing[name]))
                 else:
                     result.append(EndpointHealth(name, url, True, 200, ms, "ok"))
-            return HealthSnapshot(self.now(), tuple(result))
+            # what each service's version endpoint would answer: its current template
+            versions = tuple((dep.name, dep.version) for dep in self._deployments.values())
+            return HealthSnapshot(self.now(), tuple(result), versions)
 
     def database_snapshot(self) -> DatabaseSnapshot:
         """PostgreSQL health: connections, errors, replication lag, long transactions, locks."""
