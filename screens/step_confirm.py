@@ -1,7 +1,13 @@
-"""The destructive-step modal: type the target's name and the approver's name to run it."""
+"""The destructive-step modal: type the target's name and the approver's name to run it.
+
+When the executor offers a server-side dry run, the modal asks for it in a thread
+worker as it opens and shows the one-line answer under the command; the fields and
+keys work meanwhile, and a dry run that does not answer in time says so.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import ClassVar
 
@@ -12,6 +18,7 @@ from textual.containers import Horizontal, Vertical
 from textual.markup import escape
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
+from textual.worker import Worker, WorkerState
 
 from cockpit.runbook.engine import Confirmation
 
@@ -21,6 +28,9 @@ class StepConfirm(ModalScreen[Confirmation | None]):
 
     Starts focused on Cancel (enter there changes nothing); tab reaches the two fields.
     A wrong target name or an empty approver keeps the modal open and says why.
+    ``dry_run``, when given, is called in a thread worker and returns the line to show
+    (``server dry run: ...``); after ``dry_run_timeout_s`` without an answer the modal
+    says so (a later answer still replaces that line).
     """
 
     CSS_PATH = Path(__file__).with_suffix(".tcss")
@@ -29,7 +39,8 @@ class StepConfirm(ModalScreen[Confirmation | None]):
     ]
 
     def __init__(self, title: str, preview: str, target: str, authority: str | None,
-                 *, runbook: str = "") -> None:
+                 *, runbook: str = "", dry_run: Callable[[], str] | None = None,
+                 dry_run_timeout_s: float = 5.0) -> None:
         """``authority`` is who may approve at this severity (``None`` while it is unset)."""
         super().__init__()
         self.step_title = title
@@ -37,6 +48,10 @@ class StepConfirm(ModalScreen[Confirmation | None]):
         self.target = target
         self.authority = authority
         self.runbook = runbook
+        self.dry_run = dry_run
+        self.dry_run_timeout_s = dry_run_timeout_s
+        self.dry_run_line = ""
+        """What the dry-run line says now ("" without a dry run)."""
 
     def compose(self) -> ComposeResult:
         who = (f"required authority: {self.authority}" if self.authority
@@ -47,6 +62,9 @@ class StepConfirm(ModalScreen[Confirmation | None]):
                 head += f"  ({self.runbook})"
             yield Static(f"[b]{escape(head)}[/b]", id="confirm-title")
             yield Static(f"$ {escape(self.preview)}", id="confirm-preview")
+            if self.dry_run is not None:
+                self.dry_run_line = "server dry run: asking the server…"
+                yield Static(self.dry_run_line, id="confirm-dry-run", markup=False)
             yield Static(f"Type the target name to confirm: [b]{escape(self.target)}[/b]",
                          id="confirm-target-label")
             yield Input(placeholder=self.target, id="confirm-target")
@@ -59,6 +77,29 @@ class StepConfirm(ModalScreen[Confirmation | None]):
 
     def on_mount(self) -> None:
         self.query_one("#confirm-cancel", Button).focus()
+        if self.dry_run is not None:
+            self.run_worker(self.dry_run, thread=True, exit_on_error=False,
+                            group="step-confirm-dry-run", name="step-confirm-dry-run",
+                            description="server dry run")
+            self.set_timer(self.dry_run_timeout_s, self._dry_run_overdue)
+
+    def _show_dry_run(self, line: str) -> None:
+        self.dry_run_line = line
+        self.query_one("#confirm-dry-run", Static).update(line)
+
+    def _dry_run_overdue(self) -> None:
+        if self.dry_run_line.endswith("asking the server…"):
+            self._show_dry_run(f"server dry run: no answer within {self.dry_run_timeout_s:g}s")
+
+    @on(Worker.StateChanged)
+    def _dry_run_done(self, event: Worker.StateChanged) -> None:
+        if event.worker.group != "step-confirm-dry-run":
+            return
+        event.stop()
+        if event.state is WorkerState.SUCCESS:
+            self._show_dry_run(str(event.worker.result))
+        elif event.state is WorkerState.ERROR:
+            self._show_dry_run(f"server dry run: failed: {type(event.worker.error).__name__}")
 
     def _say(self, text: str) -> None:
         self.query_one("#confirm-message", Static).update(f"[b]{escape(text)}[/b]")

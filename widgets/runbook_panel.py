@@ -11,9 +11,10 @@ from __future__ import annotations
 import contextlib
 import textwrap
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from functools import partial
+from pathlib import Path
 from typing import Any, ClassVar
 
 from textual import on
@@ -27,10 +28,13 @@ from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
 from cockpit.incident import PlannedStep, Progress
+from cockpit.runbook.actions import ActionError
 from cockpit.runbook.context import RunbookContext
 from cockpit.runbook.engine import Confirmation, RunbookRun, StepRefused, StepState, StepStatus
+from cockpit.runbook.executor import ActionResult, RunContext
 from cockpit.runbook.model import Runbook, format_duration
 from cockpit.runbook.recommend import recommend
+from cockpit.timeline.redact import default_redactor
 
 #: A text marker and a style for every state: the marker and the word carry the
 #: state, colour only repeats it (NO_COLOR, 16-colour terminals).
@@ -50,6 +54,8 @@ _CURRENT = (StepState.READY, StepState.BLOCKED, StepState.RUNNING, StepState.FAI
             StepState.CANCELLED, StepState.INTERRUPTED)
 _RETRYABLE = (StepState.FAILED, StepState.CANCELLED, StepState.INTERRUPTED)
 TICK_S = 0.5
+#: Longest server dry-run line shown in the confirmation modal (three rows at 80 columns).
+DRY_RUN_LINE_MAX = 210
 
 
 def _fit(text: str, width: int) -> str:
@@ -63,6 +69,29 @@ def _wrap(text: str, width: int, indent: str = "") -> list[str]:
     lines = textwrap.wrap(" ".join(text.split()), max(8, width), subsequent_indent=indent,
                           break_long_words=True, break_on_hyphens=False)
     return lines or [""]
+
+
+def dry_run_line(result: ActionResult | None, action_type: str, error: str = "") -> str:
+    """The confirmation modal's one line for a server-side dry run's ``result``.
+
+    ``server dry run: ok · <what would change>``, ``server dry run: refused: <reason>``,
+    ``server dry run: not offered for <type>`` or ``server dry run: failed: <error>``;
+    redacted (an API's refusal can quote values) and cut to one short line.
+    """
+    if result is None:
+        text = f"server dry run: failed: {error}"
+    elif not result.ok:
+        lines = [line for line in result.output.splitlines() if line.strip()]
+        reason = result.detail or (lines[-1] if lines else "") or "no reason given"
+        text = f"server dry run: refused: {reason}"
+    elif result.detail == "preview only":
+        text = f"server dry run: not offered for {action_type} (nothing sent)"
+    else:
+        lines = [line for line in result.output.splitlines() if line.strip()]
+        said = lines[-1].replace(" (server dry run)", "") if lines else ""
+        text = "server dry run: ok" + (f" · {said}" if said else "")
+    text = " ".join(default_redactor().redact_text(text).split())
+    return _fit(text, DRY_RUN_LINE_MAX)
 
 
 def state_word(status: StepStatus) -> str:
@@ -124,6 +153,8 @@ class RunbookPanel(Vertical):
     """
 
     can_focus = True
+    DRY_RUN_TIMEOUT_S: ClassVar[float] = 5.0
+    """How long the confirmation modal waits for a server-side dry run's answer."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("up", "select(-1)", "Previous step", show=False, id="runbook.up"),
@@ -458,7 +489,8 @@ class RunbookPanel(Vertical):
             authority = self.ctx.authority() if self.ctx is not None else None
             self.app.push_screen(
                 StepConfirm(status.step.title, status.preview, status.target, authority,
-                            runbook=run.runbook.id),
+                            runbook=run.runbook.id, dry_run=self._dry_run_call(run, status),
+                            dry_run_timeout_s=self.DRY_RUN_TIMEOUT_S),
                 partial(self._confirmed, run, status.id))
             return
         if status.state is StepState.READY and status.step.action.type == "approval":
@@ -472,6 +504,35 @@ class RunbookPanel(Vertical):
                                              Confirmation(approver=name) if name else None))
             return
         self._start(run, status.id, None)
+
+    def _dry_run_call(self, run: RunbookRun, status: StepStatus) -> Callable[[], str] | None:
+        """A call asking the executor for a server-side dry run of the step, for the
+        confirmation modal to run in a thread worker; ``None`` when the executor has none
+        (the simulator)."""
+        dry_run = getattr(run.executor, "dry_run", None)
+        if not callable(dry_run):
+            return None
+        try:
+            action = run.resolve(status.step)
+        except ActionError:
+            return None
+        variables = dict(run.variables)
+        if run.runbook.path:
+            variables["runbooks_dir"] = str(Path(run.runbook.path).parent)
+        timeout_s = self.DRY_RUN_TIMEOUT_S
+
+        def call() -> str:
+            # runs in the modal's thread worker: the executor's requests are bounded
+            # by the context's deadline, the modal's timer covers one that hangs anyway
+            ctx = RunContext(deadline=time.monotonic() + timeout_s, variables=variables,
+                             runbook_id=run.runbook.id, step_id=status.id)
+            try:
+                result = dry_run(action, ctx)
+            except Exception as exc:  # noqa: BLE001 - a dry run must never break the modal
+                return dry_run_line(None, action.type, f"{type(exc).__name__}: {exc}")
+            return dry_run_line(result, action.type)
+
+        return call
 
     def _confirmed(self, run: RunbookRun, step_id: str, confirmation: Confirmation | None) -> None:
         self.focus()
