@@ -543,6 +543,7 @@ class CockpitApp(App[None]):
     def _show_debrief(self, score) -> None:  # type: ignore[no-untyped-def]
         from screens.debrief import DebriefScreen
 
+        self.clear_notifications()  # nothing may cover the debrief
         mode = self.training_mode or "free play"
         self.push_screen(DebriefScreen(score, f"{self.scenario_id} ({mode})"))
 
@@ -564,7 +565,7 @@ class CockpitApp(App[None]):
 
     def _coach(self) -> None:
         """Guided mode: one hint when the trainee stalls or errs (shown once per change)."""
-        if self.session is None or self.coach is None:
+        if self.session is None or self.coach is None or not self.session.is_open:
             return
         hint = self.coach.hint(self.session.journal.events, self.clock.now())
         if hint and hint != self._hint:
@@ -825,6 +826,8 @@ class CockpitApp(App[None]):
                 self._journal(self.session.close)
                 if score is not None:
                     from screens.debrief import DebriefScreen
+
+                    self.clear_notifications()  # nothing may cover the debrief
 
                     title = f"{self.scenario_id} ({self.training_mode or 'free play'})"
                     self.push_screen(DebriefScreen(score, title), lambda _: self.exit())
