@@ -10,7 +10,7 @@ import click
 from cockpit.paths import runbooks_dir
 
 if TYPE_CHECKING:
-    from cockpit.runbook.model import Runbook
+    pass
 
 
 @click.group("runbooks")
@@ -43,9 +43,10 @@ def list_runbooks(path: Path | None) -> None:
 def check(paths: tuple[Path, ...]) -> None:
     """Check runbook files or folders (default: the shipped ones); exit 1 on any error."""
     # Each file is parsed once: the same parse gives the errors and the step count.
-    # (loader's check_paths returns only the errors; see checked_runbooks below.)
     targets = list(paths) or [runbooks_dir()]
-    errors, runbooks_found = checked_runbooks(targets)
+    from cockpit.runbook.loader import check_runbooks
+
+    errors, runbooks_found = check_runbooks(targets)
     for line in errors:
         click.echo(line)
     if errors:
@@ -53,17 +54,3 @@ def check(paths: tuple[Path, ...]) -> None:
         raise SystemExit(1)
     steps = sum(len(rb.steps) for rb in runbooks_found)
     click.echo(f"{len(runbooks_found)} runbooks, {steps} steps: OK")
-
-
-def checked_runbooks(targets: list[Path]) -> tuple[list[str], list[Runbook]]:
-    """``(every FILE:LINE error, the runbooks parsed)`` for files or folders, one parse each.
-
-    The same checks as :func:`cockpit.runbook.loader.check_paths` (each file, then the
-    cross-file ones), keeping the parsed runbooks instead of reading every file again.
-    """
-    from cockpit.runbook import loader
-
-    parsed = [loader._parse(path) for path in loader.runbook_files(targets)]
-    loader._check_library(parsed)
-    errors = [line for item in parsed for line in item.problems.lines()]
-    return errors, [item.runbook for item in parsed if item.runbook is not None]

@@ -436,11 +436,17 @@ def runbook_files(paths: Iterable[str | Path]) -> list[Path]:
     return files
 
 
-def check_paths(paths: Iterable[str | Path]) -> list[str]:
-    """Every error in the runbooks at ``paths`` (files or folders), as ``FILE:LINE: message``."""
+def check_runbooks(paths: Iterable[str | Path]) -> tuple[list[str], list[Runbook]]:
+    """Every ``FILE:LINE: message`` error and every runbook that parsed, one parse per file."""
     parsed = [_parse(path) for path in runbook_files(paths)]
     _check_library(parsed)
-    return [line for item in parsed for line in item.problems.lines()]
+    errors = [line for item in parsed for line in item.problems.lines()]
+    return errors, [item.runbook for item in parsed if item.runbook is not None]
+
+
+def check_paths(paths: Iterable[str | Path]) -> list[str]:
+    """Every error in the runbooks at ``paths`` (files or folders), as ``FILE:LINE: message``."""
+    return check_runbooks(paths)[0]
 
 
 def load_runbook(path: str | Path) -> Runbook:

@@ -17,7 +17,10 @@ async def test_demo_plays_the_ideal_response_to_the_debrief() -> None:
     async with app.run_test(size=SIZE) as pilot:
         from screens.debrief import DebriefScreen
 
+        narration: list[str] = []
         for _ in range(300):
+            narration += [str(n.message) for n in app._notifications
+                          if n.title == "Autopilot" and str(n.message) not in narration]
             await pilot.pause(0.05)
             if isinstance(app.screen, DebriefScreen):
                 break
@@ -32,8 +35,8 @@ async def test_demo_plays_the_ideal_response_to_the_debrief() -> None:
         # the runbook pane followed the autopilot's runs
         pane = app.screen_stack[0].query_one(RunbookPanel)
         assert pane.current == "post-rollback-verification"
-        narration = [str(n.message) for n in app._notifications if n.title == "Autopilot"]
         assert any("why:" in line for line in narration)
+        assert not list(app._notifications), "nothing may cover the debrief"
         await pilot.press("escape", "s")  # the trainee's hands are off
         await pilot.pause(0.05)
         assert "autopilot is at the keyboard" in str(list(app._notifications)[-1].message)
