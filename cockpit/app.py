@@ -40,7 +40,6 @@ from screens.choice import ChoiceScreen
 from screens.export import ExportScreen
 from screens.help import HelpScreen
 from screens.note import NoteScreen
-from screens.status_update import StatusUpdateScreen
 from screens.war_room import WarRoomScreen
 from widgets.decision_panel import DecisionPanel
 from widgets.incident_header import IncidentHeader
@@ -763,6 +762,8 @@ class CockpitApp(App[None]):
                 self._status_reminded = None
                 self.notify("Status update recorded" +
                             (f" and queued to {channel}." if channel != "journal" else "."))
+
+        from screens.status_update import StatusUpdateScreen  # TextArea: only when needed
 
         self.push_screen(StatusUpdateScreen(template, slack_configured=slack), done)
 
