@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import threading
 import time
@@ -511,7 +512,10 @@ class CockpitApp(App[None]):
         try:
             score = Autopilot(demo, narrate).play()
         except _DemoStopped:
-            demo.abandon()
+            # the demo's record is the autopilot's, not the trainee's: close it as far as it
+            # went (still exportable) rather than leave an open incident to be offered back
+            with contextlib.suppress(JournalError):
+                demo.incident.close()
             return
         except (AutopilotError, JournalError) as exc:
             demo.abandon()
@@ -942,6 +946,8 @@ def make_sim_app(scenario_id: str | None = None, *, speed: float | None = None,
     if session is not None and mode is None:  # a resumed walkthrough keeps its mode
         started = [e.data for e in session.journal.events if e.kind == "training.started"]
         mode = str(started[0].get("mode") or "") if started else None
+        if mode in ("demo", "free"):
+            mode = None  # nobody plays a resumed demo but the trainee: free play
     if mode:
         app.training_mode = mode
         if mode == "guided":

@@ -99,4 +99,4 @@ def test_demo_walkthrough_narrates_and_quits(terminal, cockpit_bin) -> None:  # 
     term.wait_for(lambda s: "Autopilot" in s and "why" in s, timeout=40)
     term.send("q")
     assert gone(term)
-    assert read_events(journal())[-1].kind == "operator.disconnected"
+    assert read_events(journal())[-1].kind == "incident.closed"
