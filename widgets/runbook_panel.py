@@ -407,6 +407,13 @@ class RunbookPanel(Vertical):
         self.app.notify(message, severity=severity, timeout=timeout,  # type: ignore[arg-type]
                         markup=False)
 
+    def _record_dry_run(self, run: RunbookRun, step_id: str, line: str) -> None:
+        if self.ctx is None:
+            return
+        with contextlib.suppress(Exception):  # a journal that fails is shown by the app
+            self.ctx.record("step.dry_run", {"runbook": run.runbook.id, "step": step_id,
+                                             "result": line, "by": self.ctx.operator()})
+
     def _record_refusal(self, run: RunbookRun, step_id: str, reason: str) -> None:
         """A guard or confirmation refused a step: that goes in the record (compliance
         reads it, training scores it)."""
@@ -487,11 +494,17 @@ class RunbookPanel(Vertical):
             from screens.step_confirm import StepConfirm
 
             authority = self.ctx.authority() if self.ctx is not None else None
-            self.app.push_screen(
-                StepConfirm(status.step.title, status.preview, status.target, authority,
-                            runbook=run.runbook.id, dry_run=self._dry_run_call(run, status),
-                            dry_run_timeout_s=self.DRY_RUN_TIMEOUT_S),
-                partial(self._confirmed, run, status.id))
+            modal = StepConfirm(status.step.title, status.preview, status.target, authority,
+                                runbook=run.runbook.id, dry_run=self._dry_run_call(run, status),
+                                dry_run_timeout_s=self.DRY_RUN_TIMEOUT_S)
+
+            def confirmed(confirmation: Confirmation | None) -> None:
+                if confirmation is not None and modal.dry_run is not None:
+                    # what the server said before the engineer confirmed belongs to the record
+                    self._record_dry_run(run, status.id, modal.dry_run_line)
+                self._confirmed(run, status.id, confirmation)
+
+            self.app.push_screen(modal, confirmed)
             return
         if status.state is StepState.READY and status.step.action.type == "approval":
             from screens.reason_prompt import ReasonPrompt

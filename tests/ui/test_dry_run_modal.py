@@ -149,6 +149,12 @@ async def test_a_hanging_dry_run_never_blocks_the_modal_and_says_so() -> None:
         await pilot.pause()
         assert app.panel.run.state("undo").state is StepState.DONE
         assert app.executor.ran.count("k8s.rollout_undo") == 1
+        # what the engineer saw of the dry run when they confirmed is in the record
+        (seen,) = [e["data"] for e in app.events if e["kind"] == "step.dry_run"]
+        assert seen["step"] == "undo" and seen["result"] == (
+            "server dry run: no answer within 0.2s")
+        undo = [e["kind"] for e in app.events if e["data"].get("step") == "undo"]
+        assert undo == ["step.dry_run", "step.started", "step.finished"]
 
 
 async def test_the_simulator_has_no_dry_run_line() -> None:
