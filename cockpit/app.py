@@ -863,13 +863,13 @@ class CockpitApp(App[None]):
 
 
 def _start_session(clock: Clock, *, scenario: str | None, environment: str, mode: str,
-                   title: str, incident_id: str | None,
-                   config: str | None) -> tuple[IncidentSession | None, str]:
+                   title: str, incident_id: str | None, config: str | None,
+                   read_only: bool = False) -> tuple[IncidentSession | None, str]:
     """Open the incident's journal; on failure, the reason (the war room still opens)."""
     try:
         return IncidentSession.start(scenario=scenario, environment=environment, mode=mode,
                                      title=title, clock=clock, incident_id=incident_id,
-                                     config=config), ""
+                                     config=config, read_only=read_only), ""
     except (JournalError, OSError) as exc:
         return None, str(exc)
 
@@ -896,7 +896,8 @@ def make_app(
     if session is None:
         session, problem = _start_session(
             clock, scenario=None, environment=environment, mode="live",
-            title=f"{environment} incident", incident_id=incident_id, config=config_path)
+            title=f"{environment} incident", incident_id=incident_id, config=config_path,
+            read_only=read_only)
     return CockpitApp(sources, clock=clock, environment=environment, estate_label=estate_label,
                       start_clock=start_clock, executor=executor, read_only=read_only,
                       session=session, journal_problem=problem, variables=variables)
@@ -984,7 +985,8 @@ def open_incident_app(session: IncidentSession) -> CockpitApp:
     config = load_config(str(config_path))
     for secret in config.secrets():
         register_secret(secret)
-    read_only = config.cockpit.read_only
+    # opened read-only (the flag or the config), resumed read-only
+    read_only = bool(opened.get("read_only")) or config.cockpit.read_only
     return make_app(build_sources(config, read_only=read_only), clock=session.clock,
                     environment=config.cockpit.environment,
                     estate_label="LIVE READ-ONLY" if read_only else "LIVE", session=session,

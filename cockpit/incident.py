@@ -276,11 +276,13 @@ class IncidentSession:
         status_update_minutes: float = DEFAULT_STATUS_MINUTES,
         incident_id: str | None = None,
         config: str | None = None,
+        read_only: bool = False,
     ) -> IncidentSession:
         """Open a new incident: create its journal and record ``incident.opened``.
 
         ``incident_id`` fixes the ID (tests, snapshots); ``config`` is the config file a
-        live incident runs on, kept so ``cockpit resume`` can reopen the same connectors.
+        live incident runs on, kept so ``cockpit resume`` can reopen the same connectors,
+        and ``read_only`` whether it was opened read-only (a resume keeps it so).
         """
         if mode not in MODES:
             raise ValueError(f"incident mode must be one of {', '.join(MODES)}, got {mode!r}")
@@ -296,7 +298,8 @@ class IncidentSession:
             session.record(
                 "incident.opened",
                 {"scenario": scenario, "environment": environment, "mode": mode, "title": title,
-                 **({"config": config} if config else {})},
+                 **({"config": config} if config else {}),
+                 **({"read_only": True} if read_only else {})},
             )
         except BaseException:
             journal.close()

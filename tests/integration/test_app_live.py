@@ -148,3 +148,28 @@ async def test_every_panel_fed_by_real_clients_and_one_source_going_stale(
         assert {k: app.statuses[k].state for k in before} == dict.fromkeys(before, "ok")
         assert all(app.statuses[k].last_ok > before[k] for k in before), "others kept updating"
     assert DD_API_KEY not in str(metrics.reason)
+
+
+def test_a_live_incident_opened_read_only_resumes_read_only(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from cockpit.app import make_app, open_incident_app
+    from cockpit.clock import WallClock
+    from cockpit.incident import IncidentSession
+
+    config_file = tmp_path / "cockpit.toml"
+    config_file.write_text('[cockpit]\nenvironment = "production"\n\n'
+                           '[http]\nbase_url = "http://127.0.0.1:9"\n')
+    # `cockpit run --read-only`: the flag, not the config, makes this observer read-only
+    first = make_app([], clock=WallClock(), read_only=True, config_path=str(config_file))
+    assert first.session is not None
+    ident = first.session.incident_id
+    first.session.disconnect()
+
+    resumed = open_incident_app(IncidentSession.resume(ident, clock=WallClock()))
+    try:
+        assert resumed.read_only is True
+        assert resumed.estate_label == "LIVE READ-ONLY"
+    finally:
+        assert resumed.session is not None
+        resumed.session.disconnect()
+        for closable in [*resumed.sources, resumed.executor]:
+            closable.close()  # type: ignore[union-attr]
