@@ -19,7 +19,10 @@ Rules (the RCA's "Timeline" section is built from these):
   (also ``clear``, ``normal``, ``resolved``) and no health-check step has
   failed, provided an event at least N minutes (default 5) later finds it
   still so. The time reported is when health came back, not when it was
-  confirmed.
+  confirmed. An *event* trigger (a security breach, data corruption: no metric,
+  it never goes back to ``ok``) counts as handled once a rollback completed; and
+  while a rollback step runs, or a started rollback has not completed, health
+  cannot come back.
 """
 
 from __future__ import annotations
@@ -90,6 +93,7 @@ class MilestoneTracker:
         self._running_rollback: set[str] = set()
         self._last_rollback_done: datetime | None = None
         self._healthy_since: datetime | None = None
+        self._event_triggers: set[str] = set()
 
     def feed(self, kind: str, t: datetime, data: Mapping[str, Any]) -> None:
         """Account for one event."""
@@ -98,6 +102,8 @@ class MilestoneTracker:
             name = str(data.get("trigger", ""))
             state = str(data.get("state", "")).lower()
             self._triggers[name] = state
+            if "metric" in data and data.get("metric") is None and state == "fired":
+                self._event_triggers.add(name)
             if state in DETECTED_STATES and m["issue_detected"] is None:
                 m["issue_detected"] = t
         elif kind == "incident.declared" and m["incident_declared"] is None:
@@ -132,9 +138,13 @@ class MilestoneTracker:
         m = self._m
         if m["issue_detected"] is None or m["services_restored"] is not None:
             return
+        rolled_back = m["rollback_completed"] is not None
         healthy = not self._failing_health and all(
-            s in HEALTHY_STATES for s in self._triggers.values()
+            state in HEALTHY_STATES or (name in self._event_triggers and rolled_back)
+            for name, state in self._triggers.items()
         )
+        if m["rollback_initiated"] is not None and (not rolled_back or self._running_rollback):
+            healthy = False  # a rollback under way: nothing is restored yet
         if not healthy:
             self._healthy_since = None
             return

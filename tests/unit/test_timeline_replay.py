@@ -92,3 +92,34 @@ def test_unfinished_step_is_interrupted_and_resume_records_it(tmp_path: Path) ->
     assert kinds[-2:] == ["step.interrupted", "operator.resumed"]
     assert reducer.state == replay(read_events(journal.path), journal.incident_id)
     assert reducer.state.runbooks["db"].steps["migrate-down"].status == "interrupted"
+
+
+def test_an_event_trigger_is_restored_only_after_the_rollback_completes() -> None:
+    from datetime import UTC, datetime
+
+    from cockpit.timeline.milestones import MilestoneTracker
+
+    t0 = datetime(2025, 3, 4, 11, 16, tzinfo=UTC)
+
+    def at(minutes: float) -> datetime:
+        return t0 + timedelta(minutes=minutes)
+
+    tracker = MilestoneTracker(restored_after=timedelta(minutes=5))
+    breach = {"trigger": "security_breach", "state": "fired", "metric": None}
+    tracker.feed("trigger.changed", at(0), breach)
+    tracker.feed("step.started", at(1), {"runbook": "sec", "step": "undo", "destructive": True})
+    tracker.feed("sample", at(8), {})  # a breach never goes back to ok by itself
+    assert tracker.milestones.services_restored is None
+    tracker.feed("step.finished", at(9), {"runbook": "sec", "step": "undo", "outcome": "done"})
+    # a second rollback step: nothing is restored while it runs
+    tracker.feed("step.started", at(10), {"runbook": "sec", "step": "rotate-undo",
+                                          "destructive": True})
+    tracker.feed("sample", at(16), {})
+    assert tracker.milestones.services_restored is None
+    tracker.feed("step.finished", at(17), {"runbook": "sec", "step": "rotate-undo",
+                                           "outcome": "done"})
+    tracker.feed("sample", at(20), {})
+    assert tracker.milestones.services_restored is None  # not yet 5 minutes
+    tracker.feed("sample", at(22.5), {})
+    assert tracker.milestones.services_restored == at(17)
+    assert tracker.milestones.rollback_completed == at(17)
