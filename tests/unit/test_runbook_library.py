@@ -445,3 +445,16 @@ def test_other_corrections(library: Any) -> None:
     cluster = library.get("kubernetes-cluster-state")
     assert "--field-selector=status.phase!=Running" in _preview(
         cluster, cluster.step("pods-not-running"))
+
+
+def test_the_picker_offers_the_procedure_in_order_when_the_error_rate_fires() -> None:
+    from cockpit.paths import runbooks_dir
+    from cockpit.runbook.loader import load_library
+    from cockpit.runbook.recommend import recommend
+
+    ranked = [rb.id for rb in recommend(load_library(runbooks_dir()), ["error_rate"])]
+    assert ranked[:2] == ["incident-declaration", "initial-assessment"]
+    rollbacks = ranked.index("frontend-kubernetes")
+    assert rollbacks < ranked.index("post-rollback-verification") < ranked.index("rca")
+    # runbooks for other triggers only (a breach, corruption) come after every match
+    assert ranked.index("scenario-security-breach") > ranked.index("rca")
