@@ -9,7 +9,7 @@ import time
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import on
 from textual.app import App
@@ -37,6 +37,10 @@ from cockpit.sources.base import Source, SourceStatus
 from cockpit.sources.poller import Poller
 from cockpit.timeline.journal import JournalError, JournalWriteError
 from cockpit.timeline.playback import QUIET_KINDS, SNAPSHOT_METRICS, Playback, describe
+
+if TYPE_CHECKING:
+    from cockpit.sim.estate import SimEstate
+    from cockpit.training.session import TrainingSession
 from screens.choice import ChoiceScreen
 from screens.export import ExportScreen
 from screens.help import HelpScreen
@@ -68,7 +72,7 @@ class _IncidentVariables(Mapping[str, str]):
             "environment": app.environment,
             "reason": f"{app.environment} incident",
         }
-        estate = getattr(app, "estate", None)
+        estate = app.estate
         if estate is not None:
             values.update(scenario=estate.scenario.id, reason=estate.scenario.title,
                           namespace=estate.scenario.namespace)
@@ -159,8 +163,10 @@ class CockpitApp(App[None]):
         """A recorded incident being played back (``cockpit replay``): nothing is written."""
         self.missing_reason = missing_reason
         self._playback_ended = False
-        self.demo = None
+        self.demo: TrainingSession | None = None
         """The autopilot's training session in a demo walkthrough (see make_demo_app)."""
+        self.estate: SimEstate | None = None
+        """The simulated estate in training (see make_sim_app); ``None`` on the real one."""
         self._stopping = threading.Event()
         self._demo_done = threading.Event()
         self.demo_pace = 1.0
@@ -266,9 +272,7 @@ class CockpitApp(App[None]):
             panel = self.query_one(RunbookPanel)
         except NoMatches:
             return
-        wait = getattr(panel, "wait_idle", None)
-        if callable(wait):
-            wait()
+        panel.wait_idle()
 
     def on_unmount(self) -> None:
         self._stopping.set()
@@ -380,7 +384,7 @@ class CockpitApp(App[None]):
 
         executor = self.executor
         if executor is None:
-            estate = getattr(self, "estate", None)
+            estate = self.estate
             if estate is None:
                 executor = _NoExecutor()
             else:
@@ -476,7 +480,7 @@ class CockpitApp(App[None]):
     def _observe_estate(self) -> None:
         """Training: scenario events (a breach detected, corruption found) reach the decision
         engine, and damage done by wrong actions reaches the record (the debrief shows it)."""
-        estate = getattr(self, "estate", None)
+        estate = self.estate
         if estate is None:
             return
         events = estate.events_until(self.clock.now())
@@ -749,7 +753,7 @@ class CockpitApp(App[None]):
             return
         progress = None
         panel = self._runbook_panel()
-        if panel is not None and callable(getattr(panel, "progress", None)):
+        if panel is not None:
             progress = panel.progress()
         template = session.status_update_template(progress)
         post_status = getattr(self.executor, "post_status_update", None)
@@ -781,7 +785,7 @@ class CockpitApp(App[None]):
 
     def _score_training(self):  # type: ignore[no-untyped-def]
         """Training: record where the estate stands and the score (both go in the export)."""
-        estate = getattr(self, "estate", None)
+        estate = self.estate
         if estate is None or self.session is None:
             return None
         from cockpit.paths import runbooks_dir
@@ -813,9 +817,7 @@ class CockpitApp(App[None]):
         if screen is None or panel is None:
             return
         screen.action_show_group("runbook")
-        open_picker = getattr(panel, "open_picker", None)
-        if callable(open_picker):
-            open_picker()
+        panel.open_picker()
 
     async def action_quit(self) -> None:
         if self.session is None or not self.session.is_open:
@@ -935,7 +937,7 @@ def make_sim_app(scenario_id: str | None = None, *, speed: float | None = None,
     app = CockpitApp(sim_sources(estate), clock=clock, environment=scenario.environment,
                      estate_label=f"SIM {scenario.id}", start_clock=start_clock,
                      session=session, journal_problem=problem, scenario_id=scenario.id)
-    app.estate = estate  # type: ignore[attr-defined]
+    app.estate = estate
     if resumed:
         # the estate restarts from the scenario: apply again what the steps did to it
         from cockpit.paths import runbooks_dir
@@ -1040,7 +1042,7 @@ def make_demo_app(scenario_id: str | None = None, *, speed: float | None = None,
                      start_clock=False, scenario_id=scenario.id, read_only=True,
                      playback=Playback(lambda: demo.incident.journal.events))
     holder.append(app)
-    app.estate = demo.estate  # type: ignore[attr-defined]
+    app.estate = demo.estate
     app.demo = demo
     app.training_mode = "demo"
     return app
