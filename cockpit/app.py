@@ -39,6 +39,7 @@ from cockpit.timeline.journal import JournalError, JournalWriteError
 from cockpit.timeline.playback import QUIET_KINDS, SNAPSHOT_METRICS, Playback, describe
 
 if TYPE_CHECKING:
+    from cockpit.runbook.model import Library
     from cockpit.sim.estate import SimEstate
     from cockpit.training.session import TrainingSession
 from screens.choice import ChoiceScreen
@@ -87,6 +88,10 @@ class _IncidentVariables(Mapping[str, str]):
 
     def __len__(self) -> int:
         return len(self._values())
+
+    def items(self):  # type: ignore[no-untyped-def, override]
+        """One reading of the incident for every key (a run copies them all at once)."""
+        return self._values().items()
 
 
 class _DemoStopped(Exception):
@@ -188,6 +193,8 @@ class CockpitApp(App[None]):
         self._first_data: set[str] = set()
         self._status_reminded: datetime | None = None
         self._runbook_attached = False
+        self._library: Library | None = None
+        self._library_lock = threading.Lock()
         self.training_mode: str | None = None
         """``guided``, ``exam`` or ``demo`` in a training walkthrough (see make_sim_app)."""
         self.coach = None
@@ -238,41 +245,19 @@ class CockpitApp(App[None]):
         disconnect is recorded, so the record shows it started and never finished, and a
         resume marks it *interrupted* (outcome unknown) rather than pretending it ended.
         """
-        self._wait_for_changes()
+        self._wait_for_steps(changes_only=True)
         if self.session is not None:
             self.session.disconnect()
         self._wait_for_steps()
         self.exit(return_code=129)
 
-    def _wait_for_changes(self) -> None:
-        panel = self._runbook_panel()
-        if panel is None:
-            return
-        deadline = 0.0
-        for run in panel.runs.values():
-            step_id = run.running
-            if step_id is not None and run.state(step_id).mutates:
-                status = run.state(step_id)
-                left = status.step.timeout_s - (status.elapsed_s or 0.0)
-                deadline = max(deadline, time.monotonic() + max(1.0, left))
-
-        def changing() -> bool:
-            for run in panel.runs.values():
-                step_id = run.running
-                if step_id is not None and run.state(step_id).mutates:
-                    return True
-            return False
-
-        while deadline and time.monotonic() < deadline and changing():
-            time.sleep(0.05)
-
-    def _wait_for_steps(self) -> None:
+    def _wait_for_steps(self, *, changes_only: bool = False) -> None:
         """Give a step that is running its remaining timeout to finish and be recorded."""
         try:
             panel = self.query_one(RunbookPanel)
         except NoMatches:
             return
-        panel.wait_idle()
+        panel.wait_idle(changes_only=changes_only)
 
     def on_unmount(self) -> None:
         self._stopping.set()
@@ -377,10 +362,19 @@ class CockpitApp(App[None]):
         except JournalWriteError as exc:
             self.call_from_thread(self._journal_failed, str(exc))
 
+    def runbook_library(self) -> Library:
+        """The shipped runbooks, read once per cockpit (the pane, a resume's replay, the
+        coach and the score share them). File I/O: call it off the event loop."""
+        with self._library_lock:
+            if self._library is None:
+                from cockpit.paths import runbooks_dir
+                from cockpit.runbook.loader import load_library
+
+                self._library = load_library(runbooks_dir())
+            return self._library
+
     def runbook_context(self) -> RunbookContext:
         """What the runbook pane needs from this incident (reads the library: a thread's job)."""
-        from cockpit.paths import runbooks_dir
-        from cockpit.runbook.loader import load_library
 
         executor = self.executor
         if executor is None:
@@ -392,7 +386,7 @@ class CockpitApp(App[None]):
 
                 executor = self.executor = SimExecutor(estate)
         return RunbookContext(
-            library=load_library(runbooks_dir()),
+            library=self.runbook_library(),
             executor=executor,
             record=self._record_for_runbook,
             facts=self.facts,
@@ -788,8 +782,6 @@ class CockpitApp(App[None]):
         estate = self.estate
         if estate is None or self.session is None:
             return None
-        from cockpit.paths import runbooks_dir
-        from cockpit.runbook.loader import load_library
         from cockpit.training.score import score_events
         from cockpit.training.session import estate_outcome
         from cockpit.training.spec import parse_training
@@ -798,7 +790,7 @@ class CockpitApp(App[None]):
         if self._journal(self.session.record, "training.outcome", estate_outcome(estate)) is None:
             return None
         score = score_events(self.session.journal.events, parse_training(estate.scenario),
-                             self.engine.policy, load_library(runbooks_dir()))
+                             self.engine.policy, self.runbook_library())
         self._journal(self.session.record, "score.recorded", score.to_data())
         return score
 
@@ -940,12 +932,10 @@ def make_sim_app(scenario_id: str | None = None, *, speed: float | None = None,
     app.estate = estate
     if resumed:
         # the estate restarts from the scenario: apply again what the steps did to it
-        from cockpit.paths import runbooks_dir
-        from cockpit.runbook.loader import load_library
         from cockpit.sim.resume import replay_actions
 
-        replay_actions(estate, session.journal.events, load_library(runbooks_dir()),
-                       dict(_IncidentVariables(app)))
+        replay_actions(estate, session.journal.events, app.runbook_library(),
+                       dict(_IncidentVariables(app).items()))
     if session is not None and mode is None:  # a resumed walkthrough keeps its mode
         started = [e.data for e in session.journal.events if e.kind == "training.started"]
         mode = str(started[0].get("mode") or "") if started else None
@@ -956,7 +946,8 @@ def make_sim_app(scenario_id: str | None = None, *, speed: float | None = None,
         if mode == "guided":
             from cockpit.training.coach import Coach
 
-            app.coach = Coach(scenario, mode)
+            app.coach = Coach(scenario, mode, policy=app.engine.policy,
+                              library=app.runbook_library())
     if session is not None and not any(e.kind == "training.started"
                                        for e in session.journal.events):
         app._journal(session.record, "training.started",

@@ -317,12 +317,13 @@ class RunbookPanel(Vertical):
         eta = f"about {format_duration(left)} (phase budgets left)" if left else None
         return Progress(steps=steps, phase=phase, eta=eta)
 
-    def wait_idle(self, poll_s: float = 0.05) -> None:
+    def wait_idle(self, poll_s: float = 0.05, *, changes_only: bool = False) -> None:
         """Before the app goes: let a running step finish and be recorded (blocking).
 
-        A step that only waits or reads is cancelled (it changes nothing, and on the
-        simulator its clock stops with the app); one that changes something is given
-        the rest of its timeout.
+        A step that changes something is given the rest of its timeout. A step that only
+        waits or reads is cancelled (it changes nothing, and on the simulator its clock
+        stops with the app) — or, with ``changes_only``, left alone and not waited for
+        (SIGHUP: the record then shows it started and never finished: interrupted).
         """
         deadline = 0.0
         for run in self.runs.values():
@@ -331,12 +332,21 @@ class RunbookPanel(Vertical):
                 continue
             status = run.state(step_id)
             if not status.mutates:
+                if changes_only:
+                    continue
                 with contextlib.suppress(StepRefused):
                     run.cancel(step_id)
             left = status.step.timeout_s - (status.elapsed_s or 0.0)
             deadline = max(deadline, time.monotonic() + max(1.0, left))
-        while deadline and time.monotonic() < deadline and any(
-                run.running is not None for run in self.runs.values()):
+
+        def busy() -> bool:
+            for run in self.runs.values():
+                step_id = run.running
+                if step_id is not None and (not changes_only or run.state(step_id).mutates):
+                    return True
+            return False
+
+        while deadline and time.monotonic() < deadline and busy():
             time.sleep(poll_s)
 
     # ---------------------------------------------------------------- opening

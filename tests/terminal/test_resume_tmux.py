@@ -8,7 +8,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from tmux_terminal import cockpit_bin, terminal  # noqa: F401, F811 - pytest fixtures
+from tmux_terminal import cockpit_bin, roll_back_the_api, terminal  # noqa: F401 - fixtures
 
 from cockpit.timeline.journal import read_events
 
@@ -71,36 +71,10 @@ def test_killed_cockpit_is_resumed_with_severity_and_notes(terminal, cockpit_bin
 def test_steps_survive_a_killed_terminal_and_the_running_one_is_interrupted(
         terminal, cockpit_bin) -> None:  # type: ignore[no-untyped-def]
     env = {"NO_COLOR": "1"}
-    human = 0.3  # a person's pause between fields: Textual moves focus after queued keys
     # at 1x the rollout-status wait runs for about a simulated (= real) minute
     first = terminal([str(cockpit_bin), "train", "--speed", "1"], width=80, height=24, env=env)
     first.wait_for(lambda s: "Error rate" in s and "SEV" in s)
-    first.send("o")
-    first.wait_for(lambda s: "Open a runbook" in s)
-    first.send("-l", "frontend-kubernetes")
-    first.send("Enter")
-    first.wait_for(lambda s: "Frontend rollback (Kubernetes)" in s and "[>]" in s)
-    first.send("v")
-    first.wait_for(lambda s: "Variables of" in s)
-    first.send("-l", "api")
-    time.sleep(human)
-    first.send("Down")
-    time.sleep(human)
-    first.send("-l", "app=api")
-    time.sleep(human)
-    first.send("Enter")
-    first.wait_for(lambda s: "rollout history deployment/api" in s)
-    first.send("Enter")
-    first.wait_for(lambda s: "[x]  1 Check rollout history" in s and "> [>]  2 " in s)
-    first.send("Enter")
-    first.wait_for(lambda s: "DESTRUCTIVE STEP" in s)
-    first.send("Tab")
-    time.sleep(human)
-    first.send("-l", "api")
-    first.send("Enter")
-    time.sleep(human)
-    first.send("-l", "Dana Reyes")
-    first.send("Enter")
+    roll_back_the_api(first)
     first.wait_for(lambda s: "[x]  2 Roll back" in s and "> [>]  3 " in s, timeout=30)
     first.send("Enter")
     first.wait_for(lambda s: "[*]  3 Watch the rollback progress" in s)

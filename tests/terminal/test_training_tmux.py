@@ -6,7 +6,11 @@ import os
 import time
 from pathlib import Path
 
-from tmux_terminal import cockpit_bin, terminal  # noqa: F401, F811 - pytest fixtures
+from tmux_terminal import (  # noqa: F401 - pytest fixtures
+    cockpit_bin,
+    roll_back_the_api,
+    terminal,
+)
 
 from cockpit.timeline.journal import read_events
 
@@ -38,35 +42,7 @@ def test_guided_walkthrough_by_keyboard_to_the_debrief(terminal, cockpit_bin) ->
     term.send("r")
     term.wait_for(lambda s: "Decision recorded" in s)
 
-    term.send("o")
-    term.wait_for(lambda s: "Open a runbook" in s)
-    term.send("-l", "frontend-kubernetes")
-    term.send("Enter")
-    term.wait_for(lambda s: "Frontend rollback (Kubernetes)" in s and "[>]" in s)
-    term.send("v")  # point it at the deployment that is failing: the api
-    term.wait_for(lambda s: "Variables of" in s)
-    human = 0.3  # a person's pause between fields: Textual moves focus after queued keys
-    term.send("-l", "api")
-    time.sleep(human)
-    term.send("Down")
-    time.sleep(human)
-    term.send("-l", "app=api")
-    time.sleep(human)
-    term.send("Enter")
-    term.wait_for(lambda s: "rollout history deployment/api" in s)
-    term.send("Enter")
-    term.wait_for(lambda s: "1 Check rollout history · done" in s)
-    term.wait_for(lambda s: "> [>]  2 " in s)
-    term.send("Enter")
-    term.wait_for(lambda s: "DESTRUCTIVE STEP" in s)
-    term.send("Tab")
-    time.sleep(human)
-    term.send("-l", "api")
-    term.send("Enter")
-    time.sleep(human)
-    term.send("-l", "Dana Reyes")
-    term.send("Enter")
-    term.wait_for(lambda s: "[x]  2 Roll back to the previous revision" in s, timeout=30)
+    roll_back_the_api(term)
     for number in (3, 4, 5):
         term.wait_for(lambda s, n=number: f"> [>]  {n} " in s, timeout=20)
         term.send("Enter")

@@ -85,3 +85,39 @@ def terminal() -> Iterator[Callable[..., Terminal]]:
     yield start
     for term in started:
         term.kill()
+
+
+#: A person's pause between fields: Textual moves focus after the keys already queued.
+HUMAN_PAUSE_S = 0.3
+
+
+def roll_back_the_api(term: Terminal) -> None:
+    """By keyboard: open frontend-kubernetes, point it at the api (the bad-deploy estate's
+    failing deployment), run its history check, then confirm and run the undo."""
+    term.send("o")
+    term.wait_for(lambda s: "Open a runbook" in s)
+    term.send("-l", "frontend-kubernetes")
+    term.send("Enter")
+    term.wait_for(lambda s: "Frontend rollback (Kubernetes)" in s and "[>]" in s)
+    term.send("v")
+    term.wait_for(lambda s: "Variables of" in s)
+    term.send("-l", "api")
+    time.sleep(HUMAN_PAUSE_S)
+    term.send("Down")
+    time.sleep(HUMAN_PAUSE_S)
+    term.send("-l", "app=api")
+    time.sleep(HUMAN_PAUSE_S)
+    term.send("Enter")
+    term.wait_for(lambda s: "rollout history deployment/api" in s)
+    term.send("Enter")
+    term.wait_for(lambda s: "[x]  1 Check rollout history · done" in s and "> [>]  2 " in s)
+    term.send("Enter")
+    term.wait_for(lambda s: "DESTRUCTIVE STEP" in s)
+    term.send("Tab")
+    time.sleep(HUMAN_PAUSE_S)
+    term.send("-l", "api")
+    term.send("Enter")
+    time.sleep(HUMAN_PAUSE_S)
+    term.send("-l", "Dana Reyes")
+    term.send("Enter")
+    term.wait_for(lambda s: "[x]  2 Roll back to the previous revision" in s, timeout=30)
