@@ -18,6 +18,8 @@ from textual.css.query import NoMatches
 from textual.widget import Widget
 from textual.worker import Worker, WorkerState
 
+from cockpit.actions.executor import ActionResult, Executor, RunContext
+from cockpit.actions.types import ResolvedAction
 from cockpit.clock import Clock, SimClock
 from cockpit.decision import DecisionEngine, default_policy_path, load_policy
 from cockpit.domain import (
@@ -29,10 +31,8 @@ from cockpit.domain import (
 from cockpit.incident import IncidentSession, apply_to_engine
 from cockpit.incident_actor import operator_name
 from cockpit.messages import SourceUpdated
-from cockpit.runbook.actions import ResolvedAction
 from cockpit.runbook.context import RunbookContext
 from cockpit.runbook.engine import IncidentFacts
-from cockpit.runbook.executor import ActionResult, Executor, RunContext
 from cockpit.sources.base import Source, SourceStatus
 from cockpit.sources.poller import Poller
 from cockpit.timeline.journal import JournalError, JournalWriteError
@@ -382,7 +382,7 @@ class CockpitApp(App[None]):
             if estate is None:
                 executor = _NoExecutor()
             else:
-                from cockpit.runbook.sim_executor import SimExecutor
+                from cockpit.sim.executor import SimExecutor
 
                 executor = self.executor = SimExecutor(estate)
         return RunbookContext(
@@ -972,7 +972,7 @@ def open_incident_app(session: IncidentSession) -> CockpitApp:
                            "it cannot reopen its connectors")
     from cockpit.config import load_config
     from cockpit.connectors import build_sources
-    from cockpit.runbook.live_executor import build_executor
+    from cockpit.connectors.executor import build_executor
     from cockpit.timeline.redact import register_secret
 
     config = load_config(str(config_path))

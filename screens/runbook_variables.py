@@ -13,7 +13,7 @@ from textual.markup import escape
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
-from cockpit.runbook.actions import PLACEHOLDER_PREFIX
+from cockpit.actions.types import PLACEHOLDER_PREFIX
 
 
 class RunbookVariables(ModalScreen[dict[str, str] | None]):

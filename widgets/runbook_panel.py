@@ -27,11 +27,11 @@ from textual.message import Message
 from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
+from cockpit.actions.executor import ActionResult, RunContext
+from cockpit.actions.types import ActionError
 from cockpit.incident import PlannedStep, Progress
-from cockpit.runbook.actions import ActionError
 from cockpit.runbook.context import RunbookContext
 from cockpit.runbook.engine import Confirmation, RunbookRun, StepRefused, StepState, StepStatus
-from cockpit.runbook.executor import ActionResult, RunContext
 from cockpit.runbook.model import Runbook, format_duration
 from cockpit.runbook.recommend import recommend
 from cockpit.timeline.redact import default_redactor

@@ -36,7 +36,7 @@ def run(config_path: str, read_only: bool) -> None:
     if not sources:
         raise click.UsageError(f"{config_path}: no connector is configured")
     from cockpit.app import make_app
-    from cockpit.runbook.live_executor import build_executor
+    from cockpit.connectors.executor import build_executor
 
     executor = build_executor(config, read_only=ro)
     label = "LIVE READ-ONLY" if ro else "LIVE"

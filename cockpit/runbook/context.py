@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from cockpit.actions.executor import Executor
 from cockpit.runbook.engine import IncidentFacts, Record
-from cockpit.runbook.executor import Executor
 from cockpit.runbook.model import Library
 
 

@@ -31,7 +31,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from cockpit.runbook.actions import (
+from cockpit.actions.executor import ActionResult, Executor, RunContext
+from cockpit.actions.types import (
     MANUAL_TYPES,
     RUNTIME_VARIABLES,
     ActionError,
@@ -41,7 +42,6 @@ from cockpit.runbook.actions import (
     resolve,
     variable_refs,
 )
-from cockpit.runbook.executor import ActionResult, Executor, RunContext
 from cockpit.runbook.loader import facts_established_by, missing_db_guards
 from cockpit.runbook.model import (
     FACT_HINTS,

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cockpit.runbook.actions import (
+from cockpit.actions.types import (
     ACTION_TYPES,
     BUILTIN_VARIABLES,
     MANUAL_TYPES,

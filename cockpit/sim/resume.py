@@ -17,13 +17,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from cockpit.actions.executor import RunContext
+from cockpit.actions.types import ActionError
 from cockpit.clock import SimClock
-from cockpit.runbook.actions import ActionError
 from cockpit.runbook.engine import IncidentFacts, RunbookRun
-from cockpit.runbook.executor import RunContext
 from cockpit.runbook.model import Library
-from cockpit.runbook.sim_executor import SimExecutor
 from cockpit.sim.estate import SimEstate
+from cockpit.sim.executor import SimExecutor
 
 #: Reads on a real system that still leave a trace the simulated estate remembers.
 _ALSO_CHANGE_THE_ESTATE = frozenset({"pg.backup"})

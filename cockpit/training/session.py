@@ -4,7 +4,7 @@
 and the benchmark drive. It owns one simulated estate on a :class:`SimClock`,
 the real :class:`~cockpit.decision.DecisionEngine`, the real runbook engine
 (:class:`~cockpit.runbook.engine.RunbookRun` over a
-:class:`~cockpit.runbook.sim_executor.SimExecutor`) and a real incident journal
+:class:`~cockpit.sim.executor.SimExecutor`) and a real incident journal
 (``mode=training``), so ``cockpit export`` and ``cockpit timeline verify`` work on
 what it leaves behind.
 
@@ -39,13 +39,14 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from cockpit.actions.executor import ActionResult, RunContext
+from cockpit.actions.types import resolve
 from cockpit.clock import SimClock
 from cockpit.decision import DecisionEngine, load_policy
 from cockpit.decision.engine import iso
 from cockpit.decision.policy import Policy
 from cockpit.incident import IncidentSession
 from cockpit.paths import runbooks_dir
-from cockpit.runbook.actions import resolve
 from cockpit.runbook.engine import (
     Confirmation,
     IncidentFacts,
@@ -53,11 +54,10 @@ from cockpit.runbook.engine import (
     StepRefused,
     StepStatus,
 )
-from cockpit.runbook.executor import ActionResult, RunContext
 from cockpit.runbook.loader import load_library
 from cockpit.runbook.model import ActionSpec, Library
-from cockpit.runbook.sim_executor import SimExecutor
 from cockpit.sim.estate import SAMPLE_EVERY_S, SimEstate
+from cockpit.sim.executor import SimExecutor
 from cockpit.sim.scenario import Scenario
 from cockpit.training.spec import TrainingSpec, parse_training
 

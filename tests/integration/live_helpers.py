@@ -7,10 +7,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from cockpit.actions.executor import ActionResult, RunContext
+from cockpit.actions.types import resolve
 from cockpit.config import Config
-from cockpit.runbook.actions import resolve
-from cockpit.runbook.executor import ActionResult, RunContext
-from cockpit.runbook.live_executor import LiveExecutor
+from cockpit.connectors.executor import LiveExecutor
 from cockpit.runbook.model import ActionSpec
 
 

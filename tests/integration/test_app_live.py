@@ -42,7 +42,7 @@ async def test_live_panels_show_real_database_and_cache(tmp_path: Path) -> None:
         f'[redis]\nhost = "{REDIS[0]}"\nport = {REDIS[1]}\ninterval_s = 0.2\n'
     )
     config = load_config(config_file)
-    from cockpit.runbook.live_executor import build_executor
+    from cockpit.connectors.executor import build_executor
 
     executor = build_executor(config, read_only=True, state_dir=tmp_path / "state")
     app = make_app(build_sources(config), clock=WallClock(), environment="staging",
@@ -82,7 +82,7 @@ async def test_every_panel_fed_by_real_clients_and_one_source_going_stale(
     from conftest import DD_API_KEY, DD_APP_KEY, Reply
     from test_connector_kubernetes import NS, load_estate
 
-    from cockpit.runbook.live_executor import build_executor
+    from cockpit.connectors.executor import build_executor
 
     if not (reachable(*PG) and reachable(*REDIS)):
         pytest.skip("local PostgreSQL/Redis not running (make test starts them)")

@@ -34,8 +34,8 @@ from cockpit.config import (
     Secret,
     SlackSettings,
 )
+from cockpit.connectors.executor import LiveExecutor, passfile_line
 from cockpit.connectors.readonly import ReadOnlyError
-from cockpit.runbook.live_executor import LiveExecutor, passfile_line
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -172,7 +172,7 @@ def test_read_only_refuses_terminate_and_the_session_refuses_writes(pg_database:
     # below the executor: even a maintenance session of a read-only cockpit cannot write
     from live_helpers import Ctx
 
-    from cockpit.runbook.live_executor import _Call, _Fail
+    from cockpit.connectors.executor import _Call, _Fail
 
     call = _Call(Ctx().ctx, False, str, [])
     with pytest.raises(_Fail, match="25006"), ex._pg(call, pg_database, read_only=False) as c:

@@ -16,8 +16,8 @@ from live_helpers import Ctx, action, executor, run
 from test_connector_kubernetes import NS, deployment, pod, replicaset
 
 from cockpit.config import Config, KubernetesSettings
+from cockpit.connectors.executor import RESTARTED_AT, LiveExecutor
 from cockpit.connectors.readonly import ReadOnlyError
-from cockpit.runbook.live_executor import RESTARTED_AT, LiveExecutor
 
 VS = "networking.istio.io/v1/virtualservices"
 

@@ -13,16 +13,16 @@ from typing import Any
 from textual.app import App, ComposeResult
 from textual.widgets import Footer
 
+from cockpit.actions.executor import ActionResult, RunContext
+from cockpit.actions.types import ResolvedAction
 from cockpit.clock import SimClock
 from cockpit.paths import runbooks_dir
-from cockpit.runbook.actions import ResolvedAction
 from cockpit.runbook.context import RunbookContext
 from cockpit.runbook.engine import IncidentFacts
-from cockpit.runbook.executor import ActionResult, RunContext
 from cockpit.runbook.loader import load_library
 from cockpit.runbook.model import Library
-from cockpit.runbook.sim_executor import SimExecutor
 from cockpit.sim.estate import SimEstate
+from cockpit.sim.executor import SimExecutor
 from cockpit.sim.scenario import find_scenario
 from widgets.runbook_panel import RunbookPanel
 

@@ -13,9 +13,9 @@ from typing import Any
 from runbook_harness import NotingHarness
 from textual.widgets import Static
 
-from cockpit.runbook.actions import ResolvedAction
+from cockpit.actions.executor import ActionResult, RunContext
+from cockpit.actions.types import ResolvedAction
 from cockpit.runbook.engine import StepState
-from cockpit.runbook.executor import ActionResult, RunContext
 from screens.step_confirm import StepConfirm
 
 SIZE = (80, 24)

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from cockpit.runbook.actions import ActionError, effective_variables, resolve
+from cockpit.actions.types import ActionError, effective_variables, resolve
 from cockpit.runbook.model import ActionSpec
 
 VARS = effective_variables({"incident_id": "INC-1", "deployment": "api"})

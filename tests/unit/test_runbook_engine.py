@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from cockpit.runbook.actions import ResolvedAction
+from cockpit.actions.executor import ActionResult, RunContext
+from cockpit.actions.types import ResolvedAction
 from cockpit.runbook.engine import (
     Confirmation,
     IncidentFacts,
@@ -15,7 +16,6 @@ from cockpit.runbook.engine import (
     StepRefused,
     StepState,
 )
-from cockpit.runbook.executor import ActionResult, RunContext
 from cockpit.runbook.loader import load_library
 from cockpit.runbook.model import Runbook
 

@@ -50,20 +50,20 @@ def library() -> Any:
 
 def _filled(runbook: Any) -> dict[str, str]:
     """The runbook's variables with each REPLACE_ME_ placeholder set, as an operator would."""
-    from cockpit.runbook.actions import PLACEHOLDER_PREFIX, effective_variables
+    from cockpit.actions.types import PLACEHOLDER_PREFIX, effective_variables
 
     variables = effective_variables(runbook.variables, RUNTIME)
     return {k: v.removeprefix(PLACEHOLDER_PREFIX) for k, v in variables.items()}
 
 
 def _preview(runbook: Any, step: Any) -> str:
-    from cockpit.runbook.actions import resolve
+    from cockpit.actions.types import resolve
 
     return resolve(step.action, _filled(runbook)).preview()
 
 
 def _argv(runbook: Any, step: Any) -> tuple[str, ...]:
-    from cockpit.runbook.actions import resolve
+    from cockpit.actions.types import resolve
 
     argv = resolve(step.action, _filled(runbook)).argv()
     assert argv is not None

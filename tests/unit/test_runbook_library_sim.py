@@ -7,8 +7,8 @@ from typing import Any
 from cockpit.paths import runbooks_dir
 from cockpit.runbook.engine import Confirmation, IncidentFacts, RunbookRun, StepState
 from cockpit.runbook.loader import load_library
-from cockpit.runbook.sim_executor import SimExecutor
 from cockpit.sim.estate import SimEstate
+from cockpit.sim.executor import SimExecutor
 from cockpit.sim.scenario import find_scenario
 
 LIB = load_library(runbooks_dir())

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cockpit.runbook.actions import effective_variables, resolve
+from cockpit.actions.executor import RunContext
+from cockpit.actions.types import effective_variables, resolve
 from cockpit.runbook.engine import Confirmation, IncidentFacts, RunbookRun, StepState
-from cockpit.runbook.executor import RunContext
 from cockpit.runbook.loader import load_library
 from cockpit.runbook.model import ActionSpec
-from cockpit.runbook.sim_executor import SimExecutor
 from cockpit.sim.estate import SimEstate
+from cockpit.sim.executor import SimExecutor
 from cockpit.sim.scenario import find_scenario
 
 GOOD = Path(__file__).parent.parent / "fixtures" / "runbooks" / "good"

@@ -1,8 +1,8 @@
 """Running runbook actions against the real estate (the live twin of the simulator).
 
-:class:`LiveExecutor` implements :class:`cockpit.runbook.executor.Executor` for
-every typed action of :mod:`cockpit.runbook.actions`, with the result semantics
-of :class:`~cockpit.runbook.sim_executor.SimExecutor` (kubectl / redis-cli /
+:class:`LiveExecutor` implements :class:`cockpit.actions.executor.Executor` for
+every typed action of :mod:`cockpit.actions.types`, with the result semantics
+of :class:`~cockpit.sim.executor.SimExecutor` (kubectl / redis-cli /
 pg_dump / psql / curl-like output, ``ok=False`` with a one-line detail for an
 expected failure, never an exception):
 
@@ -51,14 +51,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from cockpit.config import Config
-from cockpit.runbook.actions import (
+from cockpit.actions.executor import ActionResult, RunContext
+from cockpit.actions.types import (
     MANUAL_TYPES,
     ResolvedAction,
     format_duration,
     terminate_sql,
 )
-from cockpit.runbook.executor import ActionResult, RunContext
+from cockpit.config import Config
 from cockpit.sources.base import SourceError
 from cockpit.timeline.redact import Redactor
 

@@ -1,6 +1,6 @@
 """Running runbook actions against the simulated estate (training; nothing touches the host).
 
-:class:`SimExecutor` implements :class:`cockpit.runbook.executor.Executor` for
+:class:`SimExecutor` implements :class:`cockpit.actions.executor.Executor` for
 every action type with kubectl / redis-cli / pg_dump / psql / curl-like output.
 Waiting actions (``k8s.rollout_status``, ``metrics.wait_below``, ``wait``)
 poll the estate and call ``sleep`` between polls: in the app a timer moves the
@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from cockpit.actions.executor import ActionResult, RunContext
+from cockpit.actions.types import ResolvedAction, format_duration, terminate_sql
 from cockpit.domain import HEALTH_ENDPOINTS
-from cockpit.runbook.actions import ResolvedAction, format_duration, terminate_sql
-from cockpit.runbook.executor import ActionResult, RunContext
 from cockpit.sim.estate import EstateError, SimEstate, is_api_tier
 
 

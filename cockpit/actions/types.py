@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from cockpit.runbook.model import NOTIFY_TARGETS, ROLES, ActionSpec, format_duration, parse_duration
+from cockpit.actions.model import NOTIFY_TARGETS, ROLES, ActionSpec, format_duration, parse_duration
 
 #: Variables every runbook may use, with their defaults (lowest precedence).
 BUILTIN_VARIABLES: dict[str, str] = {

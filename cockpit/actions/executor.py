@@ -2,7 +2,7 @@
 
 The engine resolves a step's action and calls :meth:`Executor.run` in the
 caller's thread with a :class:`RunContext`; the real connectors and the
-simulator (:class:`cockpit.runbook.sim_executor.SimExecutor`) implement the
+simulator (:class:`cockpit.sim.executor.SimExecutor`) implement the
 same protocol, so training exercises the same engine as a real incident.
 An executor streams output lines through :meth:`RunContext.emit`, polls
 :meth:`RunContext.cancelled` and :meth:`RunContext.timed_out` while it waits,
@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from cockpit.runbook.actions import ResolvedAction
+from cockpit.actions.types import ResolvedAction
 
 
 @dataclass(frozen=True)
