@@ -33,12 +33,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from cockpit.timeline.kinds import is_rollback_decision as is_rollback_decision
+from cockpit.timeline.kinds import mentions_rollback
+
 DETECTED_STATES = frozenset({"breaching", "fired"})
 HEALTHY_STATES = frozenset({"ok", "recovered", "clear", "normal", "resolved"})
 DEFAULT_RESTORED_AFTER = timedelta(minutes=5)
 
-_ROLLBACK_WORDS = re.compile(r"rollback|roll[ _-]back|undo", re.IGNORECASE)
-_NEGATED = re.compile(r"\b(?:no|not|skip|avoid|without)[\s_-]*roll[ _-]?back", re.IGNORECASE)
 _HEALTH_STEP = re.compile(r"health", re.IGNORECASE)
 
 
@@ -67,17 +68,12 @@ class Milestones:
         return [(name, label, getattr(self, name)) for name, label in self.LABELS]
 
 
-def is_rollback_decision(decision: str) -> bool:
-    """True if a recorded decision is a decision to roll back."""
-    return bool(_ROLLBACK_WORDS.search(decision)) and not _NEGATED.search(decision)
-
-
 def is_rollback_step(data: Mapping[str, Any]) -> bool:
     """True if a ``step.started`` payload describes a rollback step (see module rules)."""
     if data.get("destructive") is True:
         return True
     fields = (data.get("step"), data.get("kind"), data.get("action"))
-    return any(isinstance(f, str) and _ROLLBACK_WORDS.search(f) for f in fields)
+    return any(isinstance(f, str) and mentions_rollback(f) for f in fields)
 
 
 class MilestoneTracker:

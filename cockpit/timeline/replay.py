@@ -22,6 +22,8 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from cockpit.timeline.journal import GENESIS, Event, parse_time
+from cockpit.timeline.kinds import EventKind as K
+from cockpit.timeline.kinds import is_rollback_decision
 from cockpit.timeline.milestones import (
     DEFAULT_RESTORED_AFTER,
     DETECTED_STATES,
@@ -33,6 +35,7 @@ if TYPE_CHECKING:
     from cockpit.timeline.journal import Journal
 
 FINISHED = frozenset({"done", "failed", "cancelled"})
+INTERRUPTED_REASON = "interrupted: started but never finished (the session ended)"
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,17 @@ class TriggerState:
     decide_by: str | None
     changed_at: datetime
     first_fired_at: datetime | None
+    at: datetime | None = None
+    """The engine's own time of the last change (the event data's ``at``)."""
+    fired_at: datetime | None = None
+    """The engine's recorded fire time (exact, not the journal line's time)."""
+    window_start: datetime | None = None
+    metric: str | None = None
+
+    @property
+    def decide_by_at(self) -> datetime | None:
+        """``decide_by`` as a time."""
+        return _time_or_none(self.decide_by)
 
 
 @dataclass(frozen=True)
@@ -95,6 +109,10 @@ class RunbookState:
     aborted_at: datetime | None = None
     abort_reason: str | None = None
     steps: Mapping[str, StepState] = field(default_factory=dict)
+    variables: Mapping[str, str] = field(default_factory=dict)
+    """The operator's values for this run (``runbook.variables``, later ones win)."""
+    last_at: datetime | None = None
+    """The time of the run's last event."""
 
 
 @dataclass(frozen=True)
@@ -140,6 +158,63 @@ class GenericEvent:
 
 
 @dataclass(frozen=True)
+class Facts:
+    """What the incident has established, for runbook guards: a fold of the journal.
+
+    ``facts`` from ``fact.established`` (and ``incident_declared``/``rollback_decided``
+    from the declaration and a decision to roll back), ``approvals`` role -> approver
+    from ``approval.recorded``, ``notified`` from steps done that notify,
+    ``steps_done`` as ``runbook/step``.
+    """
+
+    facts: frozenset[str] = frozenset()
+    approvals: Mapping[str, str] = field(default_factory=dict)
+    notified: frozenset[str] = frozenset()
+    steps_done: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class AnswerRecord:
+    """The latest recorded answer to one question, severity or decision, engine times."""
+
+    value: str | None
+    by: str | None
+    at: datetime
+
+
+@dataclass(frozen=True)
+class TrainingInfo:
+    """What a training incident was started with (``training.started``)."""
+
+    mode: str | None = None
+    seed: int | None = None
+    speed: float | None = None
+    scenario: str | None = None
+
+
+@dataclass(frozen=True)
+class SimEventRecord:
+    """A scenario event the engine observed, or a consequence of a wrong action."""
+
+    t: datetime
+    kind: str
+    detail: str
+    amount: float = 0.0
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """A refused step, a server dry run, an off-book command: what was tried, by whom."""
+
+    t: datetime
+    kind: str
+    runbook: str | None
+    step: str | None
+    text: str
+    by: str | None
+
+
+@dataclass(frozen=True)
 class IncidentState:
     """The state of an incident: a pure function of its journal's events."""
 
@@ -168,6 +243,25 @@ class IncidentState:
     events: int
     head: str
     last_event_at: datetime | None
+    facts: Facts = field(default_factory=Facts)
+    training: TrainingInfo = field(default_factory=TrainingInfo)
+    severity_record: AnswerRecord | None = None
+    """The engineer's last ``severity.set`` (value ``None``: back to the suggested one)."""
+    suggested_severity: AnswerRecord | None = None
+    recommendation: AnswerRecord | None = None
+    """The engine's last ``recommendation.changed`` (value: the recommendation)."""
+    tree: Mapping[str, AnswerRecord] = field(default_factory=dict)
+    """question -> the latest answer, engine times."""
+    sim_events: tuple[SimEventRecord, ...] = ()
+    consequences: tuple[SimEventRecord, ...] = ()
+    attempts: tuple[Attempt, ...] = ()
+    """Refused steps, server dry runs and off-book commands, in order."""
+    outcome: Mapping[str, Any] | None = None
+    """``training.outcome``'s data, once recorded."""
+    score: Mapping[str, Any] | None = None
+    """``score.recorded``'s data, once recorded."""
+    read_only: bool = False
+    config: str | None = None
 
     @property
     def is_open(self) -> bool:
@@ -188,6 +282,22 @@ class IncidentState:
         return [s for s in self.steps() if s.status in ("running", "interrupted")]
 
 
+def _time_or_none(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and value:
+        try:
+            return parse_time(value)
+        except ValueError:
+            return None
+    return None
+
+
+def _engine_time(data: Mapping[str, Any], fallback: datetime) -> datetime:
+    """When an engine change happened: its own ``at`` if recorded, else the event's time."""
+    return _time_or_none(data.get("at")) or fallback
+
+
 def _by(event: Event, data: Mapping[str, Any]) -> str | None:
     by = data.get("by")
     if by:
@@ -197,7 +307,12 @@ def _by(event: Event, data: Mapping[str, Any]) -> str | None:
 
 
 class Reducer:
-    """Folds events into an :class:`IncidentState`; the one code path for live and replay."""
+    """Folds events into an :class:`IncidentState`; the one code path for live and replay.
+
+    This is the only reader of journal event payloads: everything else (resume, replay,
+    runbook guards and runs, the decision engine's restore, the simulated estate's
+    replayed actions, the score, the export) reads the state it builds.
+    """
 
     def __init__(
         self, incident_id: str = "", restored_after: timedelta = DEFAULT_RESTORED_AFTER
@@ -218,10 +333,19 @@ class Reducer:
             "head": GENESIS,
             "last_event_at": None,
             "events": 0,
+            "severity_record": None,
+            "suggested_severity": None,
+            "recommendation": None,
+            "outcome": None,
+            "score": None,
+            "read_only": False,
+            "config": None,
+            "training": TrainingInfo(),
         }
         self._triggers: dict[str, TriggerState] = {}
         self._decisions: list[Decision] = []
         self._answers: list[TreeAnswer] = []
+        self._tree: dict[str, AnswerRecord] = {}
         self._runbooks: dict[str, dict[str, Any]] = {}
         self._approvals: list[Approval] = []
         self._notes: list[TextEntry] = []
@@ -230,6 +354,13 @@ class Reducer:
         self._stale: dict[str, str] = {}
         self._samples: dict[str, list[tuple[datetime, float]]] = {}
         self._others: list[GenericEvent] = []
+        self._facts: set[str] = set()
+        self._role_approvals: dict[str, str] = {}
+        self._notified: set[str] = set()
+        self._steps_done: set[str] = set()
+        self._sim_events: list[SimEventRecord] = []
+        self._consequences: list[SimEventRecord] = []
+        self._attempts: list[Attempt] = []
         self._cached: IncidentState | None = None
 
     # -- feeding ---------------------------------------------------------------------------
@@ -250,8 +381,11 @@ class Reducer:
     def _runbook(self, name: str, t: datetime | None) -> dict[str, Any]:
         rb = self._runbooks.get(name)
         if rb is None:
-            rb = {"opened_at": t, "aborted_at": None, "abort_reason": None, "steps": {}}
+            rb = {"opened_at": t, "aborted_at": None, "abort_reason": None, "steps": {},
+                  "variables": {}, "last_at": t}
             self._runbooks[name] = rb
+        elif t is not None:
+            rb["last_at"] = t
         return rb
 
     def _step(self, data: Mapping[str, Any], t: datetime) -> tuple[dict[str, StepState], str]:
@@ -271,20 +405,30 @@ class Reducer:
         f["events"] += 1
         f["last_event_at"] = t
         self._milestones.feed(kind, t, d)
-        if kind == "incident.opened":
+        if kind == K.INCIDENT_OPENED:
             f["opened_at"] = f["opened_at"] or t
-            for key in ("scenario", "environment", "mode", "title"):
+            for key in ("scenario", "environment", "mode", "title", "config"):
                 if d.get(key) is not None:
                     f[key] = str(d[key])
-        elif kind == "incident.declared":
+            f["read_only"] = bool(d.get("read_only", False))
+        elif kind == K.INCIDENT_DECLARED:
             f["declared_at"] = f["declared_at"] or t
+            self._facts.add("incident_declared")
             if d.get("severity"):
                 f["severity"] = str(d["severity"])
-        elif kind == "incident.closed":
+        elif kind == K.INCIDENT_CLOSED:
             f["closed_at"] = t
-        elif kind == "severity.set":
-            f["severity"] = str(d.get("severity")) if d.get("severity") is not None else None
-        elif kind == "trigger.changed":
+        elif kind == K.SEVERITY_SET:
+            value = str(d.get("severity")) if d.get("severity") is not None else None
+            f["severity"] = value
+            f["severity_record"] = AnswerRecord(value, _by(event, d), _engine_time(d, t))
+        elif kind == K.SEVERITY_SUGGESTED:
+            value = str(d.get("severity")) if d.get("severity") is not None else None
+            f["suggested_severity"] = AnswerRecord(value, None, _engine_time(d, t))
+        elif kind == K.RECOMMENDATION_CHANGED:
+            f["recommendation"] = AnswerRecord(str(d.get("recommendation", "")), None,
+                                               _engine_time(d, t))
+        elif kind == K.TRIGGER_CHANGED:
             name = str(d.get("trigger", ""))
             state = str(d.get("state", ""))
             previous = self._triggers.get(name)
@@ -299,25 +443,37 @@ class Reducer:
                 decide_by=d.get("decide_by"),
                 changed_at=t,
                 first_fired_at=first,
+                at=_engine_time(d, t),
+                fired_at=_time_or_none(d.get("fired_at")),
+                window_start=_time_or_none(d.get("window_start")),
+                metric=str(d["metric"]) if d.get("metric") is not None else None,
             )
-        elif kind == "decision.recorded":
+        elif kind == K.DECISION_RECORDED:
             reasons = d.get("reasons") or ()
             if isinstance(reasons, str):
                 reasons = (reasons,)
+            decision = str(d.get("decision", ""))
             self._decisions.append(
-                Decision(t, str(d.get("decision", "")), tuple(map(str, reasons)), _by(event, d))
+                Decision(_engine_time(d, t), decision, tuple(map(str, reasons)), _by(event, d))
             )
-        elif kind == "tree.answered":
-            self._answers.append(
-                TreeAnswer(t, str(d.get("question", "")), str(d.get("answer", "")), _by(event, d))
-            )
-        elif kind == "runbook.opened":
+            if is_rollback_decision(decision):
+                self._facts.add("rollback_decided")
+        elif kind == K.TREE_ANSWERED:
+            question, answer = str(d.get("question", "")), str(d.get("answer", ""))
+            self._answers.append(TreeAnswer(_engine_time(d, t), question, answer, _by(event, d)))
+            self._tree[question] = AnswerRecord(answer, _by(event, d), _engine_time(d, t))
+        elif kind == K.RUNBOOK_OPENED:
             self._runbook(str(d.get("runbook", "")), t)
-        elif kind == "runbook.aborted":
+        elif kind == K.RUNBOOK_ABORTED:
             rb = self._runbook(str(d.get("runbook", "")), t)
             rb["aborted_at"] = t
             rb["abort_reason"] = d.get("reason")
-        elif kind == "step.started":
+        elif kind == K.RUNBOOK_VARIABLES:
+            rb = self._runbook(str(d.get("runbook", "")), t)
+            values = d.get("variables")
+            if isinstance(values, Mapping):
+                rb["variables"].update({str(k): str(v) for k, v in values.items()})
+        elif kind == K.STEP_STARTED:
             steps, step = self._step(d, t)
             steps[step] = dataclasses.replace(
                 steps[step],
@@ -332,7 +488,7 @@ class Reducer:
                 output_sha256=None,
                 reason=None,
             )
-        elif kind == "step.finished":
+        elif kind == K.STEP_FINISHED:
             steps, step = self._step(d, t)
             outcome = str(d.get("outcome", "done"))
             steps[step] = dataclasses.replace(
@@ -342,23 +498,38 @@ class Reducer:
                 duration_s=d.get("duration_s"),
                 output=d.get("output"),
                 output_sha256=d.get("output_sha256"),
+                reason=d.get("reason"),
             )
-        elif kind == "step.skipped":
+            if outcome == "done":
+                self._steps_done.add(f"{d.get('runbook')}/{d.get('step')}")
+                self._notified.update(str(x) for x in d.get("notified") or ())
+        elif kind == K.STEP_SKIPPED:
             steps, step = self._step(d, t)
             steps[step] = dataclasses.replace(
                 steps[step], status="skipped", finished_at=t, reason=d.get("reason")
             )
-        elif kind == "step.interrupted":
+        elif kind == K.STEP_INTERRUPTED:
             steps, step = self._step(d, t)
             preview = d.get("preview") or steps[step].preview
-            steps[step] = dataclasses.replace(steps[step], status="interrupted", preview=preview)
-        elif kind == "approval.recorded":
-            self._approvals.append(
-                Approval(t, str(d.get("role", "")), str(d.get("approver", "")), d.get("step"))
-            )
-        elif kind == "note.added":
+            steps[step] = dataclasses.replace(steps[step], status="interrupted", preview=preview,
+                                              reason=INTERRUPTED_REASON)
+        elif kind in (K.STEP_REFUSED, K.STEP_DRY_RUN, K.ACTION_OFF_BOOK):
+            text = d.get("reason") if kind == K.STEP_REFUSED else d.get("result")
+            if kind == K.ACTION_OFF_BOOK:
+                argv = d.get("argv")
+                text = " ".join(map(str, argv)) if isinstance(argv, list) else str(argv or "")
+            self._attempts.append(Attempt(
+                t, kind, _str_or_none(d.get("runbook")), _str_or_none(d.get("step")),
+                str(text or ""), _by(event, d)))
+        elif kind == K.APPROVAL_RECORDED:
+            role, approver = str(d.get("role", "")), str(d.get("approver", ""))
+            self._approvals.append(Approval(t, role, approver, d.get("step")))
+            self._role_approvals[role] = approver
+        elif kind == K.FACT_ESTABLISHED:
+            self._facts.add(str(d.get("fact", "")))
+        elif kind == K.NOTE_ADDED:
             self._notes.append(TextEntry(t, str(d.get("text", "")), _by(event, d)))
-        elif kind == "status.update":
+        elif kind == K.STATUS_UPDATE:
             self._status.append(
                 TextEntry(t, str(d.get("text", "")), _by(event, d), d.get("channel"))
             )
@@ -369,18 +540,36 @@ class Reducer:
             self._notifications[key] = Notification(
                 t, status, key[0], key[1], d.get("outcome"), d.get("head")
             )
-        elif kind == "source.stale":
+        elif kind == K.SOURCE_STALE:
             self._stale[str(d.get("source", ""))] = str(d.get("reason", ""))
-        elif kind == "source.recovered":
+        elif kind == K.SOURCE_RECOVERED:
             self._stale.pop(str(d.get("source", "")), None)
-        elif kind == "operator.disconnected":
+        elif kind == K.OPERATOR_DISCONNECTED:
             f["operator_connected"] = False
-        elif kind == "operator.resumed":
+        elif kind == K.OPERATOR_RESUMED:
             f["operator_connected"] = True
-        elif kind == "sample":
+        elif kind == K.SAMPLE:
             value = d.get("value")
             if isinstance(value, int | float) and not isinstance(value, bool):
                 self._samples.setdefault(str(d.get("metric", "")), []).append((t, float(value)))
+        elif kind == K.TRAINING_STARTED:
+            seed, speed = d.get("seed"), d.get("speed")
+            f["training"] = TrainingInfo(
+                mode=_str_or_none(d.get("mode")),
+                seed=seed if isinstance(seed, int) and not isinstance(seed, bool) else None,
+                speed=float(speed) if isinstance(speed, int | float)
+                and not isinstance(speed, bool) else None,
+                scenario=_str_or_none(d.get("scenario")),
+            )
+        elif kind in (K.SIM_EVENT, K.SIM_CONSEQUENCE):
+            amount = d.get("amount")
+            record = SimEventRecord(t, str(d.get("kind", "")), str(d.get("detail", "")),
+                                    float(amount) if isinstance(amount, int | float) else 0.0)
+            (self._sim_events if kind == K.SIM_EVENT else self._consequences).append(record)
+        elif kind == K.TRAINING_OUTCOME:
+            f["outcome"] = MappingProxyType(dict(d))
+        elif kind == K.SCORE_RECORDED:
+            f["score"] = MappingProxyType(dict(d))
         else:
             self._others.append(GenericEvent(event.seq, t, kind, dict(d)))
 
@@ -400,13 +589,16 @@ class Reducer:
             if settle:
                 for key, step in steps.items():
                     if step.status == "running":
-                        steps[key] = dataclasses.replace(step, status="interrupted")
+                        steps[key] = dataclasses.replace(step, status="interrupted",
+                                                         reason=INTERRUPTED_REASON)
             runbooks[name] = RunbookState(
                 runbook=name,
                 opened_at=rb["opened_at"],
                 aborted_at=rb["aborted_at"],
                 abort_reason=rb["abort_reason"],
                 steps=MappingProxyType(steps),
+                variables=MappingProxyType(dict(rb["variables"])),
+                last_at=rb["last_at"],
             )
         return IncidentState(
             incident_id=self.incident_id,
@@ -422,12 +614,22 @@ class Reducer:
             samples=MappingProxyType({k: tuple(v) for k, v in self._samples.items()}),
             others=tuple(self._others),
             milestones=self._milestones.milestones,
+            facts=Facts(frozenset(self._facts), MappingProxyType(dict(self._role_approvals)),
+                        frozenset(self._notified), frozenset(self._steps_done)),
+            tree=MappingProxyType(dict(self._tree)),
+            sim_events=tuple(self._sim_events),
+            consequences=tuple(self._consequences),
+            attempts=tuple(self._attempts),
             **self._f,
         )
 
     def settled(self) -> IncidentState:
         """The state as seen after the fact: steps still running count as interrupted."""
         return self._snapshot(settle=True)
+
+
+def _str_or_none(value: Any) -> str | None:
+    return str(value) if value is not None else None
 
 
 def replay(

@@ -36,7 +36,7 @@ from typing import Any
 from cockpit.decision.policy import Policy
 from cockpit.runbook.model import Library
 from cockpit.timeline.journal import parse_time
-from cockpit.timeline.milestones import is_rollback_decision
+from cockpit.timeline.kinds import decision_kind as decision_kind
 from cockpit.training.spec import TrainingSpec
 
 CATEGORIES: tuple[tuple[str, str, int], ...] = (
@@ -143,16 +143,6 @@ class Score:
         for pen in self.penalties:
             out.append(f"  -{pen.points:<3} {pen.category}: {pen.why}")
         return out
-
-
-def decision_kind(decision: str) -> str:
-    """``rollback``, ``hot_fix`` or ``no_action`` for a recorded decision's text."""
-    text = decision.lower()
-    if is_rollback_decision(text):
-        return "rollback"
-    if "hot" in text or "fix" in text:
-        return "hot_fix"
-    return "no_action"
 
 
 def event_parts(event: Any) -> tuple[str, datetime | None, Mapping[str, Any]]:

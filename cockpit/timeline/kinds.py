@@ -1,0 +1,101 @@
+"""Every kind of journal event, named once, and the rules that interpret them.
+
+The journal stores kinds as strings (``"step.finished"``); code names them through
+:class:`EventKind` so a misspelt kind is an ``AttributeError``, not a silent miss, and
+``grep EventKind.STEP_FINISHED`` finds every writer and the one reader (the reducer,
+:mod:`cockpit.timeline.replay`). The few rules that read meaning into an event's data
+("is this a decision to roll back?") live here too, so there is one of each.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+
+
+class EventKind(StrEnum):
+    """A journal event's ``kind``."""
+
+    # the incident
+    INCIDENT_OPENED = "incident.opened"
+    """scenario, environment, mode (training|live), title, config?, read_only?"""
+    INCIDENT_DECLARED = "incident.declared"
+    """severity, by: the first severity set declares the incident."""
+    INCIDENT_CLOSED = "incident.closed"
+    OPERATOR_DISCONNECTED = "operator.disconnected"
+    OPERATOR_RESUMED = "operator.resumed"
+    # the decision engine's history (each carries ``at``, the engine's time of the change)
+    TRIGGER_CHANGED = "trigger.changed"
+    """trigger, state, previous, metric, value, action, window_start, fired_at, decide_by..."""
+    RECOMMENDATION_CHANGED = "recommendation.changed"
+    """recommendation, pending, reasons"""
+    SEVERITY_SUGGESTED = "severity.suggested"
+    SEVERITY_SET = "severity.set"
+    """severity (None: back to the suggested one), by"""
+    TREE_ANSWERED = "tree.answered"
+    """question, answer (yes|no), by"""
+    DECISION_RECORDED = "decision.recorded"
+    """decision (rollback|hot_fix|no_action), reasons, by"""
+    # runbooks
+    RUNBOOK_OPENED = "runbook.opened"
+    RUNBOOK_ABORTED = "runbook.aborted"
+    RUNBOOK_VARIABLES = "runbook.variables"
+    """runbook, variables: the operator's values for this run"""
+    STEP_STARTED = "step.started"
+    """runbook, step, title, preview, destructive, confirmed_target?, approver?"""
+    STEP_FINISHED = "step.finished"
+    """runbook, step, outcome (done|failed|cancelled), duration_s, output, output_sha256,
+    reason?, notified?"""
+    STEP_SKIPPED = "step.skipped"
+    STEP_INTERRUPTED = "step.interrupted"
+    """written once, by the session's resume, for a step started and never finished"""
+    STEP_REFUSED = "step.refused"
+    """runbook, step, reason, by: an attempt a guard or a confirmation refused"""
+    STEP_DRY_RUN = "step.dry_run"
+    """runbook, step, result, by: what the server said before the engineer confirmed"""
+    APPROVAL_RECORDED = "approval.recorded"
+    FACT_ESTABLISHED = "fact.established"
+    ACTION_OFF_BOOK = "action.off_book"
+    """argv, by: a command run outside any runbook (training: a mistake)"""
+    # the record
+    NOTE_ADDED = "note.added"
+    STATUS_UPDATE = "status.update"
+    NOTIFICATION_QUEUED = "notification.queued"
+    NOTIFICATION_DELIVERED = "notification.delivered"
+    NOTIFICATION_FAILED = "notification.failed"
+    SOURCE_STALE = "source.stale"
+    SOURCE_RECOVERED = "source.recovered"
+    SAMPLE = "sample"
+    """metric, value: one per metric per 10 s at most, for the charts"""
+    # training
+    TRAINING_STARTED = "training.started"
+    """mode, seed, speed, scenario: what a resume needs to rebuild the same estate"""
+    TRAINING_MOVE = "training.move"
+    TRAINING_OUTCOME = "training.outcome"
+    SCORE_RECORDED = "score.recorded"
+    SIM_EVENT = "sim.event"
+    SIM_CONSEQUENCE = "sim.consequence"
+
+
+_ROLLBACK_WORDS = re.compile(r"rollback|roll[ _-]back|undo", re.IGNORECASE)
+_NEGATED = re.compile(r"\b(?:no|not|skip|avoid|without)[\s_-]*roll[ _-]?back", re.IGNORECASE)
+
+
+def is_rollback_decision(decision: str) -> bool:
+    """True if a recorded decision is to roll back (``rollback``, not ``no_rollback``)."""
+    return bool(_ROLLBACK_WORDS.search(decision)) and not _NEGATED.search(decision)
+
+
+def decision_kind(decision: str) -> str:
+    """``rollback``, ``hot_fix`` or ``no_action`` for a recorded decision's text."""
+    text = decision.lower()
+    if is_rollback_decision(text):
+        return "rollback"
+    if "hot" in text or "fix" in text:
+        return "hot_fix"
+    return "no_action"
+
+
+def mentions_rollback(text: str) -> bool:
+    """True if a step's id, kind or action names a rollback (``undo``, ``roll back``)."""
+    return bool(_ROLLBACK_WORDS.search(text))
