@@ -21,15 +21,16 @@ $(STAMP): pyproject.toml
 run: $(STAMP) ## Open the cockpit on the simulated estate (creates .venv if missing)
 	$(VENV)/bin/cockpit
 
-test: $(STAMP) services ## Run the whole test suite (starts PostgreSQL and Redis if down)
+test: $(STAMP) lint services ## make lint, then the whole test suite (starts PostgreSQL and Redis if down)
 	$(PY) -m pytest
 
 services: ## Start the local PostgreSQL and Redis the integration tests use, if down
 	@sh scripts/ensure-services.sh
 
-lint: $(STAMP) ## ruff, and the import contracts that keep the core free of the UI
+lint: $(STAMP) ## ruff, the import contracts of DESIGN's layers, mypy --strict on the typed core
 	$(VENV)/bin/ruff check cockpit screens widgets tests bench
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
 
 bench: $(STAMP) ## Print the benchmark figures
 	$(PY) bench/run.py
@@ -41,4 +42,4 @@ screenshot: $(STAMP) ## Save docs/war-room.svg, the README's screenshot, from th
 	$(VENV)/bin/cockpit train --seed 7 --screenshot docs/war-room.svg --at 420
 
 clean: ## Remove the virtualenv and caches
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .import_linter_cache .grimp_cache
