@@ -5,10 +5,12 @@
 - ``fake_datadog``: speaks Datadog's ``/api/v1/query`` and ``/api/v1/validate``
   wire format and checks the ``DD-API-KEY``/``DD-APPLICATION-KEY`` headers.
 - ``smtp_server``: aiosmtpd on a free loopback port, collecting messages.
-- ``pg_database``: a fresh ``cockpit_test_<random>`` database on the real local
-  PostgreSQL (``COCKPIT_TEST_PG_HOST/PORT``), dropped afterwards.
-- ``redis_prefix``: a unique key prefix on the real local Redis
-  (``COCKPIT_TEST_REDIS_HOST/PORT``), its keys deleted afterwards.
+- ``postgres_server`` / ``redis_server``: the address of the real local PostgreSQL
+  (``COCKPIT_TEST_PG_HOST/PORT``) / Redis (``COCKPIT_TEST_REDIS_HOST/PORT``) once it answers;
+  when it does not, the test is skipped, or fails under ``CI=true`` (tests/conftest.py).
+- ``pg_database``: a fresh ``cockpit_test_<random>`` database on that PostgreSQL, dropped
+  afterwards.
+- ``redis_prefix``: a unique key prefix on that Redis, its keys deleted afterwards.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -279,17 +281,42 @@ def smtp_server() -> Iterator[SmtpServer]:
 
 
 @pytest.fixture
-def pg_database() -> Iterator[str]:
+def postgres_server(service_missing: Callable[[str], NoReturn]) -> tuple[str, int]:
+    """The local PostgreSQL's (host, port), once it accepts a connection as ``postgres``."""
+    import psycopg
+
+    try:
+        psycopg.connect(host=PG_HOST, port=PG_PORT, user="postgres", dbname="postgres",
+                        connect_timeout=3).close()
+    except psycopg.OperationalError as exc:
+        service_missing(f"no PostgreSQL at {PG_HOST}:{PG_PORT}: {exc}")
+    return PG_HOST, PG_PORT
+
+
+@pytest.fixture
+def redis_server(service_missing: Callable[[str], NoReturn]) -> tuple[str, int]:
+    """The local Redis's (host, port), once it answers PING."""
+    import redis
+
+    client = redis.Redis(host=REDIS_HOST, port=REDIS_PORT, socket_timeout=3,
+                         socket_connect_timeout=3)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        service_missing(f"no Redis at {REDIS_HOST}:{REDIS_PORT}: {exc}")
+    finally:
+        client.close()
+    return REDIS_HOST, REDIS_PORT
+
+
+@pytest.fixture
+def pg_database(postgres_server: tuple[str, int]) -> Iterator[str]:
     """A fresh database on the local PostgreSQL; yields its name, drops it afterwards."""
     import psycopg
 
     name = f"cockpit_test_{uuid.uuid4().hex[:10]}"
-    try:
-        admin = psycopg.connect(host=PG_HOST, port=PG_PORT, user="postgres", dbname="postgres",
-                                autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError as exc:
-        pytest.skip(f"no PostgreSQL at {PG_HOST}:{PG_PORT}: {exc}")
-    with admin:
+    with psycopg.connect(host=PG_HOST, port=PG_PORT, user="postgres", dbname="postgres",
+                         autocommit=True, connect_timeout=3) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
     try:
         yield name
@@ -300,16 +327,12 @@ def pg_database() -> Iterator[str]:
 
 
 @pytest.fixture
-def redis_prefix() -> Iterator[str]:
+def redis_prefix(redis_server: tuple[str, int]) -> Iterator[str]:
     """A unique key prefix on the local Redis; its keys are deleted afterwards."""
     import redis
 
     client = redis.Redis(host=REDIS_HOST, port=REDIS_PORT, socket_timeout=3,
                          socket_connect_timeout=3)
-    try:
-        client.ping()
-    except redis.RedisError as exc:
-        pytest.skip(f"no Redis at {REDIS_HOST}:{REDIS_PORT}: {exc}")
     prefix = f"cockpit_test_{uuid.uuid4().hex[:10]}:"
     try:
         yield prefix

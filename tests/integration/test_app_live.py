@@ -7,8 +7,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from cockpit.app import make_app
 from cockpit.clock import WallClock
 from cockpit.config import load_config
@@ -21,19 +19,8 @@ REDIS = (os.environ.get("COCKPIT_TEST_REDIS_HOST", "127.0.0.1"),
          int(os.environ.get("COCKPIT_TEST_REDIS_PORT", "6379")))
 
 
-def reachable(host: str, port: int) -> bool:
-    import socket
-
-    try:
-        with socket.create_connection((host, port), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
-async def test_live_panels_show_real_database_and_cache(tmp_path: Path) -> None:
-    if not (reachable(*PG) and reachable(*REDIS)):
-        pytest.skip("local PostgreSQL/Redis not running (make test starts them)")
+async def test_live_panels_show_real_database_and_cache(
+        tmp_path: Path, postgres_server: tuple[str, int], redis_server: tuple[str, int]) -> None:
     config_file = tmp_path / "cockpit.toml"
     config_file.write_text(
         f'[cockpit]\nenvironment = "staging"\n\n'
@@ -75,7 +62,8 @@ def test_run_with_a_bad_config_is_one_line_exit_2(tmp_path: Path) -> None:
 
 
 async def test_every_panel_fed_by_real_clients_and_one_source_going_stale(
-        kmock, fake_datadog, loopback, tmp_path: Path) -> None:
+        kmock, fake_datadog, loopback, tmp_path: Path, postgres_server: tuple[str, int],
+        redis_server: tuple[str, int]) -> None:
     """Datadog (loopback), Kubernetes (kmock), HTTP health (loopback), PostgreSQL and Redis
     (real): every panel shows their data; the metrics server going away turns only the
     metrics panel STALE, with its reason, while the others keep updating."""
@@ -84,8 +72,6 @@ async def test_every_panel_fed_by_real_clients_and_one_source_going_stale(
 
     from cockpit.connectors.executor import build_executor
 
-    if not (reachable(*PG) and reachable(*REDIS)):
-        pytest.skip("local PostgreSQL/Redis not running (make test starts them)")
     load_estate(kmock)
     health = loopback()
     for name in ("auth", "health", "users", "students"):

@@ -16,11 +16,8 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
-
-psycopg = pytest.importorskip("psycopg")
-
-pytestmark = pytest.mark.integration
 
 SQL_DIR = Path(__file__).resolve().parents[2] / "runbooks" / "sql"
 HOST = os.environ.get("COCKPIT_TEST_PG_HOST", "127.0.0.1")
@@ -69,12 +66,9 @@ def _connect(dbname: str, **kwargs: object) -> psycopg.Connection:
 
 
 @pytest.fixture
-def dbname() -> Iterator[str]:
+def dbname(postgres_server: tuple[str, int]) -> Iterator[str]:
     """A fresh database with the procedures' tables and healthy rows."""
-    try:
-        admin = _connect("postgres", autocommit=True)
-    except psycopg.OperationalError as exc:
-        pytest.skip(f"PostgreSQL unreachable at {HOST}:{PORT}: {exc}")
+    admin = _connect("postgres", autocommit=True)
     name = f"cockpit_sqltest_{uuid.uuid4().hex[:10]}"
     with admin:
         admin.execute(f'CREATE DATABASE "{name}"')

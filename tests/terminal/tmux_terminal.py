@@ -13,6 +13,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -72,9 +73,10 @@ def cockpit_bin() -> Path:
 
 
 @pytest.fixture
-def terminal() -> Iterator[Callable[..., Terminal]]:
+def terminal(service_missing: Callable[[str], NoReturn]) -> Iterator[Callable[..., Terminal]]:
+    """Start commands in tmux; without tmux the test is skipped (failed under CI=true)."""
     if shutil.which("tmux") is None:
-        pytest.skip("tmux is not installed (.ci/run installs it)")
+        service_missing("tmux is not installed (.ci/run installs it)")
     started: list[Terminal] = []
 
     def start(command: list[str], **kwargs: object) -> Terminal:

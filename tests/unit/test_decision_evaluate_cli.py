@@ -142,8 +142,6 @@ def test_help_documents_the_headless_rule() -> None:
 
 
 def test_python_dash_m_cockpit_evaluate() -> None:
-    if not (REPO / "cockpit" / "__main__.py").exists():
-        pytest.skip("cockpit/__main__.py not there yet")
     done = subprocess.run(
         [sys.executable, "-m", "cockpit", "evaluate", "--samples",
          str(FIXTURES / "bad_deploy.jsonl")],

@@ -15,6 +15,8 @@ from typing import Any
 
 import pytest
 
+from cockpit.runbook import loader
+
 ROOT = Path(__file__).resolve().parents[2]
 RUNBOOKS = ROOT / "runbooks"
 
@@ -44,7 +46,6 @@ RUNTIME = {
 
 @pytest.fixture(scope="module")
 def library() -> Any:
-    loader = pytest.importorskip("cockpit.runbook.loader")
     return loader.load_library(RUNBOOKS)
 
 
@@ -82,7 +83,6 @@ def _all_steps(library: Any) -> list[tuple[Any, Any]]:
 
 
 def test_every_file_passes_the_checker() -> None:
-    loader = pytest.importorskip("cockpit.runbook.loader")
     assert loader.check_paths([RUNBOOKS]) == []
 
 
