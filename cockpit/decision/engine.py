@@ -49,8 +49,12 @@ from cockpit.decision.tree import (
 __all__ = [
     "IMPACT_METRICS",
     "Q_PATIENT_SAFETY",
+    "DecisionDeadline",
     "DecisionEngine",
+    "DecisionRecord",
     "DecisionState",
+    "RecordedDecisionState",
+    "RecordedTrigger",
     "Recommendation",
     "Record",
     "TriggerChange",
@@ -65,6 +69,7 @@ IMPACT_METRICS: tuple[str, ...] = ("error_rate_pct", "health_check_failing_pct")
 Q_PATIENT_SAFETY = "Patient safety risk?"
 
 _ZERO = timedelta(0)
+_RESTARTED = "window restarted"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -109,6 +114,9 @@ class TriggerChange:
     fired_at: datetime | None = None
     decide_by: datetime | None = None
     note: str = ""
+    fired_value: float | None = None
+    windows: tuple[tuple[str, datetime | None], ...] = ()
+    """Every metric window of the trigger and its start (``None``: closed), at the change."""
 
     @property
     def data(self) -> dict[str, Any]:
@@ -124,6 +132,8 @@ class TriggerChange:
             "needed_s": self.needed.total_seconds(),
             "fired_at": iso(self.fired_at) if self.fired_at else None,
             "decide_by": iso(self.decide_by) if self.decide_by else None,
+            "fired_value": self.fired_value,
+            "windows": {m: iso(start) if start else None for m, start in self.windows},
             "note": self.note,
         }
 
@@ -211,13 +221,73 @@ class Recommendation:
 
 
 @dataclass(frozen=True, slots=True)
+class DecisionDeadline:
+    """When the open decision must be taken, what sets that time, and the other limit.
+
+    ``at`` is the earlier of the fired triggers' ``decide_by`` and the severity's maximum
+    decision time; ``source`` names the one that binds (``Error rate trigger``,
+    ``severity High``); ``other_at``/``other_source`` the later one, if there is one.
+    """
+
+    at: datetime
+    source: str
+    other_at: datetime | None = None
+    other_source: str | None = None
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """JSON-safe form (``decision.recorded``'s ``deadline``)."""
+        return {
+            "at": iso(self.at),
+            "source": self.source,
+            "other_at": iso(self.other_at) if self.other_at else None,
+            "other_source": self.other_source,
+        }
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any] | None) -> DecisionDeadline | None:
+        """The deadline :attr:`data` recorded; ``None`` if absent or unreadable."""
+        if not isinstance(data, Mapping):
+            return None
+        at = _time(data.get("at"))
+        source = data.get("source")
+        if at is None or not isinstance(source, str):
+            return None
+        other = data.get("other_source")
+        return cls(at, source, _time(data.get("other_at")),
+                   other if isinstance(other, str) else None)
+
+
+def _time(text: object) -> datetime | None:
+    if not isinstance(text, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
+
+
+@dataclass(frozen=True, slots=True)
 class DecisionRecord:
-    """A decision the incident commander recorded."""
+    """A decision the incident commander recorded, and the deadline it was taken against."""
 
     decision: str
     by: str
     at: datetime
     reasons: tuple[str, ...] = ()
+    deadline: DecisionDeadline | None = None
+
+    @property
+    def margin(self) -> timedelta | None:
+        """How long before its deadline it was taken (negative: that late); ``None``: none."""
+        return self.deadline.at - self.at if self.deadline is not None else None
+
+    @property
+    def in_time(self) -> bool | None:
+        """True if taken at or before its deadline; ``None`` when there was no deadline."""
+        margin = self.margin
+        return None if margin is None else margin >= _ZERO
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,10 +304,28 @@ class DecisionState:
     severity_set_by: str | None
     severity_rule: SeverityRule | None
     severity_deadline: datetime | None
-    decision_deadline: datetime | None
+    deadline: DecisionDeadline | None
+    """The open decision's one deadline; ``None`` once decided (and nothing fired since)."""
     patient_safety: Answer | None = None
     fix_forward: Answer | None = None
     decision: DecisionRecord | None = None
+
+    @property
+    def decision_deadline(self) -> datetime | None:
+        """When the open decision must be taken (``deadline.at``), if one is open."""
+        return self.deadline.at if self.deadline is not None else None
+
+    @property
+    def decision_open(self) -> bool:
+        """True while something awaits a decision: nothing recorded, or a trigger fired since."""
+        return self.deadline is not None
+
+    def counts_down(self, trigger: TriggerState) -> bool:
+        """True if ``trigger``'s ``decide_by`` belongs to the open decision (fired since any
+        recorded decision); a trigger decided on shows no countdown."""
+        if trigger.decide_by is None or trigger.fired_at is None or self.deadline is None:
+            return False
+        return self.decision is None or trigger.fired_at > self.decision.at
 
     @property
     def authority(self) -> str | None:
@@ -254,6 +342,52 @@ class DecisionState:
         """Triggers that have fired in this incident, in fire order."""
         done = [t for t in self.triggers if t.fired_at is not None]
         return tuple(sorted(done, key=lambda t: t.fired_at or self.at))
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedTrigger:
+    """One trigger as its last ``trigger.changed`` event recorded it (the event's data)."""
+
+    trigger: str
+    state: str
+    """``ok`` | ``breaching`` | ``fired`` | ``recovered`` | ``stale``"""
+    at: datetime
+    """When that change happened (the event data's ``at``, the engine's time)."""
+    fired_at: datetime | None = None
+    decide_by: datetime | None = None
+    window_start: datetime | None = None
+    metric: str | None = None
+    value: float | None = None
+    fired_value: float | None = None
+    windows: Mapping[str, datetime | None] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
+    """Each metric window's start at that change (``windows``; absent in older records)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedDecisionState:
+    """What the journal recorded of the engine: enough for :meth:`DecisionEngine.restore`.
+
+    Built by the journal's reducer: the last ``trigger.changed`` of each trigger, the
+    latest ``sample`` of each metric, the last ``severity.set``, the last
+    ``tree.answered`` of each question, the last ``decision.recorded``, and the ``at`` of
+    the last ``recommendation.changed`` and of the last ``severity.set``/``severity.suggested``
+    that changed the effective severity (their data's ``effective_changed``).
+    """
+
+    triggers: tuple[RecordedTrigger, ...] = ()
+    last_samples: Mapping[str, tuple[datetime, float]] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
+    severity: tuple[str, str, datetime] | None = None
+    """(severity, by, at) as the engineer set it; ``None``: the suggestion applies."""
+    patient_safety: Answer | None = None
+    fix_forward: Answer | None = None
+    impact_answer: Answer | None = None
+    decision: DecisionRecord | None = None
+    recommendation_since: datetime | None = None
+    severity_since: datetime | None = None
 
 
 class _Window:
@@ -279,6 +413,7 @@ class _Trigger:
         "fired_metric",
         "fired_value",
         "spec",
+        "starts",
         "state",
         "window_start",
         "windows",
@@ -293,6 +428,11 @@ class _Trigger:
         self.decide_by: datetime | None = None
         self.state = TriggerStatus.OK
         self.window_start: datetime | None = None
+        self.starts: tuple[datetime | None, ...] = tuple(None for _ in self.windows)
+
+    def current_starts(self) -> tuple[datetime | None, ...]:
+        """Each window's start now (``None``: closed), in ``spec.metrics`` order."""
+        return tuple(win.start for win in self.windows)
 
     def evaluate(self) -> tuple[TriggerStatus, datetime | None]:
         """The trigger-level state and window start implied by its windows."""
@@ -504,9 +644,11 @@ class DecisionEngine:
             self._severity = (severity, by, at)
         else:
             self._severity = None
-        rec = _record(at, "severity.set", severity=severity, by=by)
-        self._history.append(rec)
+        index = len(self._history)
         self._reevaluate(at)
+        # recorded before what it caused, with the severity whose clock now runs
+        rec = _record(at, "severity.set", severity=severity, by=by, **self._effective_data())
+        self._history.insert(index, rec)
         return rec
 
     def flag_patient_safety(self, actor: str, at: datetime, flagged: bool = True) -> Record:
@@ -527,19 +669,82 @@ class DecisionEngine:
         """Record the decision taken (``rollback``, ``hot_fix``, ...) and who took it."""
         _check_aware(at, "at")
         by = _check_actor(actor)
-        self._decision = DecisionRecord(decision, by, at, tuple(reasons))
+        previous = self._decision.at if self._decision is not None else None
+        deadline = self._deadline(self._triggers_now(), previous)
+        self._decision = DecisionRecord(decision, by, at, tuple(reasons), deadline)
         rec = _record(
-            at, "decision.recorded", decision=decision, reasons=list(self._decision.reasons), by=by
+            at,
+            "decision.recorded",
+            decision=decision,
+            reasons=list(self._decision.reasons),
+            by=by,
+            deadline=deadline.data if deadline is not None else None,
         )
         self._history.append(rec)
         return rec
+
+    def restore(self, recorded: RecordedDecisionState) -> None:
+        """Seed a fresh engine with what the journal recorded, writing nothing to ``history``.
+
+        Afterwards :meth:`state` says what the engine said when that was recorded (each
+        trigger's state, fire time, ``decide_by`` and window, the recommendation and its
+        deadline, severity and its deadline, answers and the decision), and new samples
+        continue from the last recorded one: within ``max_gap`` they continue a breach
+        window, a fired trigger stays fired, staleness counts from the last sample.
+        Triggers, metrics and severities the policy no longer has are left out.
+        Raises ``RuntimeError`` if the engine has already been fed.
+        """
+        if self._history or any(w.last_t is not None for t in self._triggers for w in t.windows):
+            raise RuntimeError("restore() seeds a fresh engine; this one has been fed")
+        latest = self._latest_samples(recorded)
+        horizon = self._horizon(recorded, latest)
+        by_id = {trig.spec.id: trig for trig in self._triggers}
+        for rec in recorded.triggers:
+            trig = by_id.get(rec.trigger)
+            if trig is None:
+                continue
+            try:
+                status = TriggerStatus(rec.state)
+            except ValueError:
+                continue
+            self._restore_trigger(trig, rec, status, latest, horizon)
+        for trig in self._triggers:  # metrics whose triggers never changed: latest sample only
+            for win in trig.windows:
+                if win.last_t is None and win.metric in latest:
+                    win.last_t, win.last_value = latest[win.metric]
+        if recorded.severity is not None:
+            name, by, at = recorded.severity
+            try:
+                self._severity = (self.policy.severity(name).severity, by, at)
+            except KeyError:
+                self._severity = None
+        self._patient_safety = recorded.patient_safety
+        self._fix_forward = recorded.fix_forward
+        self._impact_answer = recorded.impact_answer
+        self._decision = recorded.decision
+        self._impact_class = self._classify_impact()
+        inputs = self._inputs()
+        result = evaluate_tree(inputs)
+        self._outcome = (result.outcome, result.pending)
+        self._outcome_since = (
+            recorded.recommendation_since
+            if recorded.recommendation_since is not None
+            else self._started_at
+        )
+        self._suggested = self._suggest(inputs)
+        self._effective = self._severity[0] if self._severity else self._suggested
+        since = recorded.severity_since
+        if since is None and self._severity is not None:
+            since = self._severity[2]
+        self._effective_since = since if self._effective is not None else None
+        self._stale_bound = None
 
     # ------------------------------------------------------------------ output
 
     def state(self, now: datetime) -> DecisionState:
         """A frozen snapshot of triggers, tree, recommendation and severity at ``now``."""
         _check_aware(now, "now")
-        triggers = tuple(self._trigger_state(trig) for trig in self._triggers)
+        triggers = self._triggers_now()
         inputs = self._inputs()
         result = evaluate_tree(inputs)
         severity, set_by = (self._severity[0], self._severity[1]) if self._severity else (
@@ -552,9 +757,6 @@ class DecisionEngine:
             if rule is not None and self._effective_since is not None
             else None
         )
-        deadlines = [t.decide_by for t in triggers if t.decide_by is not None]
-        if severity_deadline is not None:
-            deadlines.append(severity_deadline)
         return DecisionState(
             at=now,
             triggers=triggers,
@@ -566,7 +768,9 @@ class DecisionEngine:
             severity_set_by=set_by,
             severity_rule=rule,
             severity_deadline=severity_deadline,
-            decision_deadline=min(deadlines) if deadlines else None,
+            deadline=self._deadline(
+                triggers, self._decision.at if self._decision is not None else None
+            ),
             patient_safety=self._patient_safety,
             fix_forward=self._fix_forward,
             decision=self._decision,
@@ -594,15 +798,23 @@ class DecisionEngine:
             and trig.window_start is not None
             and trig.window_start != t
         ):
-            note = "window restarted"
+            note = _RESTARTED
         return self._commit(trig, t, win.metric, value, note)
 
     def _commit(
         self, trig: _Trigger, t: datetime, metric: str | None, value: float | None, note: str
     ) -> TriggerChange | None:
         state, start = trig.evaluate()
-        if state is trig.state and start == trig.window_start:
+        starts = trig.current_starts()
+        # before it fires, a trigger watching several metrics records each window's
+        # opening and closing too: resume restores every window, not only the oldest
+        windows_moved = trig.fired_at is None and starts != trig.starts
+        if state is trig.state and start == trig.window_start and not windows_moved:
             return None
+        if state is trig.state and start == trig.window_start and note in ("", _RESTARTED):
+            # only a window other than the oldest open one moved
+            opened = dict(zip(trig.spec.metrics, starts, strict=True)).get(metric or "")
+            note = f"{metric} window {'opened' if opened is not None else 'closed'}"
         change = TriggerChange(
             at=t,
             trigger=trig.spec.id,
@@ -616,11 +828,159 @@ class DecisionEngine:
             fired_at=trig.fired_at,
             decide_by=trig.decide_by,
             note=note,
+            fired_value=trig.fired_value,
+            windows=tuple(zip(trig.spec.metrics, starts, strict=True)),
         )
         trig.state = state
         trig.window_start = start
+        trig.starts = starts
         self._history.append(change)
         return change
+
+    def _triggers_now(self) -> tuple[TriggerState, ...]:
+        return tuple(self._trigger_state(trig) for trig in self._triggers)
+
+    def _deadline(
+        self, triggers: tuple[TriggerState, ...], after: datetime | None
+    ) -> DecisionDeadline | None:
+        """The one deadline of the decision open since ``after`` (the last decision, if any).
+
+        The earlier of the fired triggers' ``decide_by`` and the effective severity's
+        maximum decision time.  After a recorded decision only what started since counts:
+        a trigger fired after it (which opens a new decision) and a severity that changed
+        after it; with no trigger fired since, nothing is open.
+        """
+        fired = [
+            t
+            for t in triggers
+            if t.decide_by is not None
+            and t.fired_at is not None
+            and (after is None or t.fired_at > after)
+        ]
+        if after is not None and not fired:
+            return None
+        limits: list[tuple[datetime, str]] = []
+        if fired:
+            first = min(fired, key=lambda t: t.decide_by or self._EPOCH_MAX)
+            if first.decide_by is not None:
+                limits.append((first.decide_by, f"{first.spec.title} trigger"))
+        severity = self._effective
+        since = self._effective_since
+        if severity is not None and since is not None and (after is None or since > after):
+            try:
+                rule = self.policy.severity(severity)
+            except KeyError:
+                rule = None
+            if rule is not None:
+                limits.append((since + rule.max_decision, f"severity {severity.capitalize()}"))
+        if not limits:
+            return None
+        limits.sort(key=lambda item: item[0])  # stable: on a tie the trigger binds
+        (at, source), *rest = limits
+        other_at, other_source = rest[0] if rest else (None, None)
+        return DecisionDeadline(at, source, other_at, other_source)
+
+    _EPOCH_MAX = datetime.max.replace(tzinfo=UTC)
+
+    def _latest_samples(self, recorded: RecordedDecisionState) -> dict[str, tuple[datetime, float]]:
+        """Each watched metric's latest known sample: the recorded samples and the samples
+        that caused a recorded change (a STALE change is dated by the clock, not a sample)."""
+        latest = {
+            metric: (t, float(value))
+            for metric, (t, value) in recorded.last_samples.items()
+            if metric in self._by_metric
+        }
+        for rec in recorded.triggers:
+            if (
+                rec.metric is None
+                or rec.value is None
+                or rec.state == TriggerStatus.STALE.value
+                or rec.metric not in self._by_metric
+            ):
+                continue
+            known = latest.get(rec.metric)
+            if known is None or rec.at > known[0]:
+                latest[rec.metric] = (rec.at, float(rec.value))
+        return latest
+
+    @staticmethod
+    def _horizon(
+        recorded: RecordedDecisionState, latest: Mapping[str, tuple[datetime, float]]
+    ) -> datetime | None:
+        """The latest moment the record shows the engine at."""
+        moments = [rec.at for rec in recorded.triggers]
+        moments += [t for t, _value in latest.values()]
+        answers = (recorded.patient_safety, recorded.fix_forward, recorded.impact_answer)
+        moments += [a.at for a in answers if a is not None]
+        if recorded.severity is not None:
+            moments.append(recorded.severity[2])
+        if recorded.decision is not None:
+            moments.append(recorded.decision.at)
+        moments += [
+            m for m in (recorded.recommendation_since, recorded.severity_since) if m is not None
+        ]
+        return max(moments, default=None)
+
+    def _restore_trigger(
+        self,
+        trig: _Trigger,
+        rec: RecordedTrigger,
+        status: TriggerStatus,
+        latest: Mapping[str, tuple[datetime, float]],
+        horizon: datetime | None,
+    ) -> None:
+        spec = trig.spec
+        if spec.event is not None:
+            if status is TriggerStatus.FIRED or rec.fired_at is not None:
+                fired = rec.fired_at or rec.at
+                trig.fired_at = fired
+                trig.fired_value = 1.0
+                trig.decide_by = rec.decide_by or fired + spec.decide_within
+                trig.state = TriggerStatus.FIRED
+            return
+        if rec.fired_at is not None:
+            trig.fired_at = rec.fired_at
+            trig.decide_by = rec.decide_by or rec.fired_at + spec.decide_within
+            trig.fired_value = rec.fired_value
+            if trig.fired_value is None and rec.at == rec.fired_at:  # the firing change itself
+                trig.fired_value = rec.value
+        single = len(trig.windows) == 1
+        stale_after = self._stale_after
+        live = status in (TriggerStatus.BREACHING, TriggerStatus.FIRED)
+        for win in trig.windows:
+            if win.metric in latest:
+                win.last_t, win.last_value = latest[win.metric]
+            ref = win.last_t if win.last_t is not None else self._started_at
+            if single:
+                win.stale = status is TriggerStatus.STALE
+            elif status is TriggerStatus.STALE or live:
+                win.stale = ref is not None and (
+                    (status is TriggerStatus.STALE and ref + stale_after <= rec.at)
+                    or (horizon is not None and horizon - ref > stale_after)
+                )
+            if not live or win.stale:
+                continue
+            breaching = win.last_value is not None and win.last_value > win.above
+            moved_since = win.last_t is not None and win.last_t > rec.at
+            if win.metric in rec.windows:
+                win.start = rec.windows[win.metric]
+                if moved_since and (win.start is None) == breaching:
+                    # a fired trigger's other window opened or closed since (not recorded):
+                    # its start no longer matters, only whether it is open
+                    win.start = win.last_t if breaching else None
+            elif breaching:  # a record from before ``windows``: the recorded window start
+                win.start = rec.window_start or rec.fired_at or win.last_t
+        if status is TriggerStatus.STALE and not any(w.stale for w in trig.windows):
+            for win in trig.windows:
+                win.stale = True
+        if live and not any(w.start is not None for w in trig.windows):
+            fresh = [w for w in trig.windows if not w.stale]
+            lead = next((w for w in fresh if w.metric == rec.metric), fresh[0] if fresh else None)
+            if lead is not None:
+                lead.start = rec.window_start or rec.fired_at or rec.at
+        trig.state = status
+        trig.window_start = trig.evaluate()[1] if status is TriggerStatus.BREACHING else None
+        trig.starts = trig.current_starts()
 
     def _classify_impact(self) -> int:
         impact = self._impact()
@@ -679,7 +1039,20 @@ class DecisionEngine:
                     reasons=list(result.reasons),
                 )
             )
-        suggested = suggest_severity(
+        suggested = self._suggest(inputs)
+        changed = suggested != self._suggested
+        self._suggested = suggested
+        effective = self._severity[0] if self._severity else suggested
+        if effective != self._effective:
+            self._effective = effective
+            self._effective_since = at if effective is not None else None
+        if changed:
+            self._history.append(
+                _record(at, "severity.suggested", severity=suggested, **self._effective_data())
+            )
+
+    def _suggest(self, inputs: TreeInputs) -> str | None:
+        return suggest_severity(
             critical=bool(inputs.critical),
             user_impact_pct=inputs.user_impact_pct,
             manual_trigger_fired=any(
@@ -689,13 +1062,11 @@ class DecisionEngine:
             issue=bool(inputs.issue),
             impact_above=self.policy.user_impact_above,
         )
-        if suggested != self._suggested:
-            self._suggested = suggested
-            self._history.append(_record(at, "severity.suggested", severity=suggested))
-        effective = self._severity[0] if self._severity else suggested
-        if effective != self._effective:
-            self._effective = effective
-            self._effective_since = at if effective is not None else None
+
+    def _effective_data(self) -> dict[str, Any]:
+        """The severity whose clock runs and since when (``severity.*`` events carry it)."""
+        since = self._effective_since
+        return {"effective": self._effective, "effective_since": iso(since) if since else None}
 
     def _answer(self, slot: str, question: str, yes: bool, actor: str, at: datetime) -> Record:
         _check_aware(at, "at")
