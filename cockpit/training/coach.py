@@ -1,9 +1,10 @@
 """The coach for guided mode: one hint when the trainee stalls or errs.
 
-``Coach(scenario, mode).hint(events, now)`` is pure and deterministic: it reads
-only the journal events so far, the time, and the scenario's training block, and
-returns one line or ``None``. In ``exam`` and ``demo`` mode it never hints (the
-autopilot narrates demo itself).
+``Coach(scenario, mode).hint(state, now)`` is pure and deterministic: it reads
+only the incident's recorded state (the journal reducer's
+:class:`~cockpit.timeline.replay.IncidentState`), the time, and the scenario's
+training block, and returns one line or ``None``. In ``exam`` and ``demo`` mode
+it never hints (the autopilot narrates demo itself).
 
 Hints, most urgent first:
 
@@ -20,23 +21,17 @@ The key names in the hints (``s``, ``f``, ``d``) are the war room's.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
-from typing import Any
 
 from cockpit.decision.policy import Policy
 from cockpit.runbook.model import Library
 from cockpit.sim.scenario import Scenario
-from cockpit.training.score import event_parts
+from cockpit.timeline.kinds import EventKind as K
+from cockpit.timeline.replay import IncidentState
+from cockpit.training.score import fired_at
 from cockpit.training.spec import TrainingSpec, parse_training
 
 ERROR_WINDOW = timedelta(minutes=2)
-#: Event kinds that count as the trainee doing something.
-_MOVES = frozenset({
-    "incident.declared", "severity.set", "tree.answered", "decision.recorded",
-    "runbook.opened", "step.started", "step.finished", "step.skipped", "status.update",
-    "note.added", "step.refused", "action.off_book",
-})
 
 
 class Coach:
@@ -60,69 +55,63 @@ class Coach:
         self.policy = policy
         self.library = library
 
-    def hint(self, events: Iterable[Any], now: datetime) -> str | None:
+    def hint(self, state: IncidentState, now: datetime) -> str | None:
         """The hint to show now, or ``None`` (always ``None`` outside guided mode)."""
         if self.mode != "guided":
             return None
-        parsed = [p for p in (event_parts(e) for e in events) if p[1] is not None]
-        return self._error(parsed, now) or self._stall(parsed, now) or self._status(parsed, now)
+        return self._error(state, now) or self._stall(state, now) or self._status(state, now)
 
     # ------------------------------------------------------------------ errors
 
-    def _error(self, parsed: list[tuple[str, Any, Mapping[str, Any]]],
-               now: datetime) -> str | None:
-        for kind, t, d in reversed(parsed):
-            if now - t > ERROR_WINDOW:
-                break
-            if kind == "step.refused":
-                return (f"Refused: {d.get('reason')}. The guards are the procedure's "
-                        "data-loss rules: do what they name first.")
-            if kind == "action.off_book":
-                return ("That command ran outside the runbooks: no guard, no confirmation, no "
-                        "approval. Use the runbook step; it is recorded and protected.")
-            if kind == "sim.consequence":
-                return (f"Damage: {d.get('detail')}. The debrief will show it; protect the "
-                        "data first next time (writes off, backup, approvals).")
-        return None
+    def _error(self, state: IncidentState, now: datetime) -> str | None:
+        errors: list[tuple[datetime, str]] = []
+        for attempt in state.attempts:
+            if attempt.kind == K.STEP_REFUSED:
+                errors.append((attempt.t, f"Refused: {attempt.text}. The guards are the "
+                               "procedure's data-loss rules: do what they name first."))
+            elif attempt.kind == K.ACTION_OFF_BOOK:
+                errors.append((attempt.t, "That command ran outside the runbooks: no guard, "
+                               "no confirmation, no approval. Use the runbook step; it is "
+                               "recorded and protected."))
+        # a consequence is recorded after the action that caused it: at the same time, it wins
+        errors.extend((c.t, f"Damage: {c.detail}. The debrief will show it; protect the "
+                       "data first next time (writes off, backup, approvals).")
+                      for c in state.consequences)
+        recent = sorted((e for e in errors if now - e[0] <= ERROR_WINDOW), key=lambda e: e[0])
+        return recent[-1][1] if recent else None
 
     # ------------------------------------------------------------------ stalls
 
-    def _stall(self, parsed: list[tuple[str, Any, Mapping[str, Any]]],
-               now: datetime) -> str | None:
+    def _stall(self, state: IncidentState, now: datetime) -> str | None:
         spec = self.spec
-        fired = next((t for kind, t, d in parsed if kind == "trigger.changed"
-                      and d.get("trigger") == spec.trigger and d.get("state") == "fired"), None)
+        fired = fired_at(state, spec.trigger)
         if fired is None:
             return None
-        last_move = max([fired, *(t for kind, t, _d in parsed if kind in _MOVES)])
-        if now - last_move < self.stall:
+        if now - max([fired, *_moves(state)]) < self.stall:
             return None
-        kinds = {kind for kind, _t, _d in parsed}
         trigger = self.policy.trigger(spec.trigger)
-        if "incident.declared" not in kinds and "severity.set" not in kinds:
+        if state.declared_at is None and state.severity_record is None:
             rule = self.policy.severity(spec.severity)
             return (f"The {trigger.title} trigger fired ({trigger.action.label}). Declare: "
                     f"press s and set the severity; this is {spec.severity} "
                     f"({rule.criteria}), and {rule.authority} decides.")
-        if "decision.recorded" not in kinds:
+        if not state.decisions:
             allowance = spec.allowance(trigger.decide_within)
             late = now - fired > allowance
-            if spec.fix_forward is not None and "tree.answered" not in kinds \
+            if spec.fix_forward is not None and not state.answers \
                     and spec.decision == "hot_fix":
                 return ("The decision tree asks: can we fix forward? Press f. Think about "
                         "whether the cause can be relieved without a rollback.")
             when = "the matrix's time is up" if late else (
                 f"the matrix gives {int(allowance.total_seconds() // 60)} min from the trigger")
             return f"Record the decision with d: {when}. The Decision panel shows the path."
-        opened = {str(d.get("runbook")) for kind, _t, d in parsed if kind == "runbook.opened"}
-        done = {(str(d.get("runbook")), str(d.get("step"))) for kind, _t, d in parsed
-                if kind == "step.skipped"
-                or (kind == "step.finished" and d.get("outcome") == "done")}
+        done = {tuple(s.split("/", 1)) for s in state.facts.steps_done}
+        done |= {(s.runbook, s.step) for s in state.steps() if s.status == "skipped"}
         for item in spec.plan:
             if item.runbook not in self.library:
                 continue
             runbook = self.library.get(item.runbook)
-            if item.runbook not in opened:
+            if item.runbook not in state.runbooks:
                 why = item.why or runbook.summary
                 return f"Open the {runbook.title} runbook ({item.runbook}): {why}"
             for step in runbook.steps:
@@ -133,13 +122,26 @@ class Coach:
                     break
         return None
 
-    def _status(self, parsed: list[tuple[str, Any, Mapping[str, Any]]],
-                now: datetime) -> str | None:
-        declared = next((t for kind, t, _d in parsed if kind == "incident.declared"), None)
+    def _status(self, state: IncidentState, now: datetime) -> str | None:
+        declared = state.declared_at
         if declared is None:
             return None
-        last = max([declared, *(t for kind, t, _d in parsed if kind == "status.update")])
+        last = max([declared, *(u.t for u in state.status_updates)])
         if now - last >= self.spec.status_every:
             minutes = int(self.spec.status_every.total_seconds() // 60)
             return f"A status update is due (every {minutes} min): stakeholders are waiting."
         return None
+
+
+def _moves(state: IncidentState) -> list[datetime]:
+    """When the trainee did something: declared, set the severity, answered, decided,
+    opened a runbook, started, finished or skipped a step, wrote a status update or a
+    note, or tried a step a guard refused or a command outside the runbooks."""
+    times = [state.declared_at, state.severity_record.at if state.severity_record else None]
+    for run in state.runbooks.values():
+        times.append(run.opened_at)
+        times.extend(t for step in run.steps.values() for t in (step.started_at, step.finished_at))
+    for entries in (state.answers, state.decisions, state.status_updates, state.notes):
+        times.extend(entry.t for entry in entries)
+    times.extend(a.t for a in state.attempts if a.kind in (K.STEP_REFUSED, K.ACTION_OFF_BOOK))
+    return [t for t in times if t is not None]

@@ -1,9 +1,11 @@
-"""The training rubric, computed from an incident's journal events alone.
+"""The training rubric, computed from an incident's recorded state alone.
 
-Because the score reads only journal events, it is the same for a headless
-autopilot run, a trainee in the UI and a replay of either; it is recorded in the
-journal as ``score.recorded`` so the export carries it. The rubric (100 points)
-is documented in ``docs/training.md``:
+:func:`score_state` reads the :class:`~cockpit.timeline.replay.IncidentState` the
+journal's reducer folds (the one reader of event payloads), so the score is the same
+for a headless autopilot run, a trainee in the UI and a replay of either;
+:func:`score_events` is the same for a list of events. It is recorded in the journal
+as ``score.recorded`` so the export carries it. The rubric (100 points) is
+documented in ``docs/training.md``:
 
 ==================  ===  ===========================================================
 category            max  how points are lost
@@ -21,8 +23,9 @@ outcome              20  not restored at the end (10); any patient data or queue
                          message lost (10)
 ==================  ===  ===========================================================
 
-Each category bottoms out at 0. Pure and deterministic: the same events give the
-same score.
+Each category bottoms out at 0. Pure and deterministic: the same state gives the
+same score. The end of the exercise is the state's last event (``training.outcome``
+when the score is taken).
 """
 
 from __future__ import annotations
@@ -30,13 +33,15 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cockpit.decision.policy import Policy
 from cockpit.runbook.model import Library
-from cockpit.timeline.journal import parse_time
-from cockpit.timeline.kinds import decision_kind as decision_kind
+from cockpit.timeline.journal import Event
+from cockpit.timeline.kinds import EventKind as K
+from cockpit.timeline.kinds import decision_kind
+from cockpit.timeline.replay import IncidentState, replay
 from cockpit.training.spec import TrainingSpec
 
 CATEGORIES: tuple[tuple[str, str, int], ...] = (
@@ -48,6 +53,7 @@ CATEGORIES: tuple[tuple[str, str, int], ...] = (
 )
 MAX_POINTS = sum(points for _, _, points in CATEGORIES)
 STATUS_GRACE = timedelta(minutes=1)
+_NEVER = datetime.max.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -145,157 +151,107 @@ class Score:
         return out
 
 
-def event_parts(event: Any) -> tuple[str, datetime | None, Mapping[str, Any]]:
-    if isinstance(event, Mapping):
-        raw_t = event.get("t")
-        return (str(event.get("kind", "")),
-                parse_time(raw_t) if isinstance(raw_t, str) else raw_t,
-                event.get("data") or {})
-    return str(event.kind), event.time, event.data or {}
-
-
-def _at(data: Mapping[str, Any], key: str, fallback: datetime | None) -> datetime | None:
-    value = data.get(key)
-    if isinstance(value, str):
-        try:
-            return parse_time(value)
-        except ValueError:
-            return fallback
-    return fallback
-
-
 def _fmt(seconds: float) -> str:
     seconds = max(0, int(round(seconds)))
     minutes, secs = divmod(seconds, 60)
     return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
 
 
-def score_events(events: Iterable[Any], spec: TrainingSpec, policy: Policy,
+def score_events(events: Iterable[Event], spec: TrainingSpec, policy: Policy,
                  library: Library | None = None) -> Score:
-    """Score an incident's journal events against ``spec`` (see the module docstring)."""
-    parsed = [event_parts(e) for e in events]
+    """Score an incident's journal events: :func:`score_state` of their :func:`replay`."""
+    return score_state(replay(events), spec, policy, library)
+
+
+def score_state(state: IncidentState, spec: TrainingSpec, policy: Policy,
+                library: Library | None = None) -> Score:
+    """Score an incident's recorded state against ``spec`` (see the module docstring)."""
     penalties: list[Penalty] = []
 
     def lose(category: str, points: int, why: str) -> None:
         penalties.append(Penalty(category, points, why))
 
     # ---------------------------------------------------------------- decision
-    fired_at: datetime | None = None
-    for kind, t, d in parsed:
-        if (kind == "trigger.changed" and d.get("trigger") == spec.trigger
-                and d.get("state") == "fired" and fired_at is None):
-            fired_at = _at(d, "fired_at", _at(d, "at", t))
-    matrix = policy.trigger(spec.trigger).decide_within
-    allowance = spec.allowance(matrix)
-    decisions = [(t, d) for kind, t, d in parsed if kind == "decision.recorded"]
+    fired = fired_at(state, spec.trigger)
+    allowance = spec.allowance(policy.trigger(spec.trigger).decide_within)
     decided: str | None = None
     to_decision: float | None = None
-    if not decisions:
+    if not state.decisions:
         lose("decision", 15, f"no decision recorded; the scenario called for "
              f"{spec.decision.replace('_', ' ')}")
         lose("decision", 10, "no decision, so none on time")
     else:
-        t_dec, d_dec = decisions[0]
-        decided_at = _at(d_dec, "at", t_dec)
-        decided = decision_kind(str(d_dec.get("decision", "")))
+        first = state.decisions[0]
+        decided = decision_kind(first.decision)
         if decided != spec.decision:
             lose("decision", 15, f"decided {decided.replace('_', ' ')}; the scenario called "
                  f"for {spec.decision.replace('_', ' ')}")
-        if fired_at is not None and decided_at is not None:
-            to_decision = (decided_at - fired_at).total_seconds()
+        if fired is not None:
+            to_decision = (first.t - fired).total_seconds()
             late = to_decision - allowance.total_seconds()
             if late > 0:
                 points = min(10, 5 * math.ceil(late / 60))
                 allowed = _fmt(allowance.total_seconds())
                 lose("decision", points, f"decided {_fmt(to_decision)} after the "
                      f"{spec.trigger} trigger fired; the matrix allows {allowed}")
-    severities = [str(d.get("severity")) for kind, _t, d in parsed
-                  if kind in ("severity.set", "incident.declared") and d.get("severity")]
-    if not severities:
+    severity = _severity(state)
+    if severity is None:
         lose("decision", 5, f"severity never set (expected {spec.severity})")
-    elif severities[-1] != spec.severity:
-        lose("decision", 5, f"severity {severities[-1]}; the matrix says {spec.severity} here")
+    elif severity != spec.severity:
+        lose("decision", 5, f"severity {severity}; the matrix says {spec.severity} here")
 
     # ---------------------------------------------------------------- runbooks
-    opened = {str(d.get("runbook")) for kind, _t, d in parsed if kind == "runbook.opened"}
-    finished: dict[str, dict[str, str]] = {}
-    for kind, _t, d in parsed:
-        if kind in ("step.finished", "step.skipped"):
-            outcome = "skipped" if kind == "step.skipped" else str(d.get("outcome"))
-            finished.setdefault(str(d.get("runbook")), {})[str(d.get("step"))] = outcome
     expected = spec.runbooks
     share = 25 / len(expected) if expected else 0
     lost_share = 0.0
     for rb in expected:
-        if rb not in opened:
+        run = state.runbooks.get(rb)
+        if run is None:
             lost_share += share
             lose("runbooks", round(share), f"never opened {rb}")
             continue
-        steps = finished.get(rb, {})
+        status = {step_id: step.status for step_id, step in run.steps.items()}
         if library is not None and rb in library:
-            runbook = library.get(rb)
-            ok = all(steps.get(s.id) in ("done", "skipped") or (
-                steps.get(s.id) == "failed" and s.on_failure == "continue")
-                for s in runbook.steps)
+            ok = all(status.get(s.id) in ("done", "skipped") or (
+                status.get(s.id) == "failed" and s.on_failure == "continue")
+                for s in library.get(rb).steps)
         else:
-            ok = any(v == "done" for v in steps.values())
+            ok = "done" in status.values()
         if not ok:
             lost_share += share / 2
             lose("runbooks", round(share / 2), f"did not finish {rb}")
     allowed = set(expected) | set(spec.accept)
-    for kind, _t, d in parsed:
-        if kind == "step.started" and d.get("destructive") and d.get("runbook") not in allowed:
-            lose("runbooks", 10, f"ran destructive step {d.get('runbook')}/{d.get('step')}, "
-                 "which this incident did not call for")
+    off_plan = sorted((s for s in state.steps() if s.destructive and s.started_at is not None
+                       and s.runbook not in allowed), key=lambda s: s.started_at or _NEVER)
+    for step in off_plan:
+        lose("runbooks", 10, f"ran destructive step {step.runbook}/{step.step}, "
+             "which this incident did not call for")
 
     # ---------------------------------------------------------------- guards
-    for kind, _t, d in parsed:
-        if kind == "step.refused":
-            lose("guards", 5, f"tried {d.get('runbook')}/{d.get('step')}: {d.get('reason')}")
-        elif kind == "action.off_book":
-            argv = " ".join(str(a) for a in d.get("argv") or [])
-            lose("guards", 15, f"ran `{argv}` outside any runbook: no guard, confirmation "
-                 "or approval")
+    for attempt in state.attempts:
+        if attempt.kind == K.STEP_REFUSED:
+            lose("guards", 5, f"tried {attempt.runbook}/{attempt.step}: {attempt.text}")
+        elif attempt.kind == K.ACTION_OFF_BOOK:
+            lose("guards", 15, f"ran `{attempt.text}` outside any runbook: no guard, "
+                 "confirmation or approval")
 
     # ---------------------------------------------------------------- communication
-    declared = [t for kind, t, _d in parsed if kind == "incident.declared"]
-    if not declared:
+    if state.declared_at is None:
         lose("communication", 3, "the incident was never declared")
-    notified: set[str] = set()
-    for kind, _t, d in parsed:
-        if kind == "step.finished" and d.get("outcome") == "done":
-            notified.update(str(x) for x in d.get("notified") or [])
-    missing = [target for target in spec.notify if target not in notified]
+    missing = [target for target in spec.notify if target not in state.facts.notified]
     if missing:
         lose("communication", 3, f"never notified {', '.join(missing)}")
-    start = declared[0] if declared else next((t for k, t, _d in parsed
-                                               if k == "incident.opened"), None)
-    end_t = next((t for k, t, _d in reversed(parsed) if k == "training.outcome"), None)
-    if end_t is None and parsed:
-        end_t = parsed[-1][1]
-    updates = [t for kind, t, _d in parsed if kind == "status.update"
-               and start is not None and t is not None and t >= start]
-    missed = 0
-    if start is not None and end_t is not None:
-        marks = [start, *updates, end_t]
-        slot = spec.status_every + STATUS_GRACE
-        for a, b in zip(marks, marks[1:], strict=False):
-            if a is not None and b is not None:
-                missed += int((b - a) // slot)
-        if not updates:
-            missed = max(missed, 2)
+    missed = _missed_updates(state, spec.status_every + STATUS_GRACE)
     if missed:
         lose("communication", min(4, 2 * missed),
              f"{missed} status update(s) missed (due every "
              f"{_fmt(spec.status_every.total_seconds())})")
 
     # ---------------------------------------------------------------- outcome
-    outcome = next((d for k, _t, d in reversed(parsed) if k == "training.outcome"), None)
-    consequences = tuple(str(d.get("detail")) for k, _t, d in parsed if k == "sim.consequence")
-    rows = sum(int(d.get("amount") or 0) for k, _t, d in parsed
-               if k == "sim.consequence" and d.get("kind") == "data_lost")
-    messages = sum(int(d.get("amount") or 0) for k, _t, d in parsed
-                   if k == "sim.consequence" and d.get("kind") == "messages_lost")
+    outcome = state.outcome
+    consequences = tuple(c.detail for c in state.consequences)
+    rows = sum(int(c.amount) for c in state.consequences if c.kind == "data_lost")
+    messages = sum(int(c.amount) for c in state.consequences if c.kind == "messages_lost")
     restored = bool(outcome and outcome.get("restored"))
     if outcome is None:
         lose("outcome", 10, "the exercise did not finish (no outcome recorded)")
@@ -309,10 +265,8 @@ def score_events(events: Iterable[Any], spec: TrainingSpec, policy: Policy,
     cats = []
     for name, label, maximum in CATEGORIES:
         lost = sum(p.points for p in penalties if p.category == name)
-        if name == "runbooks":
-            lost = round(lost_share) + sum(p.points for p in penalties
-                                           if p.category == name and p.points == 10
-                                           and p.why.startswith("ran destructive"))
+        if name == "runbooks":  # the shares are summed before rounding
+            lost = round(lost_share) + 10 * len(off_plan)
         cats.append(Category(name, label, max(0, maximum - lost), maximum))
     return Score(
         scenario=spec.scenario_id,
@@ -331,3 +285,39 @@ def score_events(events: Iterable[Any], spec: TrainingSpec, policy: Policy,
         root_cause=spec.root_cause,
         consequences=consequences,
     )
+
+
+def fired_at(state: IncidentState, trigger_id: str) -> datetime | None:
+    """When a trigger fired (``None``: it has not): the engine's recorded fire time.
+
+    The engine keeps a trigger's fire time once it has fired, so its latest change
+    carries it; a journal that did not record it dates the fire by that change. The
+    decision clock and the coach's stall clock both start here.
+    """
+    trigger = state.triggers.get(trigger_id)
+    if trigger is None:
+        return None
+    if trigger.fired_at is not None:
+        return trigger.fired_at
+    return trigger.at if trigger.state == "fired" else None
+
+
+def _severity(state: IncidentState) -> str | None:
+    """The severity in force: the last one set; cleared after a set, the suggested one."""
+    if state.severity is not None:
+        return state.severity
+    if state.severity_record is not None and state.suggested_severity is not None:
+        return state.suggested_severity.value
+    return None
+
+
+def _missed_updates(state: IncidentState, slot: timedelta) -> int:
+    """Status-update slots missed between the declaration, each update and the end."""
+    start = state.declared_at or state.opened_at
+    end = state.last_event_at
+    if start is None or end is None:
+        return 0
+    updates = [u.t for u in state.status_updates if u.t >= start]
+    marks = [start, *updates, end]
+    missed = sum(int((b - a) // slot) for a, b in zip(marks, marks[1:], strict=False))
+    return missed if updates else max(missed, 2)

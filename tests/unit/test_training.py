@@ -9,8 +9,9 @@ import pytest
 from cockpit.runbook.engine import Confirmation, StepRefused
 from cockpit.sim.scenario import find_scenario, list_scenarios
 from cockpit.timeline.journal import read_events
+from cockpit.timeline.replay import replay
 from cockpit.timeline.verify import verify
-from cockpit.training.score import Score, score_events
+from cockpit.training.score import Score, score_events, score_state
 from tests.unit.training_helpers import (
     SCENARIO_IDS,
     autopilot,
@@ -44,9 +45,11 @@ def test_score_is_computed_from_the_journal_alone(tmp_path: Path) -> None:
     events = read_events(s.incident.journal.path)
     recorded = next(e for e in events if e.kind == "score.recorded")
     assert Score.from_data(recorded.data) == score
-    # rescoring the file (as a replay would) gives the same breakdown
+    # rescoring the file (as a replay would) gives the same breakdown, from the events or
+    # from the state the journal's reducer folds them into
     again = score_events(events, s.spec, s.policy, s.library)
     assert again.to_data() == score.to_data()
+    assert score_state(replay(events), s.spec, s.policy, s.library).to_data() == score.to_data()
 
 
 @pytest.mark.parametrize("seed", [1, 7, 1234])
@@ -126,6 +129,20 @@ def test_wrong_decision_and_severity_are_penalised(tmp_path: Path) -> None:
     assert "decided rollback; the scenario called for hot fix" in whys
     assert "severity critical; the matrix says high here" in whys
     assert score.category("decision").points == 10
+
+
+def test_the_severity_in_force_is_scored_a_cleared_one_is_the_suggested_one(
+        tmp_path: Path) -> None:
+    s = session("latency-degradation", tmp_path)
+    until_fired(s)
+    s.declare("low")  # wrong, then back to what the matrix suggests (high, the expected)
+    s.engine.set_severity(None, "trainee", s.clock.now())
+    s.incident.record_engine_history(s.engine)
+    s.answer_fix_forward(True)
+    s.decide("hot_fix")
+    score = s.finish()
+    assert not [p for p in score.penalties if "severity" in p.why]
+    assert score.category("decision").points == 30
 
 
 def test_flushing_redis_in_an_integration_failure_loses_queued_messages(tmp_path: Path) -> None:
