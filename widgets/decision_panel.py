@@ -1,14 +1,27 @@
-"""The Decision panel: triggers, the decision tree, the recommendation and who must decide."""
+"""The Decision panel: triggers, the decision tree, the recommendation and who must decide.
+
+While a decision is open it counts down to its one deadline (the earlier of the fired
+triggers' decide-by and the severity's maximum decision time, both named); once the
+decision is recorded the countdowns stop and the headline says what was decided, by whom,
+and whether it was in time.  Words carry every state (``OVERDUE``, ``DECIDED``, ``late``);
+colour only repeats them.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from textual.content import Content
 from textual.events import Resize
 from textual.widgets import Static
 
-from cockpit.decision.engine import DecisionState, TriggerState, TriggerStatus
+from cockpit.decision.engine import (
+    DecisionDeadline,
+    DecisionRecord,
+    DecisionState,
+    TriggerState,
+    TriggerStatus,
+)
 from cockpit.decision.tree import RecommendationKind
 
 # Text markers carry the state; colour only repeats it (16-colour terminals, colour blindness).
@@ -68,6 +81,44 @@ def countdown(deadline: datetime | None, now: datetime) -> str:
     return f"OVERDUE {format_duration(-left)}"
 
 
+def clock_time(moment: datetime) -> str:
+    """``14:36Z``, or ``14:36:10Z`` when the seconds are not zero (UTC)."""
+    utc = moment.astimezone(UTC)
+    return f"{utc:%H:%M}Z" if utc.second == 0 else f"{utc:%H:%M:%S}Z"
+
+
+def deadline_text(deadline: DecisionDeadline, width: int = 0) -> str:
+    """``decide by 14:36Z (Error rate trigger; severity High allows until 14:55Z)``.
+
+    With a ``width`` it is too long for, the other limit reads ``severity High: 14:55Z``.
+    """
+    text = f"decide by {clock_time(deadline.at)} ({deadline.source}"
+    if deadline.other_at is None or not deadline.other_source:
+        return text + ")"
+    other = clock_time(deadline.other_at)
+    full = f"{text}; {deadline.other_source} allows until {other})"
+    return full if not width or len(full) <= width else f"{text}; {deadline.other_source}: {other})"
+
+
+def verdict(decision: DecisionRecord) -> str:
+    """``in time (2m before 14:36Z)``, ``3m late (due 14:36Z)`` or ``no deadline was running``."""
+    margin, deadline = decision.margin, decision.deadline
+    if margin is None or deadline is None:
+        return "no deadline was running"
+    by = clock_time(deadline.at)
+    if margin > timedelta(0):
+        return f"in time ({format_duration(margin)} before {by})"
+    if margin == timedelta(0):
+        return f"in time (at {by})"
+    return f"{format_duration(-margin)} late (due {by})"
+
+
+def decided_text(decision: DecisionRecord) -> str:
+    """``rollback by alice@bastion at 14:34Z, in time (2m before 14:36Z)``."""
+    return (f"{decision.decision} by {decision.by} at {clock_time(decision.at)},"
+            f" {verdict(decision)}")
+
+
 def state_marker(trigger: TriggerState) -> str:
     """The trigger's state in words: ``OK``, ``BREACH 3m10s/5m``, ``FIRED``, ..."""
     if trigger.state is TriggerStatus.BREACHING:
@@ -115,6 +166,7 @@ class DecisionPanel(Static):
                  classes: str | None = None) -> None:
         super().__init__("waiting for the decision engine…", name=name, id=id, classes=classes)
         self._last: tuple[DecisionState, datetime] | None = None
+        self._painted: tuple[tuple[bool, bool, str], Content] | None = None
 
     def on_mount(self) -> None:
         self.border_title = "Decision"
@@ -122,6 +174,7 @@ class DecisionPanel(Static):
     def on_resize(self, event: Resize) -> None:
         # the layout depends on the room we have: re-render the last state at the new size
         if self._last is not None:
+            self._painted = None
             self.show(*self._last)
 
     @property
@@ -130,26 +183,37 @@ class DecisionPanel(Static):
         return self.size.height < 12 or self.size.width < 90
 
     def show(self, state: DecisionState, now: datetime | None = None) -> None:
-        """Render ``state`` as of ``now`` (default: the state's own time)."""
+        """Render ``state`` as of ``now`` (default: the state's own time).
+
+        Repaints only when what is shown changes (a countdown changes once a second).
+        """
         now = state.at if now is None else now
         self._last = (state, now)
         rec = state.recommendation
-        self.set_class(rec.kind.is_rollback, "-rollback")
-        deadline_text = countdown(state.decision_deadline, now)
-        self.set_class(deadline_text.startswith("OVERDUE") and state.decision is None, "-overdue")
-        if state.decision is not None:
-            self.border_subtitle = (
-                f"decided: {state.decision.decision} by {state.decision.by}"
-                f" at {state.decision.at:%H:%M:%S}Z"
-            )
+        deadline = state.deadline
+        due = countdown(deadline.at, now) if deadline is not None else ""
+        overdue = due.startswith("OVERDUE")
+        decision = state.decision
+        if due:
+            subtitle = due
+        elif decision is not None:
+            margin = decision.margin
+            subtitle = ("DECIDED" if margin is None else "DECIDED in time" if decision.in_time
+                        else f"DECIDED {format_duration(-margin)} late")
         else:
-            self.border_subtitle = deadline_text
-        lines = [self._recommendation_line(state, now), self._tree_line(state)]
-        lines.append(self._authority_line(state, now))
+            subtitle = ""
+        lines: list[str | Content] = [self._headline(state, due)]
+        width = max(20, self.content_region.width or 76)
+        if deadline is not None:
+            lines.append(Content.assemble(
+                (deadline_text(deadline, width), "bold $error" if overdue else "bold")))
+        if not self.compact and decision is not None and deadline is not None:
+            lines.append(Content.assemble(("Decided before: ", "$text-muted"),
+                                          decided_text(decision)))
+        lines += [self._tree_line(state), self._authority_line(state)]
         if self.compact:
-            lines.extend(self._compact_triggers(state, now))
+            lines.extend(self._compact_triggers(state, now, fixed=len(lines)))
             # one line per item at 80 columns: crop rather than wrap, the rows must stay rows
-            width = max(20, self.content_region.width or 76)
             lines = [
                 (Content(x) if isinstance(x, str) else x).truncate(width, ellipsis=True)
                 for x in lines
@@ -157,14 +221,27 @@ class DecisionPanel(Static):
         else:
             lines.extend(f"  · {reason}" for reason in rec.reasons[1:])
             lines.append(Content(""))
-            lines.extend(self._trigger_row(t, now, wide=True) for t in state.triggers)
-        self.update(Content("\n").join(Content(x) if isinstance(x, str) else x for x in lines))
+            lines.extend(self._trigger_row(t, state, now, wide=True) for t in state.triggers)
+        body = Content("\n").join(Content(x) if isinstance(x, str) else x for x in lines)
+        painted = (rec.kind.is_rollback, overdue, subtitle)
+        if (self._painted is not None and self._painted[0] == painted
+                and self._painted[1].is_same(body)):
+            return
+        self._painted = (painted, body)
+        self.set_class(rec.kind.is_rollback, "-rollback")
+        self.set_class(overdue, "-overdue")
+        self.border_subtitle = subtitle
+        self.update(body)
 
-    def _recommendation_line(self, state: DecisionState, now: datetime) -> Content:
+    def _headline(self, state: DecisionState, due: str) -> Content:
+        """What matters now: the open decision and its countdown, or what was decided."""
         rec = state.recommendation
+        decision = state.decision
+        if decision is not None and state.deadline is None:
+            return Content.assemble((" DECIDED ", "bold reverse"), " ", decided_text(decision))
         parts: list[str | tuple[str, str]] = [(f" {rec.text.upper()} ", _REC_STYLE[rec.kind])]
-        if rec.deadline is not None and state.decision is None:
-            parts.append(("  " + countdown(rec.deadline, now), "bold"))
+        if due:
+            parts.append(("  " + due, "bold"))
         if rec.reasons:
             parts.append("  " + rec.reasons[0])
         return Content.assemble(*parts)
@@ -183,34 +260,34 @@ class DecisionPanel(Static):
         parts.append((f"[{last}]", "bold reverse"))
         return Content.assemble(*parts)
 
-    def _authority_line(self, state: DecisionState, now: datetime) -> Content:
+    def _authority_line(self, state: DecisionState) -> Content:
         if state.severity is None or state.severity_rule is None:
             return Content.assemble(("Severity: not set", "$text-muted"),
                                     "  (no issue detected)")
         how = f"set by {state.severity_set_by}" if state.severity_set_by else "suggested"
-        deadline = countdown(state.severity_deadline, now)
         if self.compact:
             return Content.assemble(
                 "Sev ", (state.severity.upper(), "bold"), f" ({how}) · ",
                 (state.severity_rule.authority, "bold"),
                 f" · max {format_duration(state.severity_rule.max_decision)}",
-                (f" · {deadline}" if deadline else "", "bold"),
             )
         return Content.assemble(
             "Severity ", (state.severity.upper(), "bold"), f" ({how})  Authority: ",
             (state.severity_rule.authority, "bold"),
             f"  max {format_duration(state.severity_rule.max_decision)}",
-            (f"  {deadline}" if deadline else "", "bold"),
         )
 
-    def _trigger_row(self, trigger: TriggerState, now: datetime, *, wide: bool) -> Content:
+    def _trigger_row(
+        self, trigger: TriggerState, state: DecisionState, now: datetime, *, wide: bool
+    ) -> Content:
         name = _SHORT.get(trigger.id, trigger.spec.title)
         marker = state_marker(trigger)
         if wide and trigger.fired_at is not None and trigger.state is not TriggerStatus.FIRED:
             marker += f" (fired {trigger.fired_at:%H:%M})"
         elif trigger.state is TriggerStatus.FIRED and trigger.fired_at is not None:
             marker += f" {trigger.fired_at:%H:%M:%S}"
-        due = countdown(trigger.decide_by, now) if trigger.decide_by else ""
+        # a trigger's countdown runs only while its decision is open
+        due = countdown(trigger.decide_by, now) if state.counts_down(trigger) else ""
         cells: list[str | tuple[str, str]] = [
             f"{name:<12.12} ",
             (f"{marker:<24.24}" if wide else f"{marker:<18.18}", _STATE_STYLE[trigger.state]),
@@ -224,12 +301,12 @@ class DecisionPanel(Static):
             cells.append((f" {due}", "bold $error" if due.startswith("OVERDUE") else "bold"))
         return Content.assemble(*cells)
 
-    def _compact_triggers(self, state: DecisionState, now: datetime) -> list[Content]:
-        # 10 rows: 2 of border, 3 of recommendation/tree/authority, the rest for triggers
-        room = max(self.size.height, 10) - 5
+    def _compact_triggers(self, state: DecisionState, now: datetime, fixed: int) -> list[Content]:
+        # 10 rows: 2 of border, the headline, deadline, tree and authority lines, then triggers
+        room = max(self.size.height, 10) - 2 - fixed
         notable = [t for t in state.triggers if t.state is not TriggerStatus.OK]
         calm = [t for t in state.triggers if t.state is TriggerStatus.OK]
-        rows = [self._trigger_row(t, now, wide=False) for t in notable]
+        rows = [self._trigger_row(t, state, now, wide=False) for t in notable]
         if len(rows) > room - (1 if calm else 0):
             keep = max(0, room - 1)
             hidden = len(rows) - keep

@@ -5,11 +5,14 @@ Pure core (no Textual): ``load_policy`` reads ``runbooks/policy.yaml``;
 """
 
 from cockpit.decision.engine import (
+    DecisionDeadline,
     DecisionEngine,
     DecisionRecord,
     DecisionState,
     Recommendation,
     Record,
+    RecordedDecisionState,
+    RecordedTrigger,
     TriggerChange,
     TriggerState,
     TriggerStatus,
@@ -30,6 +33,7 @@ from cockpit.decision.tree import Answer, RecommendationKind, TreeStep
 __all__ = [
     "Action",
     "Answer",
+    "DecisionDeadline",
     "DecisionEngine",
     "DecisionRecord",
     "DecisionState",
@@ -37,6 +41,8 @@ __all__ = [
     "PolicyError",
     "Recommendation",
     "Record",
+    "RecordedDecisionState",
+    "RecordedTrigger",
     "RecommendationKind",
     "SeverityRule",
     "TreeStep",

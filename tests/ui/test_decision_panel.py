@@ -104,3 +104,122 @@ def test_formats() -> None:
     assert countdown(at(60), at(0)) == "decide in 1m"
     assert countdown(at(0), at(0)) == "decide NOW"
     assert countdown(at(0), at(61)) == "OVERDUE 1m01s"
+
+
+def error_rate_fired(severity_at: float | None = None) -> DecisionEngine:
+    """Error rate over 5 % from 0 s: fires at 300 s (14:05Z), decide immediately."""
+    engine = DecisionEngine(load_policy())
+    for s in range(0, 301, 10):
+        engine.observe("error_rate_pct", at(s), 9.0)
+    if severity_at is not None:
+        engine.set_severity("high", "alice@bastion", at(severity_at))
+    return engine
+
+
+def latency_fired() -> DecisionEngine:
+    """Latency p95 over 1 s for 10 minutes: fires at 600 s (14:10Z), decide by 14:25Z."""
+    engine = DecisionEngine(load_policy())
+    for s in range(0, 601, 10):
+        engine.observe("latency_p95_ms", at(s), 1500.0)
+    return engine
+
+
+async def test_the_one_deadline_names_what_binds_and_what_else_allows() -> None:
+    app = PanelApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        panel = app.query_one(DecisionPanel)
+        engine = latency_fired()
+        engine.set_severity("medium", "alice@bastion", at(590))
+        panel.show(engine.state(at(720)), at(720))
+        await pilot.pause()
+        shown = text(panel)
+        # at 80 columns the other limit is said in short
+        assert "decide by 14:25Z (Response time p95 trigger; severity Medium: 14:39:50Z)" in shown
+        assert "decide in 13m" in shown
+        assert panel.border_subtitle == "decide in 13m"
+        # the severity line has no countdown of its own: one deadline, not two
+        assert "Sev MEDIUM (set by alice@bastion) · Tech Lead · max 30m" in shown
+        assert shown.count("decide in") == 2  # the headline and the trigger's own row
+
+
+async def test_a_decision_in_time_stops_every_countdown() -> None:
+    app = PanelApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        panel = app.query_one(DecisionPanel)
+        engine = latency_fired()
+        engine.record_decision("rollback", "alice@bastion", at(1380))  # 14:23Z, 2m early
+        panel.show(engine.state(at(3720)), at(3720))  # 37 minutes later
+        await pilot.pause()
+        shown = text(panel)
+        assert "DECIDED  rollback by alice@bastion at 14:23Z, in time (2m before 14:25Z)" in shown
+        assert "OVERDUE" not in shown and "decide in" not in shown and "NOW" not in shown
+        assert panel.border_subtitle == "DECIDED in time"
+        assert not panel.has_class("-overdue")
+
+
+async def test_a_late_decision_says_how_late() -> None:
+    app = PanelApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        panel = app.query_one(DecisionPanel)
+        engine = latency_fired()
+        engine.record_decision("rollback", "alice@bastion", at(1680))  # 14:28Z
+        panel.show(engine.state(at(1700)), at(1700))
+        await pilot.pause()
+        shown = text(panel)
+        assert "DECIDED  rollback by alice@bastion at 14:28Z, 3m late (due 14:25Z)" in shown
+        assert panel.border_subtitle == "DECIDED 3m late"
+        assert "OVERDUE" not in shown
+
+
+async def test_a_trigger_recovered_after_the_decision_reads_recovered() -> None:
+    app = PanelApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        panel = app.query_one(DecisionPanel)
+        engine = error_rate_fired(severity_at=300)
+        engine.record_decision("rollback", "alice@bastion", at(320))
+        engine.observe("error_rate_pct", at(900), 0.4)
+        panel.show(engine.state(at(2520)), at(2520))
+        await pilot.pause()
+        shown = text(panel)
+        row = next(line for line in shown.splitlines() if line.startswith("Errors"))
+        assert "RECOVERED" in row and "OVERDUE" not in row
+        assert "20s late (due 14:05Z)" in shown  # decide "immediately" means at 14:05Z
+        assert "OVERDUE" not in shown
+
+
+async def test_a_trigger_fired_after_the_decision_counts_down_again() -> None:
+    app = PanelApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.query_one(DecisionPanel).styles.height = 20
+        panel = app.query_one(DecisionPanel)
+        engine = latency_fired()
+        engine.record_decision("hot_fix", "bob@bastion", at(700))
+        engine.observe_event("security_breach", at(900))
+        panel.show(engine.state(at(960)), at(960))
+        await pilot.pause()
+        shown = text(panel)
+        assert shown.startswith(" IMMEDIATE ROLLBACK   OVERDUE 1m")
+        assert ("decide by 14:15Z (Security breach trigger; severity Critical allows until"
+                " 14:20Z)") in shown
+        assert "Decided before: hot_fix by bob@bastion at 14:11:40Z, in time" in shown
+        latency = next(line for line in shown.splitlines() if line.startswith("Latency"))
+        assert "OVERDUE" not in latency and "decide in" not in latency
+
+
+async def test_the_panel_repaints_only_when_what_it_shows_changes() -> None:
+    app = PanelApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        panel = app.query_one(DecisionPanel)
+        engine = latency_fired()
+        engine.record_decision("rollback", "alice@bastion", at(1380))
+        painted: list[object] = []
+        update = panel.update
+        panel.update = lambda content="", **kw: (painted.append(content), update(content, **kw))  # type: ignore[method-assign]
+        for s in range(1400, 1460):  # a decided incident: nothing on screen moves
+            panel.show(engine.state(at(s)), at(s))
+        await pilot.pause()
+        assert len(painted) == 1
+        engine2 = latency_fired()
+        panel.show(engine2.state(at(700)), at(700))
+        panel.show(engine2.state(at(701)), at(701))  # a countdown second: repainted
+        assert len(painted) == 3
