@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
@@ -15,34 +14,24 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
+from cockpit.runbook.desk import PickerEntry
 
-@dataclass(frozen=True)
-class PickerEntry:
-    """One runbook as the picker lists it."""
 
-    id: str
-    title: str
-    steps: int
-    recommended: bool = False
-    why: str = ""
-    """Why it is recommended (the fired triggers or the scenario)."""
-    status: str = ""
-    """``open 2/6 done`` for a runbook already open in this incident."""
+def _matches(entry: PickerEntry, words: list[str]) -> bool:
+    """Whether every word occurs in the entry's id or title (case-insensitive)."""
+    hay = f"{entry.id} {entry.title}".lower()
+    return all(word in hay for word in words)
 
-    def matches(self, words: list[str]) -> bool:
-        """Whether every word occurs in the id or the title (case-insensitive)."""
-        hay = f"{self.id} {self.title}".lower()
-        return all(word in hay for word in words)
 
-    def prompt(self) -> Content:
-        """Two lines: id, step count and markers; then the title."""
-        marks = [f"{self.steps} steps"]
-        if self.recommended:
-            marks.append("recommended" + (f" ({self.why})" if self.why else ""))
-        if self.status:
-            marks.append(self.status)
-        first = Content.assemble((self.id, "bold"), " · " + " · ".join(marks))
-        return Content.assemble(first, "\n  ", (self.title, "dim"))
+def _prompt(entry: PickerEntry) -> Content:
+    """Two lines: id, step count and markers; then the title."""
+    marks = [f"{entry.steps} steps"]
+    if entry.recommended:
+        marks.append("recommended" + (f" ({entry.why})" if entry.why else ""))
+    if entry.status:
+        marks.append(entry.status)
+    first = Content.assemble((entry.id, "bold"), " · " + " · ".join(marks))
+    return Content.assemble(first, "\n  ", (entry.title, "dim"))
 
 
 class RunbookPicker(ModalScreen[str | None]):
@@ -85,8 +74,8 @@ class RunbookPicker(ModalScreen[str | None]):
         words = text.lower().split()
         options = self.query_one(OptionList)
         options.clear_options()
-        shown = [entry for entry in self.entries if entry.matches(words)]
-        options.add_options([Option(entry.prompt(), id=entry.id) for entry in shown])
+        shown = [entry for entry in self.entries if _matches(entry, words)]
+        options.add_options([Option(_prompt(entry), id=entry.id) for entry in shown])
         if shown:
             options.highlighted = 0
         keys = self.query_one("#picker-keys", Static)

@@ -5,13 +5,20 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar
 
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Container
 from textual.screen import Screen
 from textual.widgets import Footer, Tab, Tabs
 
+from cockpit.runbook.desk import AskApprover, ConfirmDestructive, RunbookDesk, Verb
+from cockpit.runbook.engine import Confirmation, StepRefused
 from cockpit.sources.base import SourceStatus
+from screens.reason_prompt import ReasonPrompt
+from screens.runbook_picker import RunbookPicker
+from screens.runbook_variables import RunbookVariables
+from screens.step_confirm import StepConfirm
 from widgets.cache_panel import CachePanel
 from widgets.database_panel import DatabasePanel
 from widgets.health_panel import HealthPanel
@@ -35,7 +42,236 @@ GROUPS: tuple[tuple[str, str], ...] = (
 WIDE_MIN = (120, 40)
 
 
-class WarRoomScreen(Screen[None]):
+class RunbookDeskScreen(Screen[None]):
+    """A screen holding a :class:`RunbookPanel`: it answers the pane's requests.
+
+    The pane posts what the operator asked; this asks the desk what must be asked first,
+    opens the modal (confirmation, reason, approver, variables, picker) and calls the
+    desk with the answer. A refusal is one line, shown as a warning.
+    """
+
+    desk: RunbookDesk | None = None
+    hands_off = ""
+    """Why every acting key is refused ("" = the operator drives): the demo's autopilot."""
+
+    def attach_desk(self, desk: RunbookDesk, hands_off: str = "") -> None:
+        """Show ``desk`` in the runbook pane and answer its keys with it; with
+        ``hands_off``, every key that would act says that instead."""
+        self.desk = desk
+        self.hands_off = hands_off
+        self.query_one(RunbookPanel).attach(desk, follow=bool(hands_off))
+
+    def _say(self, message: str, *, severity: str = "information",
+             timeout: float | None = None) -> None:
+        # markup off: step titles, reasons and commands may hold brackets
+        self.app.notify(message, severity=severity, timeout=timeout,  # type: ignore[arg-type]
+                        markup=False)
+
+    def _refuse(self, message: str) -> None:
+        self._say(message, severity="warning", timeout=6)
+
+    def _desk_for(self, request: RunbookPanel.Request, *, needs_run: bool = True,
+                  ) -> RunbookDesk | None:
+        """The desk, when the request may go to it; else says why not."""
+        request.stop()
+        if self.hands_off:
+            self._refuse(self.hands_off)
+            return None
+        if self.desk is None:
+            self._say("Runbooks are not available yet (the incident is starting).",
+                      severity="warning")
+            return None
+        if needs_run and request.runbook_id is None:
+            self._refuse("No runbook open: press p (or o) to pick one.")
+            return None
+        return self.desk
+
+    def _back_to(self, pane: RunbookPanel) -> None:
+        pane.focus()
+
+    @on(RunbookPanel.PickerRequested)
+    def _picker(self, request: RunbookPanel.PickerRequested) -> None:
+        desk = self._desk_for(request, needs_run=False)
+        if desk is None:
+            return
+        pane = request.control
+
+        def picked(runbook_id: str | None) -> None:
+            if runbook_id:
+                try:
+                    desk.open(runbook_id)
+                except Exception as exc:  # noqa: BLE001 - a journal error: say it, open nothing
+                    self._say(f"Could not open {runbook_id}: {exc}", severity="error")
+            self._back_to(pane)
+
+        self.app.push_screen(RunbookPicker(desk.picker_entries(), desk.current), picked)
+
+    @on(RunbookPanel.RunRequested)
+    def _run(self, request: RunbookPanel.RunRequested) -> None:
+        desk = self._desk_for(request)
+        if desk is None or request.runbook_id is None or request.step_id is None:
+            return
+        runbook_id, step_id, pane = request.runbook_id, request.step_id, request.control
+        try:
+            ask = desk.request(runbook_id, step_id)
+        except StepRefused as exc:
+            self._refuse(str(exc))
+            return
+        if isinstance(ask, ConfirmDestructive):
+            modal = StepConfirm(ask.title, ask.preview, ask.target, ask.authority,
+                                runbook=ask.runbook, dry_run=ask.dry_run,
+                                dry_run_timeout_s=ask.dry_run_timeout_s)
+
+            def confirmed(confirmation: Confirmation | None) -> None:
+                self._back_to(pane)
+                if confirmation is not None:
+                    # what the server said before the engineer confirmed belongs to the record
+                    line = modal.dry_run_line if ask.dry_run is not None else None
+                    self._start(pane, runbook_id, step_id, confirmation, line)
+
+            self.app.push_screen(modal, confirmed)
+        elif isinstance(ask, AskApprover):
+            def named(name: str | None) -> None:
+                self._back_to(pane)
+                if name:
+                    self._start(pane, runbook_id, step_id, Confirmation(approver=name))
+
+            self.app.push_screen(ReasonPrompt(ask.title, ask.why, label=f"Name of the {ask.role} "
+                                              "approving",
+                                              placeholder="recorded in the incident timeline"),
+                                 named)
+        else:
+            self._start(pane, runbook_id, step_id, None)
+
+    def _start(self, pane: RunbookPanel, runbook_id: str, step_id: str,
+               confirmation: Confirmation | None, dry_run_line: str | None = None) -> None:
+        assert self.desk is not None
+        try:
+            self.desk.start(runbook_id, step_id, confirmation, dry_run_line=dry_run_line,
+                            on_finish=lambda status: pane.post_message(
+                                RunbookPanel.StepEnded(runbook_id, status)))
+        except StepRefused as exc:
+            self._refuse(str(exc))
+
+    @on(RunbookPanel.CancelRequested)
+    def _cancel(self, request: RunbookPanel.CancelRequested) -> None:
+        desk = self._desk_for(request)
+        if desk is None or request.runbook_id is None:
+            return
+        try:
+            step_id = desk.cancel(request.runbook_id)
+        except StepRefused as exc:
+            self._refuse(str(exc))
+            return
+        self._say(f"Cancelling {step_id}…")
+
+    @on(RunbookPanel.RetryRequested)
+    def _retry(self, request: RunbookPanel.RetryRequested) -> None:
+        desk = self._desk_for(request)
+        if desk is None or request.runbook_id is None:
+            return
+        try:
+            status = desk.retry(request.runbook_id, request.step_id)
+        except StepRefused as exc:
+            self._refuse(str(exc))
+            return
+        request.control.select_step(request.runbook_id, status.id)
+        self._say(f"{status.id} is {status.state.value} again: enter runs it.")
+
+    @on(RunbookPanel.SkipRequested)
+    def _skip(self, request: RunbookPanel.SkipRequested) -> None:
+        desk = self._desk_for(request)
+        if desk is None or request.runbook_id is None or request.step_id is None:
+            return
+        runbook_id, step_id, pane = request.runbook_id, request.step_id, request.control
+        try:
+            desk.check(Verb.SKIP, runbook_id, step_id)
+        except StepRefused as exc:
+            self._refuse(str(exc))
+            return
+        title = desk.run(runbook_id).runbook.step(step_id).title
+
+        def skipped(reason: str | None) -> None:
+            self._back_to(pane)
+            if reason is None:
+                return
+            try:
+                desk.skip(runbook_id, step_id, reason)
+            except StepRefused as exc:
+                self._refuse(str(exc))
+                return
+            except Exception as exc:  # noqa: BLE001 - the journal refused: nothing changed
+                self._say(f"Skip not recorded: {exc}", severity="error")
+                return
+            pane.select_current(runbook_id)
+
+        self.app.push_screen(ReasonPrompt(f"Skip step: {title}",
+                                          "The reason goes into the incident timeline."),
+                             skipped)
+
+    @on(RunbookPanel.AbortRequested)
+    def _abort(self, request: RunbookPanel.AbortRequested) -> None:
+        desk = self._desk_for(request)
+        if desk is None or request.runbook_id is None:
+            return
+        runbook_id, pane = request.runbook_id, request.control
+        try:
+            desk.check(Verb.ABORT, runbook_id)
+        except StepRefused as exc:
+            self._refuse(str(exc))
+            return
+
+        def aborted(reason: str | None) -> None:
+            self._back_to(pane)
+            if reason is None:
+                return
+            try:
+                desk.abort(runbook_id, reason)
+            except StepRefused as exc:
+                self._refuse(str(exc))
+                return
+            except Exception as exc:  # noqa: BLE001 - the journal refused: nothing changed
+                self._say(f"Abort not recorded: {exc}", severity="error")
+                return
+            self._say(f"Runbook {runbook_id} aborted.")
+
+        title = desk.run(runbook_id).runbook.title
+        self.app.push_screen(ReasonPrompt(f"Abort runbook: {title}",
+                                          "No step may start afterwards; a running step is "
+                                          "cancelled."), aborted)
+
+    @on(RunbookPanel.VariablesRequested)
+    def _variables(self, request: RunbookPanel.VariablesRequested) -> None:
+        desk = self._desk_for(request)
+        if desk is None or request.runbook_id is None:
+            return
+        runbook_id, pane = request.runbook_id, request.control
+        try:
+            desk.check(Verb.VARIABLES, runbook_id)
+        except StepRefused as exc:
+            self._refuse(str(exc))
+            return
+
+        def done(changed: dict[str, str] | None) -> None:
+            self._back_to(pane)
+            if not changed:
+                return
+            try:
+                desk.set_variables(runbook_id, changed)
+            except StepRefused as exc:
+                self._refuse(str(exc))
+                return
+            except Exception as exc:  # noqa: BLE001 - the journal refused: nothing changed
+                self._say(f"Variables not recorded: {exc}", severity="error")
+                return
+            self._say("Set " + ", ".join(f"{k} = {v}" for k, v in changed.items()))
+
+        run = desk.run(runbook_id)
+        self.app.push_screen(RunbookVariables(run.runbook.title, desk.editable_variables(
+            runbook_id)), done)
+
+
+class WarRoomScreen(RunbookDeskScreen):
     """Error rate, latency, endpoints, pods, database, cache, decision and runbook."""
 
     CSS_PATH = Path(__file__).with_suffix(".tcss")

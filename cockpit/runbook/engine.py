@@ -8,16 +8,19 @@ transition is recorded through ``record(kind, data)`` before it takes effect:
 ``step.started`` is written before the action runs, and if writing fails the
 action does not run. Nothing is retried automatically.
 
-The app drives a run like this::
+Guards read what the incident has established from ``facts()``, a
+:class:`GuardFacts` (in the cockpit: the journal reducer's ``IncidentState.facts``).
+A run never changes facts itself: it records ``fact.established``,
+``approval.recorded`` and ``step.finished`` (with ``notified``), and the reducer folds
+them before ``record`` returns, so the next guard check sees them.
 
-    run = RunbookRun(runbook, incident, executor, journal_record, variables)
-    status = run.start("undo", Confirmation("api", "Dana (IC)"))  # UI thread: refusals raise
+:class:`~cockpit.runbook.desk.RunbookDesk` owns an incident's runs; driven directly::
+
+    run = RunbookRun(runbook, lambda: state.facts, executor, journal_record, variables)
+    status = run.start("undo", Confirmation("api", "Dana (IC)"))  # refusals raise
     if status.state is StepState.RUNNING:
-        run_in_worker(lambda: run.run_step("undo"))                # blocking, streams output
-    run.cancel("undo")                                               # from the UI, any time
-
-:class:`IncidentFacts` holds what the whole incident has established (facts,
-approvals, notifications, steps done) and is shared by every run of the incident.
+        run_in_thread(lambda: run.run_step("undo"))                # blocking, streams output
+    run.cancel("undo")                                               # any time, any thread
 """
 
 from __future__ import annotations
@@ -25,11 +28,11 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping, Set
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from cockpit.actions.executor import ActionResult, Executor, RunContext
 from cockpit.actions.types import (
@@ -51,9 +54,14 @@ from cockpit.runbook.model import (
     Step,
     format_duration,
 )
+from cockpit.timeline.kinds import EventKind as K
+
+if TYPE_CHECKING:
+    from cockpit.timeline.replay import RunbookState
 
 Record = Callable[[str, dict[str, Any]], None]
 OUTPUT_KEEP_BYTES = 4096
+INTERRUPTED = "interrupted: started but never finished (the session ended)"
 
 
 class StepState(StrEnum):
@@ -68,6 +76,22 @@ class StepState(StrEnum):
     SKIPPED = "skipped"
     INTERRUPTED = "interrupted"
     CANCELLED = "cancelled"
+
+
+#: States that hold the runbook up until the operator acts on them.
+_CURRENT = frozenset({StepState.READY, StepState.BLOCKED, StepState.RUNNING, StepState.FAILED,
+                      StepState.CANCELLED, StepState.INTERRUPTED})
+
+
+class RunOutcome(StrEnum):
+    """How a run stands as a whole."""
+
+    IN_PROGRESS = "in progress"
+    COMPLETE = "complete"
+    """Every step done or skipped."""
+    FINISHED_WITH_FAILURES = "finished with failures"
+    """Every step ended, and some failed (``on_failure: continue`` let the rest run)."""
+    ABORTED = "aborted"
 
 
 class StepRefused(Exception):
@@ -109,17 +133,55 @@ class StepStatus:
         return self.step.id
 
 
+def _ended(status: StepStatus) -> bool:
+    """Done, skipped, or failed with ``on_failure: continue`` (the run went on past it)."""
+    return status.state in (StepState.DONE, StepState.SKIPPED) or (
+        status.state is StepState.FAILED and status.step.on_failure == "continue")
+
+
 # ------------------------------------------------------------------ incident
 
 
-def _event_parts(event: Any) -> tuple[str, Mapping[str, Any]]:
-    if isinstance(event, Mapping):
-        return str(event.get("kind", "")), event.get("data") or {}
-    return str(getattr(event, "kind", "")), getattr(event, "data", None) or {}
+class GuardFacts(Protocol):
+    """What the incident has established, as runbook guards read it.
+
+    The cockpit passes the journal reducer's ``IncidentState.facts``
+    (:class:`cockpit.timeline.replay.Facts`); tests may pass an :class:`IncidentFacts`.
+    """
+
+    @property
+    def facts(self) -> Set[str]:
+        """Facts established (``backup_taken``, ``incident_declared``...)."""
+        ...
+
+    @property
+    def approvals(self) -> Mapping[str, str]:
+        """role -> approver."""
+        ...
+
+    @property
+    def notified(self) -> Set[str]:
+        """Notification targets reached by a step done (``compliance``...)."""
+        ...
+
+    @property
+    def steps_done(self) -> Set[str]:
+        """``runbook/step`` of every step done in this incident."""
+        ...
+
+
+FactsSource = Callable[[], GuardFacts]
+"""Called at every guard check: the facts as recorded now."""
 
 
 class IncidentFacts:
-    """What one incident has established, shared by all its runbook runs (thread-safe)."""
+    """A standalone, settable :class:`GuardFacts` for tests and tools without a journal.
+
+    It is never the source of truth in the cockpit (the reducer's fold of the journal
+    is); calling it returns itself, so it can be passed where a :data:`FactsSource` is
+    expected. :meth:`recording` wraps a ``record`` so that what a run records is folded
+    in, as the reducer would.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -130,48 +192,43 @@ class IncidentFacts:
         self.steps_done: set[str] = set()
         """``runbook/step`` of every step done in this incident."""
 
+    def __call__(self) -> IncidentFacts:
+        return self
+
     def establish(self, *facts: str) -> None:
-        """Record facts as established."""
+        """Set facts as established."""
         with self._lock:
             self.facts.update(facts)
 
     def approve(self, role: str, approver: str) -> None:
-        """Record ``approver``'s approval for ``role``."""
+        """Set ``approver``'s approval for ``role``."""
         with self._lock:
             self.approvals[role] = approver
 
     def notify(self, *targets: str) -> None:
-        """Record that ``targets`` have been notified."""
+        """Set ``targets`` as notified."""
         with self._lock:
             self.notified.update(targets)
 
     def mark_done(self, ref: str) -> None:
-        """Record step ``runbook/step`` as done."""
+        """Set step ``runbook/step`` as done."""
         with self._lock:
             self.steps_done.add(ref)
 
-    def apply(self, event: Any) -> None:
-        """Fold one timeline event (a mapping with ``kind`` and ``data``, or an object) in."""
-        kind, data = _event_parts(event)
-        if kind == "fact.established":
-            self.establish(str(data.get("fact")))
-        elif kind == "approval.recorded":
-            self.approve(str(data.get("role")), str(data.get("approver")))
-        elif kind == "step.finished" and data.get("outcome") == "done":
-            self.mark_done(f"{data.get('runbook')}/{data.get('step')}")
-            self.notify(*(str(t) for t in data.get("notified") or ()))
-        elif kind == "incident.declared":
-            self.establish("incident_declared")
-        elif kind == "decision.recorded" and "rollback" in str(data.get("decision", "")).lower():
-            self.establish("rollback_decided")
+    def recording(self, record: Record) -> Record:
+        """``record``, then fold what a run records into these facts (tests' reducer)."""
 
-    @classmethod
-    def from_events(cls, events: Iterable[Any]) -> IncidentFacts:
-        """Rebuild an incident's facts from its timeline events."""
-        facts = cls()
-        for event in events:
-            facts.apply(event)
-        return facts
+        def fold(kind: str, data: dict[str, Any]) -> None:
+            record(kind, data)
+            if kind == K.FACT_ESTABLISHED:
+                self.establish(str(data["fact"]))
+            elif kind == K.APPROVAL_RECORDED:
+                self.approve(str(data["role"]), str(data["approver"]))
+            elif kind == K.STEP_FINISHED and data.get("outcome") == StepState.DONE:
+                self.mark_done(f"{data['runbook']}/{data['step']}")
+                self.notify(*data.get("notified", ()))
+
+        return fold
 
 
 # ------------------------------------------------------------------ run
@@ -205,7 +262,7 @@ class RunbookRun:
     def __init__(
         self,
         runbook: Runbook,
-        incident: IncidentFacts,
+        facts: FactsSource,
         executor: Executor,
         record: Record,
         variables: Mapping[str, Any] | None = None,
@@ -214,13 +271,14 @@ class RunbookRun:
         on_output: Callable[[str, str], None] | None = None,
         _opened: bool = False,
     ) -> None:
-        """Open a run; records ``runbook.opened`` (unless restored from a journal that has it).
+        """Open a run; records ``runbook.opened`` (unless restored: see :meth:`from_state`).
 
-        ``variables`` are config and incident values (they override the
-        runbook's defaults); ``on_output(step_id, line)`` receives streamed lines.
+        ``facts()`` is read at every guard check; ``variables`` are config and incident
+        values (they override the runbook's defaults); ``on_output(step_id, line)``
+        receives streamed lines (from the thread running the step).
         """
         self.runbook = runbook
-        self.incident = incident
+        self.facts = facts
         self.executor = executor
         self._record = record
         self._given = dict(variables or {})
@@ -234,7 +292,7 @@ class RunbookRun:
         self.aborted: str | None = None
         """The abort reason once the run is aborted."""
         if not _opened:
-            record("runbook.opened", {"runbook": runbook.id, "title": runbook.title})
+            record(K.RUNBOOK_OPENED, {"runbook": runbook.id, "title": runbook.title})
 
     # -------------------------------------------------------------- queries
 
@@ -256,7 +314,7 @@ class RunbookRun:
             self.resolve(step)
         except ActionError as exc:
             problems.append(f"blocked: {exc}")
-        inc = self.incident
+        inc = self.facts()
         for ref in step.requires.steps:
             if self._ref(ref) not in inc.steps_done:
                 if "/" in ref:
@@ -354,10 +412,45 @@ class RunbookRun:
 
     @property
     def finished(self) -> bool:
-        """Whether every step is done or skipped (or failed with on_failure continue)."""
-        return all(s.state in (StepState.DONE, StepState.SKIPPED) or (
-            s.state is StepState.FAILED and s.step.on_failure == "continue")
-            for s in self.steps())
+        """Whether every step has ended: done, skipped, or failed with ``on_failure: continue``.
+
+        A finished run is not necessarily a success: see :attr:`outcome`.
+        """
+        return all(_ended(s) for s in self.steps())
+
+    @property
+    def outcome(self) -> RunOutcome:
+        """How the run stands: the one rule the pane and the status update use."""
+        if self.aborted is not None:
+            return RunOutcome.ABORTED
+        statuses = self.steps()
+        if not all(_ended(s) for s in statuses):
+            return RunOutcome.IN_PROGRESS
+        if any(s.state is StepState.FAILED for s in statuses):
+            return RunOutcome.FINISHED_WITH_FAILURES
+        return RunOutcome.COMPLETE
+
+    def failed_steps(self) -> tuple[StepStatus, ...]:
+        """The steps that failed (those with ``on_failure: continue`` included), in order."""
+        return tuple(s for s in self.steps() if s.state is StepState.FAILED)
+
+    def current_index(self, statuses: tuple[StepStatus, ...] | None = None) -> int | None:
+        """The index of the step holding the run up (ready, blocked, running, or failed,
+        cancelled or interrupted until retried or skipped); ``None`` once finished."""
+        for index, status in enumerate(self.steps() if statuses is None else statuses):
+            if status.state in _CURRENT and not _ended(status):
+                return index
+        return None
+
+    def phase_index(self, statuses: tuple[StepStatus, ...] | None = None) -> int | None:
+        """The index of the current step's phase (``None`` once finished)."""
+        statuses = self.steps() if statuses is None else statuses
+        index = self.current_index(statuses)
+        if index is None:
+            return None
+        step_id = statuses[index].id
+        return next(i for i, phase in enumerate(self.runbook.phases)
+                    if any(s.id == step_id for s in phase.steps))
 
     def editable_variables(self) -> dict[str, str]:
         """The variables this runbook's steps use that the operator may set, with their
@@ -412,7 +505,7 @@ class RunbookRun:
                     changed[name] = value
             if not changed:
                 return {}
-            self._record("runbook.variables", {"runbook": self.runbook.id,
+            self._record(K.RUNBOOK_VARIABLES, {"runbook": self.runbook.id,
                                                "variables": dict(changed)})
             self._apply_overrides(changed)
             return changed
@@ -423,14 +516,8 @@ class RunbookRun:
 
     # -------------------------------------------------------------- actions
 
-    def start(self, step_id: str, confirmation: Confirmation | None = None) -> StepStatus:
-        """Start a ready step: check its confirmation, then write ``step.started``.
-
-        Raises :class:`StepRefused` (nothing changes) when the step is not
-        ready or the confirmation is missing or wrong. If the journal cannot
-        be written the step fails with ``not started: could not write the
-        journal: ...`` and its action never runs. Call :meth:`run_step` next.
-        """
+    def check_start(self, step_id: str, confirmation: Confirmation | None = None) -> StepStatus:
+        """The step's status if :meth:`start` would start it now; else :class:`StepRefused`."""
         with self._lock:
             if self.aborted is not None:
                 raise StepRefused(f"runbook {self.runbook.id} was aborted: {self.aborted}")
@@ -452,6 +539,21 @@ class RunbookRun:
             if action.type == "approval" and not confirmation.approver.strip():
                 raise StepRefused(f"the approver's name for role {action.params['role']} is "
                                   "required")
+            return status
+
+    def start(self, step_id: str, confirmation: Confirmation | None = None) -> StepStatus:
+        """Start a ready step: check its confirmation, then write ``step.started``.
+
+        Raises :class:`StepRefused` (nothing changes) when the step is not
+        ready or the confirmation is missing or wrong. If the journal cannot
+        be written the step fails with ``not started: could not write the
+        journal: ...`` and its action never runs. Call :meth:`run_step` next.
+        """
+        with self._lock:
+            status = self.check_start(step_id, confirmation)
+            confirmation = confirmation or Confirmation()
+            step = status.step
+            action = self.resolve(step)
             slot = self._slots[step_id]
             data: dict[str, Any] = {
                 "runbook": self.runbook.id, "step": step_id, "title": step.title,
@@ -461,9 +563,9 @@ class RunbookRun:
                 data["confirmed_target"] = confirmation.target_typed.strip()
                 data["approver"] = confirmation.approver.strip()
             try:
-                self._record("step.started", data)
+                self._record(K.STEP_STARTED, data)
                 if action.type.startswith("notify."):
-                    self._record("notification.queued", {
+                    self._record(K.NOTIFICATION_QUEUED, {
                         "runbook": self.runbook.id, "step": step_id,
                         "channel": action.type.split(".", 1)[1],
                         "summary": _notify_summary(action), "targets": list(step.notifies),
@@ -577,7 +679,7 @@ class RunbookRun:
             slot.duration_s = duration
             slot.executing = False
             try:
-                self._record("step.finished", data)
+                self._record(K.STEP_FINISHED, data)
             except Exception as exc:  # noqa: BLE001
                 slot.reason = (reason + "; " if reason else "") + (
                     f"warning: could not write the journal: {exc}")
@@ -587,27 +689,25 @@ class RunbookRun:
 
     def _established(self, step: Step, action: ResolvedAction, result: ActionResult,
                      confirmation: Confirmation) -> None:
-        """After success: the incident learns the step's facts, approval and notifications."""
-        inc = self.incident
-        inc.mark_done(self._ref(step.id))
-        if step.notifies:
-            inc.notify(*step.notifies)
+        """After success: record the approval and the facts the step established.
+
+        (``step.finished`` already carries the step done and whom it notified.) The
+        reducer folds these records into the incident's facts; nothing here changes them.
+        """
         if action.type == "approval":
             role, who = str(action.params["role"]), confirmation.approver.strip()
-            inc.approve(role, who)
-            self._safe_record("approval.recorded", {"role": role, "approver": who,
+            self._safe_record(K.APPROVAL_RECORDED, {"role": role, "approver": who,
                                                     "step": step.id, "runbook": self.runbook.id})
         facts = list(dict.fromkeys([*facts_established_by(step), *result.facts]))
         for fact in facts:
-            inc.establish(fact)
-            self._safe_record("fact.established", {"fact": fact, "step": step.id,
+            self._safe_record(K.FACT_ESTABLISHED, {"fact": fact, "step": step.id,
                                                    "runbook": self.runbook.id})
 
     def _safe_record(self, kind: str, data: dict[str, Any]) -> None:
         try:
             self._record(kind, data)
-        except Exception:  # noqa: BLE001, S110 - the state is already in memory; step.finished
-            pass  # is in the journal and replay of facts errs on the safe side (guards block)
+        except Exception:  # noqa: BLE001, S110 - a fact not recorded errs on the safe side:
+            pass  # the guards that need it keep blocking
 
     def execute(self, step_id: str, confirmation: Confirmation | None = None) -> StepStatus:
         """:meth:`start` then :meth:`run_step` in the caller's thread (for tests and the CLI)."""
@@ -646,7 +746,7 @@ class RunbookRun:
             status = self.state(step_id)
             if status.state in (StepState.DONE, StepState.SKIPPED, StepState.RUNNING):
                 raise StepRefused(f"step '{step_id}' is {status.state.value}; it cannot be skipped")
-            self._record("step.skipped", {"runbook": self.runbook.id, "step": step_id,
+            self._record(K.STEP_SKIPPED, {"runbook": self.runbook.id, "step": step_id,
                                           "reason": reason.strip()})
             slot = self._slots[step_id]
             slot.state, slot.reason = StepState.SKIPPED, reason.strip()
@@ -657,7 +757,7 @@ class RunbookRun:
         if not reason or not reason.strip():
             raise StepRefused("aborting a runbook needs a reason")
         with self._lock:
-            self._record("runbook.aborted", {"runbook": self.runbook.id, "reason": reason.strip()})
+            self._record(K.RUNBOOK_ABORTED, {"runbook": self.runbook.id, "reason": reason.strip()})
             self.aborted = reason.strip()
             for slot in self._slots.values():
                 if slot.state is StepState.RUNNING:
@@ -666,64 +766,48 @@ class RunbookRun:
     # -------------------------------------------------------------- restore
 
     @classmethod
-    def from_events(
+    def from_state(
         cls,
         runbook: Runbook,
-        incident: IncidentFacts,
+        recorded: RunbookState | None,
+        facts: FactsSource,
         executor: Executor,
         record: Record,
-        variables: Mapping[str, Any] | None,
-        events: Iterable[Any],
+        variables: Mapping[str, Any] | None = None,
         *,
-        announce: bool = True,
         monotonic: Callable[[], float] = time.monotonic,
         on_output: Callable[[str, str], None] | None = None,
     ) -> RunbookRun:
-        """Rebuild a run from the incident's timeline events (after a crash or a resume).
+        """Rebuild a run from the journal reducer's :class:`~cockpit.timeline.replay.RunbookState`.
 
-        A step started but never finished becomes ``interrupted`` with its
-        preview and is never re-run by itself; with ``announce`` a
-        ``step.interrupted`` event is recorded for it. Rebuild ``incident``
-        with :meth:`IncidentFacts.from_events` from the same events.
+        Writes nothing (``recorded`` says the run was opened). A step still ``running``
+        in the record was cut short: it shows ``interrupted`` with its preview and is
+        never re-run by itself (the journal's resume records ``step.interrupted``). The
+        operator's variables come back with it. ``recorded=None``: a run never opened.
         """
-        mine = []
-        for event in events:
-            kind, data = _event_parts(event)
-            if data.get("runbook") == runbook.id:
-                mine.append((kind, data))
-        opened = any(kind == "runbook.opened" for kind, _ in mine)
-        run = cls(runbook, incident, executor, record, variables, monotonic=monotonic,
-                  on_output=on_output, _opened=opened)
-        known = set(run._slots)
-        for kind, data in mine:
-            step_id = str(data.get("step", ""))
-            slot = run._slots.get(step_id) if step_id in known else None
-            if kind == "runbook.aborted":
-                run.aborted = str(data.get("reason", "aborted"))
-            elif kind == "runbook.variables" and isinstance(data.get("variables"), Mapping):
-                run._apply_overrides(data["variables"])
-            if slot is None:
+        run = cls(runbook, facts, executor, record, variables, monotonic=monotonic,
+                  on_output=on_output, _opened=recorded is not None)
+        if recorded is None:
+            return run
+        if recorded.aborted_at is not None:
+            run.aborted = recorded.abort_reason or "aborted"
+        if recorded.variables:
+            run._apply_overrides(recorded.variables)
+        for step_id, step in recorded.steps.items():
+            slot = run._slots.get(step_id)
+            if slot is None:  # a step the runbook no longer has
                 continue
-            if kind == "step.started":
-                slot.state, slot.reason = StepState.RUNNING, ""
-                slot.preview, slot.output = str(data.get("preview", "")), ""
-            elif kind == "step.finished":
-                slot.state = StepState(str(data.get("outcome", "failed")))
-                slot.reason = str(data.get("reason", ""))
-                slot.output = str(data.get("output", ""))
-                slot.duration_s = float(data.get("duration_s") or 0.0)
-            elif kind == "step.skipped":
-                slot.state, slot.reason = StepState.SKIPPED, str(data.get("reason", ""))
-            elif kind == "step.interrupted":
+            slot.preview = step.preview or ""
+            slot.reason = step.reason or ""
+            slot.output = step.output or ""
+            slot.duration_s = step.duration_s
+            if step.status in ("running", "interrupted"):
                 slot.state = StepState.INTERRUPTED
-                slot.reason = "interrupted: started but never finished (the session ended)"
-        for step_id, slot in run._slots.items():
-            if slot.state is StepState.RUNNING:
-                slot.state = StepState.INTERRUPTED
-                slot.reason = "interrupted: started but never finished (the session ended)"
-                if announce:
-                    record("step.interrupted", {"runbook": runbook.id, "step": step_id,
-                                                "preview": slot.preview})
+                slot.reason = step.reason or INTERRUPTED
+            elif step.status == "pending":
+                slot.state = None
+            else:
+                slot.state = StepState(step.status)
         return run
 
 

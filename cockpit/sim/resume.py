@@ -24,6 +24,7 @@ from cockpit.runbook.engine import IncidentFacts, RunbookRun
 from cockpit.runbook.model import Library
 from cockpit.sim.estate import SimEstate
 from cockpit.sim.executor import SimExecutor
+from cockpit.timeline.replay import replay
 
 #: Reads on a real system that still leave a trace the simulated estate remembers.
 _ALSO_CHANGE_THE_ESTATE = frozenset({"pg.backup"})
@@ -48,6 +49,7 @@ def replay_actions(estate: SimEstate, events: Iterable[Any], library: Library,
             done.append((started[key], *key))
     done.sort(key=lambda item: item[0])
 
+    recorded = replay(events).runbooks  # the operator's variables of each run
     executor = SimExecutor(estate, sleep=lambda _s: None)
     runs: dict[str, RunbookRun] = {}
     live_clock = estate.clock
@@ -58,9 +60,9 @@ def replay_actions(estate: SimEstate, events: Iterable[Any], library: Library,
                 continue
             run = runs.get(runbook_id)
             if run is None:
-                run = runs[runbook_id] = RunbookRun.from_events(
-                    library.get(runbook_id), IncidentFacts(), executor,
-                    lambda _kind, _data: None, variables, events, announce=False)
+                run = runs[runbook_id] = RunbookRun.from_state(
+                    library.get(runbook_id), recorded.get(runbook_id), IncidentFacts(),
+                    executor, lambda _kind, _data: None, variables)
             try:
                 action = run.resolve(run.runbook.step(step_id))
             except (ActionError, KeyError):

@@ -36,12 +36,12 @@ class LiveHarness(PaneHarness):
         super().__init__(folder=FIXTURES)
         settings = KubernetesSettings(host=str(kmock.url).rstrip("/"), namespace=NS,
                                       timeout_s=3.0)
-        self.executor = self.ctx.executor = executor(Config(kubernetes=settings), tmp_path)
+        self.executor = executor(Config(kubernetes=settings), tmp_path)
 
 
 async def undo_modal(pilot: Any) -> StepConfirm:
     app = pilot.app
-    app.panel.open_runbook("api-undo")
+    app.desk.open("api-undo")
     await pilot.pause()
     await pilot.press("enter")  # the history check, read from kmock
     await app.workers.wait_for_complete()

@@ -1,8 +1,8 @@
 """The destructive-step modal shows the executor's server-side dry run, off the event loop.
 
-A fake executor with ``dry_run`` stands in for the live one (the kmock test in
+A fake executor declaring ``dry_run`` stands in for the live one (the kmock test in
 tests/integration/test_dry_run_preview.py drives the real LiveExecutor); the simulator
-has no dry run and the modal shows no such line.
+declares no dry run and the modal shows no such line.
 """
 
 from __future__ import annotations
@@ -13,8 +13,9 @@ from typing import Any
 from runbook_harness import NotingHarness
 from textual.widgets import Static
 
-from cockpit.actions.executor import ActionResult, RunContext
+from cockpit.actions.executor import ActionResult, Capabilities, RunContext
 from cockpit.actions.types import ResolvedAction
+from cockpit.runbook.desk import DRY_RUN_LINE_MAX, dry_run_line
 from cockpit.runbook.engine import StepState
 from screens.step_confirm import StepConfirm
 
@@ -23,6 +24,8 @@ SIZE = (80, 24)
 
 class DryRunExecutor:
     """The harness's simulator for runs, plus a scripted ``dry_run`` that can be held."""
+
+    capabilities = Capabilities(dry_run=True)
 
     def __init__(self, inner: Any, result: ActionResult | None = None,
                  raises: Exception | None = None) -> None:
@@ -51,7 +54,7 @@ class DryRunExecutor:
 class DryRunHarness(NotingHarness):
     def __init__(self, executor_factory: Any, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.executor = self.ctx.executor = executor_factory(self.executor)
+        self.executor = executor_factory(self.executor)
 
 
 def keys(text: str) -> list[str]:
@@ -91,7 +94,7 @@ async def test_ok_dry_run_shows_what_would_change_and_runs_nothing() -> None:
 
     app = DryRunHarness(held)
     async with app.run_test(size=SIZE) as pilot:
-        app.panel.DRY_RUN_TIMEOUT_S = 600  # never "no answer" in this test
+        app.desk.dry_run_timeout_s = 600  # never "no answer" in this test
         modal = await open_undo_modal(pilot)
         await pilot.pause()
         assert line(modal) == "server dry run: asking the server…"
@@ -101,7 +104,7 @@ async def test_ok_dry_run_shows_what_would_change_and_runs_nothing() -> None:
                                "would go to revision 11, image registry/web:3.4.0")
         (asked,) = app.executor.asked
         assert asked[0] == "k8s.rollout_undo" and asked[1]["deployment"] == "frontend"
-        assert 0 < asked[2] <= 600  # the context carries the panel's deadline
+        assert 0 < asked[2] <= 600  # the context carries the desk's deadline
         assert "k8s.rollout_undo" not in app.executor.ran
         await pilot.press("escape")
         assert app.panel.run.state("undo").state is StepState.READY
@@ -137,7 +140,7 @@ async def test_a_hanging_dry_run_never_blocks_the_modal_and_says_so() -> None:
 
     app = DryRunHarness(held)
     async with app.run_test(size=SIZE) as pilot:
-        app.panel.DRY_RUN_TIMEOUT_S = 0.2  # instance override: this test only
+        app.desk.dry_run_timeout_s = 0.2  # this test only
         modal = await open_undo_modal(pilot)
         assert await wait_for(pilot, lambda: "no answer" in line(modal)), line(modal)
         assert line(modal) == "server dry run: no answer within 0.2s"
@@ -161,14 +164,12 @@ async def test_the_simulator_has_no_dry_run_line() -> None:
     app = NotingHarness()
     async with app.run_test(size=SIZE) as pilot:
         modal = await open_undo_modal(pilot)
-        assert not hasattr(app.executor, "dry_run")
+        assert not app.executor.capabilities.dry_run
         assert list(modal.query("#confirm-dry-run")) == []
         assert modal.dry_run_line == ""
 
 
 def test_dry_run_lines_for_each_kind_of_answer() -> None:
-    from widgets.runbook_panel import DRY_RUN_LINE_MAX, dry_run_line
-
     preview = ActionResult(True, "no server-side dry run for redis.flush; would run: "
                            "redis-cli FLUSHDB", (), "preview only")
     assert dry_run_line(preview, "redis.flush") == ("server dry run: not offered for "

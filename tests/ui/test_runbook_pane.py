@@ -292,7 +292,8 @@ async def test_database_rollback_becomes_ready_when_every_guard_holds() -> None:
         await settle(pilot)
         await pilot.press("enter")
         await settle(pilot)
-        assert app.ctx.facts.approvals == {"dba": "Sam Okafor"}
+        # the approval is in the record, and the guards read it from there
+        assert app.record.facts().approvals == {"dba": "Sam Okafor"}
         assert state(app, "undo-migration") is StepState.READY
         await pilot.press("enter")
         await confirm(pilot, "whitecross_prod")
@@ -322,8 +323,8 @@ async def test_resume_shows_an_interrupted_step_with_its_preview_and_never_rerun
         text = app.pane_text()
         assert "> [?]  2 Roll back to the previous revision [destructive] · interrupted" in text
         assert f"$ {preview}" in text
-        assert app.events[-1] == {"kind": "step.interrupted", "data": {
-            "runbook": "api-undo", "step": "undo", "preview": preview}, "t": app.events[-1]["t"]}
+        # restoring writes nothing: the journal's resume records step.interrupted, once
+        assert len(app.events) == len(events)
         # the phase began when its first step started (14:30:40), on the incident clock
         assert "Phase 2/3 Roll back" in text
         await pilot.press("enter")

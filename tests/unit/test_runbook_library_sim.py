@@ -24,8 +24,9 @@ def sim() -> tuple[SimEstate, SimExecutor]:
 def test_frontend_kubernetes_set_to_the_api_recovers_the_error_rate() -> None:
     estate, executor = sim()
     events: list[tuple[str, Any]] = []
-    run = RunbookRun(LIB.get("frontend-kubernetes"), IncidentFacts(), executor,
-                     lambda k, d: events.append((k, d)), VARS)
+    facts = IncidentFacts()  # folds what the run records, as the journal's reducer does
+    run = RunbookRun(LIB.get("frontend-kubernetes"), facts, executor,
+                     facts.recording(lambda k, d: events.append((k, d))), VARS)
     run.set_variables({"deployment": "api", "selector": "app=api"})
     assert estate.metrics_snapshot().latest()["error_rate_pct"] > 5
     assert run.execute("history").state is StepState.DONE
@@ -40,7 +41,9 @@ def test_frontend_kubernetes_set_to_the_api_recovers_the_error_rate() -> None:
 
 def test_backend_api_stops_on_the_missing_v1_deployment_before_changing_anything() -> None:
     estate, executor = sim()
-    run = RunbookRun(LIB.get("backend-api"), IncidentFacts(), executor, lambda k, d: None, VARS)
+    facts = IncidentFacts()
+    run = RunbookRun(LIB.get("backend-api"), facts, executor,
+                     facts.recording(lambda k, d: None), VARS)
     assert run.execute("schema-compatibility").state is StepState.DONE
     status = run.execute("scale-up-old")
     assert status.state is StepState.FAILED

@@ -11,6 +11,8 @@ from cockpit.paths import runbooks_dir
 from cockpit.runbook.engine import IncidentFacts, RunbookRun, StepRefused, StepState
 from cockpit.runbook.loader import load_library
 from cockpit.runbook.model import Library
+from cockpit.timeline.journal import Event
+from cockpit.timeline.replay import replay
 
 GOOD = Path(__file__).parent.parent / "fixtures" / "runbooks" / "good"
 VARS = {"incident_id": "INC-20250121-142500-ab12"}
@@ -42,8 +44,10 @@ def test_setting_a_variable_changes_the_preview_and_is_recorded() -> None:
     assert rec.events[-1] == {"kind": "runbook.variables", "data": {
         "runbook": "api-undo", "variables": {"deployment": "frontend"}}}
     # a resumed run gets the operator's value back from the journal
-    restored = RunbookRun.from_events(run.runbook, IncidentFacts(), NoExecutor(), Recorder(),
-                                      VARS, rec.events)
+    state = replay([Event(seq, "2025-01-21T14:30:00+00:00", e["kind"], {}, e["data"], "", "")
+                    for seq, e in enumerate(rec.events)])
+    restored = RunbookRun.from_state(run.runbook, state.runbooks["api-undo"], IncidentFacts(),
+                                     NoExecutor(), Recorder(), VARS)
     assert restored.state("undo").preview == (
         "kubectl rollout undo deployment/frontend -n production")
 
