@@ -1,4 +1,8 @@
-"""The runbook engine: states, guards, confirmations, timeouts, cancel, retry, restore."""
+"""The runbook engine: states, guards, confirmations, timeouts, cancel, retry, restore.
+
+Events go through :class:`runbook_recorder.Recorder`, which folds them with the journal's
+reducer: the guards read the recorded facts, as in the cockpit.
+"""
 
 from __future__ import annotations
 
@@ -6,18 +10,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from runbook_recorder import Recorder
 
 from cockpit.actions.executor import ActionResult, RunContext
 from cockpit.actions.types import ResolvedAction
 from cockpit.runbook.engine import (
     Confirmation,
-    IncidentFacts,
     RunbookRun,
+    RunOutcome,
     StepRefused,
     StepState,
 )
 from cockpit.runbook.loader import load_library
 from cockpit.runbook.model import Runbook
+from cockpit.timeline.journal import Journal
+from cockpit.timeline.replay import Reducer, resume
 
 GOOD = Path(__file__).parent.parent / "fixtures" / "runbooks" / "good"
 LIB = load_library(GOOD)
@@ -30,20 +37,6 @@ class FakeClock:
 
     def __call__(self) -> float:
         return self.t
-
-
-class Recorder:
-    def __init__(self) -> None:
-        self.events: list[dict[str, Any]] = []
-        self.fail_on: str | None = None
-
-    def __call__(self, kind: str, data: dict[str, Any]) -> None:
-        if kind == self.fail_on:
-            raise OSError("No space left on device")
-        self.events.append({"kind": kind, "data": dict(data)})
-
-    def kinds(self) -> list[str]:
-        return [e["kind"] for e in self.events]
 
 
 class FakeExecutor:
@@ -69,12 +62,11 @@ class FakeExecutor:
 
 
 def make(runbook_id: str = "db-migration", **kw: Any) -> tuple[RunbookRun, Recorder,
-                                                                FakeExecutor, IncidentFacts]:
+                                                                FakeExecutor, Recorder]:
     rec, clock = Recorder(), FakeClock()
     ex = FakeExecutor(clock)
-    inc = IncidentFacts()
-    run = RunbookRun(LIB.get(runbook_id), inc, ex, rec, VARS, monotonic=clock, **kw)
-    return run, rec, ex, inc
+    run = RunbookRun(LIB.get(runbook_id), rec.facts, ex, rec, VARS, monotonic=clock, **kw)
+    return run, rec, ex, rec
 
 
 def states(run: RunbookRun) -> dict[str, str]:
@@ -130,11 +122,17 @@ def test_database_rollback_stays_blocked_until_backup_approval_and_compliance() 
     assert status.reason == status.blockers[0]
     with pytest.raises(StepRefused, match="fact backup_taken"):
         run.start("undo-migration", Confirmation("whitecross_prod", "Dana"))
-    inc.establish("backup_taken", "no_data_loss_confirmed")
-    inc.approve("dba", "Sam (DBA)")
+    # what another runbook (or a cockpit on the same journal) records counts, and only that
+    rec("fact.established", {"fact": "backup_taken"})
+    rec("fact.established", {"fact": "no_data_loss_confirmed"})
+    rec("approval.recorded", {"role": "dba", "approver": "Sam (DBA)"})
     assert run.state("undo-migration").blockers == (
         "blocked: needs the Compliance Officer notified (compliance) in this incident",)
-    inc.notify("compliance")
+    rec("step.finished", {"runbook": "communication", "step": "email-compliance",
+                          "outcome": "failed", "notified": ["compliance"]})
+    assert run.state("undo-migration").state is StepState.BLOCKED, "a failed email notifies no one"
+    rec("step.finished", {"runbook": "communication", "step": "email-compliance",
+                          "outcome": "done", "notified": ["compliance"]})
     assert run.state("undo-migration").state is StepState.READY
     assert not any(c.type == "shell" for c in ex.calls)
 
@@ -148,9 +146,10 @@ def test_guard_steps_establish_facts_approvals_and_notifications() -> None:
     run.execute("approve-dba", Confirmation(approver="Sam (DBA)"))
     run.execute("confirm-no-data-loss")
     run.execute("notify-compliance")
-    assert inc.facts >= {"backup_taken", "no_data_loss_confirmed", "writes_stopped"}
-    assert inc.approvals == {"dba": "Sam (DBA)"}
-    assert inc.notified == {"compliance"}
+    facts = inc.facts()
+    assert facts.facts >= {"backup_taken", "no_data_loss_confirmed", "writes_stopped"}
+    assert facts.approvals == {"dba": "Sam (DBA)"}
+    assert facts.notified == {"compliance"}
     status = run.execute("undo-migration", Confirmation("whitecross_prod", "Dana"))
     assert status.state is StepState.DONE
     assert ("approval.recorded", {"role": "dba", "approver": "Sam (DBA)", "step": "approve-dba",
@@ -249,12 +248,13 @@ def test_undefined_and_injected_variables_block_the_step() -> None:
     for value, needle in (("x; rm -rf /", "not allowed in a command argument"),
                           ("$(id)", "not allowed in a command argument"),
                           ("-rf", "would become an option")):
-        run = RunbookRun(runbook, IncidentFacts(), FakeExecutor(), Recorder(),
-                         {**VARS, "deployment": value})
+        rec = Recorder()
+        run = RunbookRun(runbook, rec.facts, FakeExecutor(), rec, {**VARS, "deployment": value})
         status = run.state("history")
         assert status.state is StepState.BLOCKED
         assert f"variable 'deployment' = '{value}'" in status.reason and needle in status.reason
-    run = RunbookRun(runbook, IncidentFacts(), FakeExecutor(), Recorder(), {})
+    rec = Recorder()
+    run = RunbookRun(runbook, rec.facts, FakeExecutor(), rec, {})
     run.execute("history")
     run.execute("undo", Confirmation("api", "Dana"))
     run.execute("status")
@@ -276,23 +276,23 @@ def test_abort_stops_further_steps() -> None:
         run.start("history")
 
 
-def test_restore_from_events_marks_started_without_finish_interrupted() -> None:
-    run, rec, ex, inc = make("api-undo")
+def test_restore_from_state_shows_interrupted_writes_nothing_and_never_reruns() -> None:
+    run, rec, ex, _ = make("api-undo")
     run.execute("history")
+    run.set_variables({"namespace": "staging"})
     run.start("undo", Confirmation("api", "Dana"))  # crash: never finished
-    events = list(rec.events)
+    recorded = rec.state.runbooks["api-undo"]
+    assert recorded.steps["undo"].status == "running"
 
     rec2, ex2 = Recorder(), FakeExecutor()
-    inc2 = IncidentFacts.from_events(events)
-    restored = RunbookRun.from_events(LIB.get("api-undo"), inc2, ex2, rec2, VARS, events)
+    restored = RunbookRun.from_state(LIB.get("api-undo"), recorded, rec.facts, ex2, rec2, VARS)
+    assert rec2.events == [], "restoring writes nothing (resume records step.interrupted)"
     assert states(restored)["history"] == "done"
     undo = restored.state("undo")
     assert undo.state is StepState.INTERRUPTED
-    assert undo.preview == "kubectl rollout undo deployment/api -n production"
-    assert rec2.events == [{"kind": "step.interrupted", "data": {
-        "runbook": "api-undo", "step": "undo",
-        "preview": "kubectl rollout undo deployment/api -n production"}}]
-    assert "api-undo/history" in inc2.steps_done
+    assert undo.preview == "kubectl rollout undo deployment/api -n staging"
+    assert undo.reason.startswith("interrupted: started but never finished")
+    assert restored.variables["namespace"] == "staging", "the operator's values come back"
     with pytest.raises(StepRefused, match="interrupted"):
         restored.start("undo", Confirmation("api", "Dana"))
     assert ex2.calls == []
@@ -300,17 +300,87 @@ def test_restore_from_events_marks_started_without_finish_interrupted() -> None:
     assert restored.execute("undo", Confirmation("api", "Dana")).state is StepState.DONE
 
 
-def test_incident_facts_rebuilt_from_events() -> None:
+def test_resume_is_the_one_writer_of_step_interrupted(tmp_path: Path) -> None:
+    journal = Journal.create(tmp_path, incident_id="INC-20250121-142500-ab12")
+    live = Reducer(journal.incident_id)
+
+    def record(kind: str, data: dict[str, Any]) -> None:
+        live.apply(journal.append(kind, data))
+
+    run = RunbookRun(LIB.get("api-undo"), lambda: live.state.facts, FakeExecutor(), record, VARS)
+    run.execute("history")
+    run.start("undo", Confirmation("api", "Dana"))
+    reducer = resume(journal)
+    kinds = [e.kind for e in journal.events]
+    assert kinds.count("step.interrupted") == 1
+    restored = RunbookRun.from_state(LIB.get("api-undo"), reducer.state.runbooks["api-undo"],
+                                     lambda: reducer.state.facts, FakeExecutor(),
+                                     lambda kind, data: journal.append(kind, data), VARS)
+    assert restored.state("undo").state is StepState.INTERRUPTED
+    assert [e.kind for e in journal.events] == kinds
+
+
+def test_guards_read_the_facts_folded_from_the_record() -> None:
     run, rec, _, _ = make()
     run.execute("stop-writes")
     run.execute("backup")
     run.execute("approve-dba", Confirmation(approver="Sam"))
     run.execute("confirm-no-data-loss")
     run.execute("notify-compliance")
-    rebuilt = IncidentFacts.from_events(rec.events)
-    assert rebuilt.facts == {"writes_stopped", "backup_taken", "no_data_loss_confirmed"}
-    assert rebuilt.approvals == {"dba": "Sam"}
-    assert rebuilt.notified == {"compliance"}
-    restored = RunbookRun.from_events(LIB.get("db-migration"), rebuilt, FakeExecutor(),
-                                      Recorder(), VARS, rec.events)
+    facts = rec.facts()
+    assert facts.facts == {"writes_stopped", "backup_taken", "no_data_loss_confirmed"}
+    assert facts.approvals == {"dba": "Sam"}
+    assert facts.notified == {"compliance"}
+    restored = RunbookRun.from_state(LIB.get("db-migration"), rec.state.runbooks["db-migration"],
+                                     rec.facts, FakeExecutor(), Recorder(), VARS)
     assert restored.state("undo-migration").state is StepState.READY
+    # the same run against an incident that recorded none of it stays blocked
+    empty = Recorder()
+    elsewhere = RunbookRun.from_state(LIB.get("db-migration"),
+                                      rec.state.runbooks["db-migration"], empty.facts,
+                                      FakeExecutor(), empty, VARS)
+    assert elsewhere.state("undo-migration").state is StepState.BLOCKED
+
+
+CONTINUE = """
+id: checks
+title: Five checks
+summary: Checks that keep going when one fails.
+source: test
+phases:
+  - name: Check
+    steps:
+""" + "".join(f"""
+      - id: c{n}
+        title: Check {n}
+        why: test
+        kind: check
+        on_failure: continue
+        action: {{type: k8s.rollout_history, deployment: "d{n}", namespace: production}}
+""" for n in range(1, 6))
+
+
+def test_a_run_whose_steps_ended_with_failures_is_not_complete(tmp_path: Path) -> None:
+    (tmp_path / "checks.yaml").write_text(CONTINUE)
+    runbook = load_library(tmp_path).get("checks")
+    rec, ex = Recorder(), FakeExecutor()
+    run = RunbookRun(runbook, rec.facts, ex, rec, VARS)
+    assert run.outcome is RunOutcome.IN_PROGRESS
+    for n in range(1, 6):
+        ex.fail = {"k8s.rollout_history"} if n in (1, 3, 4) else set()
+        run.execute(f"c{n}")
+    assert run.finished, "every step ended: on_failure continue let the run go on"
+    assert run.outcome is RunOutcome.FINISHED_WITH_FAILURES
+    assert [s.id for s in run.failed_steps()] == ["c1", "c3", "c4"]
+    assert run.phase_index() is None
+    run.retry("c1")
+    assert run.outcome is RunOutcome.IN_PROGRESS
+    ex.fail = set()
+    for n in (1, 3, 4):
+        if run.state(f"c{n}").state is StepState.FAILED:
+            run.retry(f"c{n}")
+        run.execute(f"c{n}")
+    assert run.outcome is RunOutcome.COMPLETE
+    run2 = RunbookRun(runbook, rec.facts, ex, rec, VARS)
+    run2.abort("wrong runbook")
+    assert run2.outcome is RunOutcome.ABORTED
