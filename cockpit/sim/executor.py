@@ -1,7 +1,9 @@
 """Running runbook actions against the simulated estate (training; nothing touches the host).
 
-:class:`SimExecutor` implements :class:`cockpit.actions.executor.Executor` for
-every action type with kubectl / redis-cli / pg_dump / psql / curl-like output.
+:class:`SimExecutor` is the :class:`cockpit.actions.executor.Executor` of the
+simulated estate: every non-manual action type, dispatched through one explicit
+table, with kubectl / redis-cli / pg_dump / psql / curl-like output. It declares
+no capabilities: no server-side dry run, no status posting.
 Waiting actions (``k8s.rollout_status``, ``metrics.wait_below``, ``wait``)
 poll the estate and call ``sleep`` between polls: in the app a timer moves the
 simulated clock and ``sleep`` is :func:`time.sleep`; tests pass a ``sleep``
@@ -15,13 +17,15 @@ import hashlib
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
-from cockpit.actions.executor import ActionResult, RunContext
-from cockpit.actions.types import ResolvedAction, format_duration, terminate_sql
+from cockpit.actions.executor import ActionResult, Capabilities, Executor, RunContext
+from cockpit.actions.model import format_duration
+from cockpit.actions.types import MANUAL_TYPES, ResolvedAction, terminate_sql
 from cockpit.domain import HEALTH_ENDPOINTS
 from cockpit.sim.estate import EstateError, SimEstate, is_api_tier
 
@@ -75,8 +79,13 @@ _BASE_MIGRATIONS = (
 )
 
 
-class SimExecutor:
+SimHandler = Callable[[Mapping[str, Any], RunContext], ActionResult]
+
+
+class SimExecutor(Executor):
     """Runs every action type against a :class:`SimEstate`."""
+
+    capabilities = Capabilities()
 
     def __init__(self, estate: SimEstate, *, sleep: Callable[[float], None] | None = None,
                  poll_s: float = 0.5) -> None:
@@ -90,6 +99,39 @@ class SimExecutor:
         self.env: dict[str, dict[str, str]] = {}
         self.commands: list[tuple[str, ...]] = []
         """Every argv 'run' (nothing really runs)."""
+        self._handlers: dict[str, SimHandler] = {
+            "k8s.rollout_history": self._k8s_rollout_history,
+            "k8s.rollout_undo": self._k8s_rollout_undo,
+            "k8s.rollout_status": self._k8s_rollout_status,
+            "k8s.scale": self._k8s_scale,
+            "k8s.restart_pods": self._k8s_restart_pods,
+            "k8s.pod_health": self._k8s_pod_health,
+            "k8s.logs": self._k8s_logs,
+            "k8s.traffic_weights": self._k8s_traffic_weights,
+            "k8s.set_env": self._k8s_set_env,
+            "redis.get": self._redis_get,
+            "redis.set": self._redis_set,
+            "redis.delete": self._redis_delete,
+            "redis.flushdb": self._redis_flushdb,
+            "pg.backup": self._pg_backup,
+            "pg.verify": self._pg_verify,
+            "pg.terminate_connections": self._pg_terminate_connections,
+            "pg.sql": self._pg_sql,
+            "http.health": self._http_health,
+            "http.version": self._http_version,
+            "metrics.query": self._metrics_query,
+            "metrics.wait_below": self._metrics_wait_below,
+            "notify.slack": self._notify_slack,
+            "notify.pagerduty": self._notify_pagerduty,
+            "notify.email": self._notify_email,
+            "shell": self._shell,
+            "wait": self._wait,
+        }
+
+    @property
+    def handlers(self) -> Mapping[str, SimHandler]:
+        """Action type -> the method that plays it on the estate."""
+        return self._handlers
 
     # -------------------------------------------------------------- helpers
 
@@ -111,7 +153,9 @@ class SimExecutor:
         if argv is not None:
             with self._lock:
                 self.commands.append(argv)
-        handler = getattr(self, "_" + action.type.replace(".", "_"), None)
+        if action.type in MANUAL_TYPES:
+            return ActionResult(False, "", (), f"{action.type} is recorded by the runbook engine")
+        handler = self._handlers.get(action.type)
         if handler is None:
             return ActionResult(False, "", (), f"the simulator cannot run {action.type}")
         try:
@@ -154,34 +198,34 @@ class SimExecutor:
 
     # -------------------------------------------------------------- kubernetes
 
-    def _k8s_rollout_history(self, p: dict, ctx: RunContext) -> ActionResult:
+    def _k8s_rollout_history(self, p: Mapping[str, Any], ctx: RunContext) -> ActionResult:
         self._check_namespace(p["namespace"])
         history = self.estate.rollout_history(p["deployment"])
         rows = [f"deployment.apps/{p['deployment']}", "REVISION  CHANGE-CAUSE"]
         rows += [f"{rev.revision:<9} image {rev.image}" for rev in history]
         return ActionResult(True, self._say(ctx, "\n".join(rows)))
 
-    def _k8s_rollout_undo(self, p: dict, ctx: RunContext) -> ActionResult:
+    def _k8s_rollout_undo(self, p: Mapping[str, Any], ctx: RunContext) -> ActionResult:
         self._check_namespace(p["namespace"])
         out = self.estate.rollout_undo(p["deployment"], p.get("to_revision"))
         return ActionResult(True, self._say(ctx, out))
 
-    def _k8s_rollout_status(self, p: dict, ctx: RunContext) -> ActionResult:
+    def _k8s_rollout_status(self, p: Mapping[str, Any], ctx: RunContext) -> ActionResult:
         self._check_namespace(p["namespace"])
         return self._poll(ctx, lambda: self.estate.rollout_status(p["deployment"]),
                           float(p.get("timeout") or 300))
 
-    def _k8s_scale(self, p: dict, ctx: RunContext) -> ActionResult:
+    def _k8s_scale(self, p: Mapping[str, Any], ctx: RunContext) -> ActionResult:
         self._check_namespace(p["namespace"])
         return ActionResult(True, self._say(ctx, self.estate.scale(p["deployment"],
                                                                    p["replicas"])))
 
-    def _k8s_restart_pods(self, p: dict, ctx: RunContext) -> ActionResult:
+    def _k8s_restart_pods(self, p: Mapping[str, Any], ctx: RunContext) -> ActionResult:
         self._check_namespace(p["namespace"])
         out = self.estate.restart_pods(self._deployment_of(p["selector"]))
         return ActionResult(True, self._say(ctx, out or "No resources found"))
 
-    def _k8s_pod_health(self, p: dict, ctx: RunContext) -> ActionResult:
+    def _k8s_pod_health(self, p: Mapping[str, Any], ctx: RunContext) -> ActionResult:
         self._check_namespace(p["namespace"])
         name = self._deployment_of(p["selector"])
         pods = [pod for pod in self.estate.cluster_snapshot().pods if pod.deployment == name]
@@ -200,7 +244,7 @@ class SimExecutor:
             return ActionResult(False, text, (), f"{len(unready)} of {len(pods)} pods not ready")
         return ActionResult(True, text)
 
-    def _k8s_logs(self, p: dict, ctx: RunContext) -> ActionResult:
+    def _k8s_logs(self, p: Mapping[str, Any], ctx: RunContext) -> ActionResult:
         self._check_namespace(p["namespace"])
         name = self._deployment_of(p["selector"])
         dep = self.estate.cluster_snapshot().deployment(name)
@@ -218,14 +262,14 @@ class SimExecutor:
                 lines.append(f"{stamp} INFO  {name} v{dep.version} GET /v1/health 200")
         return ActionResult(True, self._say(ctx, "\n".join(lines)))
 
-    def _k8s_traffic_weights(self, p: dict, ctx: RunContext) -> ActionResult:
+    def _k8s_traffic_weights(self, p: Mapping[str, Any], ctx: RunContext) -> ActionResult:
         self._check_namespace(p["namespace"])
         with self._lock:
             self.traffic[p["virtualservice"]] = tuple(p["weights"])
         out = f"virtualservice.networking.istio.io/{p['virtualservice']} patched"
         return ActionResult(True, self._say(ctx, out))
 
-    def _k8s_set_env(self, p: dict, ctx: RunContext) -> ActionResult:
+    def _k8s_set_env(self, p: Mapping[str, Any], ctx: RunContext) -> ActionResult:
         self._check_namespace(p["namespace"])
         self.estate.rollout_history(p["deployment"])  # raises for an unknown deployment
         with self._lock:
@@ -234,23 +278,23 @@ class SimExecutor:
 
     # -------------------------------------------------------------- redis
 
-    def _redis_get(self, p: dict, ctx: RunContext) -> ActionResult:
+    def _redis_get(self, p: Mapping[str, Any], ctx: RunContext) -> ActionResult:
         value = self.estate.cache_get(p["key"])
         return ActionResult(True, self._say(ctx, "(nil)" if value is None else f'"{value}"'))
 
-    def _redis_set(self, p: dict, ctx: RunContext) -> ActionResult:
+    def _redis_set(self, p: Mapping[str, Any], ctx: RunContext) -> ActionResult:
         return ActionResult(True, self._say(ctx, self.estate.cache_set(p["key"], p["value"])))
 
-    def _redis_delete(self, p: dict, ctx: RunContext) -> ActionResult:
+    def _redis_delete(self, p: Mapping[str, Any], ctx: RunContext) -> ActionResult:
         removed = self.estate.cache_delete(p["key"])
         return ActionResult(True, self._say(ctx, f"(integer) {removed}"))
 
-    def _redis_flushdb(self, p: dict, ctx: RunContext) -> ActionResult:
+    def _redis_flushdb(self, p: Mapping[str, Any], ctx: RunContext) -> ActionResult:
         return ActionResult(True, self._say(ctx, self.estate.cache_flush()))
 
     # -------------------------------------------------------------- postgres
 
-    def _pg_backup(self, p: dict, ctx: RunContext) -> ActionResult:
+    def _pg_backup(self, p: Mapping[str, Any], ctx: RunContext) -> ActionResult:
         self.estate.backup(p["database"])
         digest = hashlib.sha256(f"{self.estate.seed}|{p['database']}".encode()).digest()
         size = 1_800_000_000 + int.from_bytes(digest[:4], "big") % 400_000_000
@@ -280,7 +324,7 @@ class SimExecutor:
             counts = training.get("verify_counts")
         return {str(k): int(v) for k, v in (counts or {}).items()}
 
-    def _pg_verify(self, p: dict, ctx: RunContext) -> ActionResult:
+    def _pg_verify(self, p: Mapping[str, Any], ctx: RunContext) -> ActionResult:
         names = _check_names(p["sql_file"], ctx)
         overrides = {**self._verify_counts(), **self.estate.verify_problems()}
         rows = [(name, overrides.get(name, 0)) for name in names]
@@ -294,21 +338,21 @@ class SimExecutor:
             return ActionResult(False, text, (), "checks found problems: " + ", ".join(bad))
         return ActionResult(True, text)
 
-    def _pg_terminate_connections(self, p: dict, ctx: RunContext) -> ActionResult:
+    def _pg_terminate_connections(self, p: Mapping[str, Any], ctx: RunContext) -> ActionResult:
         used = self.estate.database_snapshot().connections_used
         n = max(0, used - 1)
         lines = [terminate_sql(p["database"]), " pg_terminate_backend", "----------------------"]
         lines += [" t"] * min(n, 3) + ([" ..."] if n > 3 else []) + [f"({n} rows)"]
         return ActionResult(True, self._say(ctx, "\n".join(lines)))
 
-    def _pg_sql(self, p: dict, ctx: RunContext) -> ActionResult:
+    def _pg_sql(self, p: Mapping[str, Any], ctx: RunContext) -> ActionResult:
         first = p["statement"].split(" ", 1)[0].upper()
         out = "(1 row)" if first == "SELECT" else self.estate.run_sql(p["statement"])
         return ActionResult(True, self._say(ctx, out))
 
     # -------------------------------------------------------------- http, metrics
 
-    def _http_health(self, p: dict, ctx: RunContext) -> ActionResult:
+    def _http_health(self, p: Mapping[str, Any], ctx: RunContext) -> ActionResult:
         names = tuple(p["endpoints"])
         known = tuple(n for n in names if n in HEALTH_ENDPOINTS)
         snapshot = {e.name: e for e in self.estate.health_snapshot(known).endpoints}
@@ -329,7 +373,7 @@ class SimExecutor:
             return ActionResult(False, text, (), f"failing: {', '.join(failing)}")
         return ActionResult(True, text)
 
-    def _http_version(self, p: dict, ctx: RunContext) -> ActionResult:
+    def _http_version(self, p: Mapping[str, Any], ctx: RunContext) -> ActionResult:
         host = p["url"].split("://", 1)[1].split("/", 1)[0]
         name = {"app": "frontend", "api": "api"}.get(host.split(".", 1)[0], "api")
         cluster = self.estate.cluster_snapshot()
@@ -352,7 +396,7 @@ class SimExecutor:
                 return metric
         return "error_rate_pct"
 
-    def _metrics_query(self, p: dict, ctx: RunContext) -> ActionResult:
+    def _metrics_query(self, p: Mapping[str, Any], ctx: RunContext) -> ActionResult:
         metric = self._metric_of(p["query"])
         series = getattr(self.estate.metrics_snapshot(), metric)
         values = series.values[-int(p["from"] // 10):] or [0.0]
@@ -361,7 +405,7 @@ class SimExecutor:
                 f"avg {sum(values) / len(values):.2f}")
         return ActionResult(True, self._say(ctx, text))
 
-    def _metrics_wait_below(self, p: dict, ctx: RunContext) -> ActionResult:
+    def _metrics_wait_below(self, p: Mapping[str, Any], ctx: RunContext) -> ActionResult:
         metric, threshold, need = p["metric"], float(p["threshold"]), float(p["minutes"]) * 60
         since: list[datetime | None] = [None]
 
@@ -374,9 +418,8 @@ class SimExecutor:
             if value >= threshold:
                 since[0] = None
                 return False, f"{metric} {value:g} >= {threshold:g}: waiting"
-            if since[0] is None:
-                since[0] = now
-            held = (now - since[0]).total_seconds()
+            start = since[0] = since[0] or now
+            held = (now - start).total_seconds()
             if held >= need:
                 return True, f"{metric} {value:g} < {threshold:g} for {format_duration(held)}: ok"
             return False, f"{metric} {value:g} < {threshold:g} (held {format_duration(held)})"
@@ -390,16 +433,16 @@ class SimExecutor:
             self.deliveries.append(SimDelivery(channel, summary, self.estate.now()))
         return ActionResult(True, self._say(ctx, f"{channel}: delivered (simulated): {summary}"))
 
-    def _notify_slack(self, p: dict, ctx: RunContext) -> ActionResult:
+    def _notify_slack(self, p: Mapping[str, Any], ctx: RunContext) -> ActionResult:
         return self._deliver("slack", p["message"], ctx)
 
-    def _notify_pagerduty(self, p: dict, ctx: RunContext) -> ActionResult:
+    def _notify_pagerduty(self, p: Mapping[str, Any], ctx: RunContext) -> ActionResult:
         return self._deliver("pagerduty", f"{p['event']}: {p['summary']}", ctx)
 
-    def _notify_email(self, p: dict, ctx: RunContext) -> ActionResult:
+    def _notify_email(self, p: Mapping[str, Any], ctx: RunContext) -> ActionResult:
         return self._deliver("email", f"to {', '.join(p['to'])}: {p['subject']}", ctx)
 
-    def _shell(self, p: dict, ctx: RunContext) -> ActionResult:
+    def _shell(self, p: Mapping[str, Any], ctx: RunContext) -> ActionResult:
         argv = tuple(p["argv"])
         words = tuple(a for a in argv if not a.startswith("-"))
         if words[:3] == ("npx", "sequelize-cli", "db:migrate:undo"):
@@ -416,7 +459,7 @@ class SimExecutor:
                 return ActionResult(True, self._say(ctx, output) if output else "")
         return ActionResult(True, self._say(ctx, "simulated: no effect"))
 
-    def _wait(self, p: dict, ctx: RunContext) -> ActionResult:
+    def _wait(self, p: Mapping[str, Any], ctx: RunContext) -> ActionResult:
         end = self.estate.now().timestamp() + float(p["duration"])
 
         def check() -> tuple[bool, str]:

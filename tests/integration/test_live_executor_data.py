@@ -34,7 +34,8 @@ from cockpit.config import (
     Secret,
     SlackSettings,
 )
-from cockpit.connectors.executor import LiveExecutor, passfile_line
+from cockpit.connectors.actions.metrics import MetricActions
+from cockpit.connectors.executor import passfile_line
 from cockpit.connectors.readonly import ReadOnlyError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -96,7 +97,7 @@ def test_password_goes_to_a_private_passfile_never_argv_or_environment(tmp_path:
     private.mkdir(mode=0o700)
     os.environ["PGPASSWORD"] = "inherited"
     try:
-        env = ex._pg_env(ex._pg_settings("whitecross"), private)
+        env = ex.postgres.child_env(ex.postgres.settings("whitecross"), private)
     finally:
         del os.environ["PGPASSWORD"]
     ex.close()
@@ -172,10 +173,11 @@ def test_read_only_refuses_terminate_and_the_session_refuses_writes(pg_database:
     # below the executor: even a maintenance session of a read-only cockpit cannot write
     from live_helpers import Ctx
 
-    from cockpit.connectors.executor import _Call, _Fail
+    from cockpit.connectors.actions.base import Call, Fail
 
-    call = _Call(Ctx().ctx, False, str, [])
-    with pytest.raises(_Fail, match="25006"), ex._pg(call, pg_database, read_only=False) as c:
+    call = Call(Ctx().ctx, False, str, [])
+    with pytest.raises(Fail, match="25006"), \
+            ex.postgres.connect(call, pg_database, read_only=False) as c:
         c.execute("CREATE TABLE planted (id int)")
     ex.close()
 
@@ -203,7 +205,7 @@ def test_redis_read_only_refuses_writes_client_side(redis_prefix: str, tmp_path:
     ex = executor(redis_config(redis_prefix), tmp_path, read_only=True)
     result, _ = run(ex, "redis.set", key="maintenance_mode", value="true")
     assert not result.ok and result.detail.startswith("read-only mode:")
-    client = ex._cache()
+    client = ex.redis.client()
     with pytest.raises(ReadOnlyError, match="refused Redis SET"):
         client.set(redis_prefix + "maintenance_mode", "true")
     with pytest.raises(ReadOnlyError, match="refused Redis DEL"):
@@ -307,9 +309,9 @@ def test_held_below_counts_the_trailing_run() -> None:
     t0 = datetime(2025, 1, 21, 14, 0, tzinfo=UTC)
     points = [(t0 + timedelta(minutes=i), v) for i, v in enumerate([9, 2, 7, 3, 2, 1])]
     now = t0 + timedelta(minutes=6)
-    assert LiveExecutor.held_below(points, 5.0, now) == (1, 180.0)
-    assert LiveExecutor.held_below(points[:3], 5.0, now) == (7, None)
-    assert LiveExecutor.held_below([], 5.0, now) == (None, None)
+    assert MetricActions.held_below(points, 5.0, now) == (1, 180.0)
+    assert MetricActions.held_below(points[:3], 5.0, now) == (7, None)
+    assert MetricActions.held_below([], 5.0, now) == (None, None)
 
 
 # ------------------------------------------------------------------ notifications
@@ -331,8 +333,7 @@ def test_notify_goes_through_the_outbox_with_the_journal_head(loopback, tmp_path
     server.script("POST", "/hook/" + CANARY, Reply(200, "ok"))
     ex = executor(slack_config(server.url + "/hook/" + CANARY), tmp_path)
     recorded: list[tuple[str, dict]] = []
-    ex.record = lambda kind, data: recorded.append((kind, data))
-    ex.head = lambda: "9f2c" * 16
+    ex.bind(lambda kind, data: recorded.append((kind, data)), lambda: "9f2c" * 16)
     result, ctx = run(ex, "notify.slack", message="Rollback of api started")
     assert result.ok and ctx.lines[-1] == "slack: delivered: Slack accepted (200)"
     body = server.hits("POST", "/hook/" + CANARY)[0].json()
@@ -353,7 +354,7 @@ def test_a_rate_limited_notification_does_not_hold_the_step(loopback, tmp_path: 
                   Reply(200, "ok"))
     ex = executor(slack_config(server.url + "/hook"), tmp_path)
     recorded: list[tuple[str, dict]] = []
-    ex.record = lambda kind, data: recorded.append((kind, data))
+    ex.bind(lambda kind, data: recorded.append((kind, data)), lambda: "")
     result, ctx = run(ex, "notify.slack", message="Rollback started")
     assert result.ok and "delivery continues in the background" in ctx.lines[-1]
     wait_for(lambda: any(kind == "notification.delivered" for kind, _ in recorded))
@@ -368,17 +369,23 @@ def test_unconfigured_and_read_only_notifications(loopback, tmp_path: Path) -> N
     bare = executor(Config(), tmp_path / "bare")
     result, _ = run(bare, "notify.pagerduty", event="trigger", summary="x")
     assert not result.ok and result.detail.startswith("pagerduty is not configured")
-    assert bare.post_status_update("hello") == ""
+    # no Slack: the UI is told it cannot post, and posting anyway raises instead of dropping it
+    assert not bare.capabilities.status_updates and bare.status_channel() is None
+    with pytest.raises(NotImplementedError):
+        bare.post_status_update("hello")
     bare.close()
     ro = executor(slack_config(server.url + "/hook"), tmp_path / "ro", read_only=True)
     refused, _ = run(ro, "notify.slack", message="x")
     assert not refused.ok and refused.detail.startswith("read-only mode:")
-    assert ro.post_status_update("hello") == ""
+    # an observer's cockpit has Slack configured but does not post
+    assert not ro.capabilities.status_updates and ro.status_channel() is None
+    with pytest.raises(NotImplementedError):
+        ro.post_status_update("hello")
     # below the executor: the channel's transport refuses the POST itself
     from cockpit.notify.message import DeliveryError
 
     with pytest.raises(DeliveryError, match="read-only mode: nothing is sent to Slack"):
-        ro.outbox.channels["slack"].send({"text": "x"})
+        ro.notifier.outbox.channels["slack"].send({"text": "x"})
     ro.close()
     assert server.hits("POST", "/hook") == []
 
@@ -431,6 +438,6 @@ def test_the_example_sql_path_resolves_from_the_checkout(tmp_path: Path) -> None
     from live_helpers import Ctx
 
     ex = executor(Config(), tmp_path)
-    path = ex._sql_path("runbooks/sql/verify-data-integrity.sql", Ctx().ctx)
+    path = ex.postgres.sql_path("runbooks/sql/verify-data-integrity.sql", Ctx().ctx)
     ex.close()
     assert path == ROOT / "runbooks" / "sql" / "verify-data-integrity.sql"

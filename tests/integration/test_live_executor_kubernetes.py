@@ -16,6 +16,7 @@ from live_helpers import Ctx, action, executor, run
 from test_connector_kubernetes import NS, deployment, pod, replicaset
 
 from cockpit.config import Config, KubernetesSettings
+from cockpit.connectors.actions.kubernetes import KubernetesActions
 from cockpit.connectors.executor import RESTARTED_AT, LiveExecutor
 from cockpit.connectors.readonly import ReadOnlyError
 
@@ -144,7 +145,7 @@ async def test_rollout_status_done_and_waiting_until_the_step_timeout(kmock: Any
 
 
 def test_rollout_state_follows_kubectl() -> None:
-    state = LiveExecutor.rollout_state
+    state = KubernetesActions.rollout_state
     base = {"metadata": {"name": "api", "generation": 4}, "spec": {"replicas": 3}}
     assert state({**base, "status": {"observedGeneration": 3}})[2] == \
         "Waiting for deployment spec update to be observed..."
@@ -264,7 +265,7 @@ async def test_read_only_sends_no_mutation_but_allows_dry_runs_and_questions(
         result, ctx = await call(ex, type_, namespace=NS, **params)
         assert not result.ok and result.detail.startswith("read-only mode:"), type_
     # below the executor: the client's own REST layer refuses before anything is sent
-    apps = ex._apps()
+    apps = ex.kubernetes.apps()
     with pytest.raises(ReadOnlyError, match=r"refused PATCH /apis/apps/v1/namespaces/production"):
         await asyncio.to_thread(apps.patch_namespaced_deployment, "api", NS,
                                 {"spec": {"replicas": 0}}, _request_timeout=3,
