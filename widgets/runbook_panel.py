@@ -307,13 +307,16 @@ class RunbookPanel(Vertical):
         status, runbook_id = message.status, message.runbook_id
         if status.state is StepState.DONE:
             self._say(f"{status.id}: done")
-            run = self.runs.get(runbook_id)
-            if run is not None:
-                selected = self._selected.get(runbook_id, 0)
-                if run.runbook.steps[selected].id == status.id:
-                    self._selected[runbook_id] = self._current_index(run)
         else:
             self._say(f"{status.id}: {state_word(status)}", severity="error", timeout=8)
+        passed = status.state is StepState.DONE or (
+            status.state is StepState.FAILED and status.step.on_failure == "continue")
+        run = self.runs.get(runbook_id)
+        if passed and run is not None:
+            # the selection follows the run on to its next step
+            selected = self._selected.get(runbook_id, 0)
+            if run.runbook.steps[selected].id == status.id:
+                self._selected[runbook_id] = self._current_index(run)
         self.refresh_pane()
 
     def _say(self, message: str, *, severity: str = "information",

@@ -442,9 +442,9 @@ async def test_war_room_runs_frontend_kubernetes_by_keyboard_and_the_error_rate_
         assert run is not None and run.variables["deployment"] == "api"
 
         async def steps_idle() -> None:
-            # the pollers never finish: wait for the runbook's step worker only
-            assert await wait_until(pilot, lambda: not any(
-                w.group == "runbook-step" and not w.is_finished for w in app.workers))
+            # steps run in the desk's threads: wait until none runs
+            assert panel.desk is not None
+            assert await wait_until(pilot, panel.desk.idle)
             await pilot.pause()
 
         async def run_selected() -> None:
@@ -468,3 +468,73 @@ async def test_war_room_runs_frontend_kubernetes_by_keyboard_and_the_error_rate_
             error_rate_line(app))
         kinds = [e.kind for e in app.session.journal.events]
         assert kinds.count("step.finished") == 5 and "runbook.variables" in kinds
+
+
+async def test_the_panes_keys_post_requests_and_the_screen_opens_the_modal() -> None:
+    from widgets.runbook_panel import RunbookPanel
+
+    posted: list[Any] = []
+    app = NotingHarness()
+
+    def hook(message: Any) -> None:
+        # the hook sees a message at each node it bubbles through: keep it once
+        if isinstance(message, RunbookPanel.Request) and all(m is not message for m in posted):
+            posted.append(message)
+
+    async with app.run_test(size=SIZE, message_hook=hook) as pilot:
+        await open_runbook(pilot, "frontend-kubernetes")
+        await pilot.press("enter")
+        await settle(pilot)
+        await pilot.press("enter")
+        assert isinstance(app.screen, StepConfirm), "the screen answered with the modal"
+        kinds = [(type(m).__name__, m.runbook_id, m.step_id) for m in posted]
+        assert kinds == [("PickerRequested", None, None),
+                         ("RunRequested", "frontend-kubernetes", "history"),
+                         ("RunRequested", "frontend-kubernetes", "undo")]
+        assert all(m.control is app.panel for m in posted)
+        await pilot.press("escape")
+
+
+async def test_hands_off_refuses_every_acting_key_but_still_shows_the_runs() -> None:
+    app = NotingHarness()
+    why = "Demo: the autopilot is at the keyboard (space pauses)."
+    async with app.run_test(size=SIZE) as pilot:
+        assert app.desk is not None
+        app.pane_screen.attach_desk(app.desk, hands_off=why)
+        app.desk.open("frontend-kubernetes")  # the autopilot opens one
+        await pilot.pause()
+        assert "Frontend rollback (Kubernetes)" in app.pane_text()
+        for key in ("enter", "k", "a", "v", "p"):
+            await pilot.press(key)
+            assert app.notes[-1] == ("warning", why), key
+            assert app.screen is app.pane_screen
+        assert app.kinds() == ["runbook.opened"]
+
+
+async def test_a_run_that_finished_with_failures_is_never_complete(tmp_path: Any) -> None:
+    (tmp_path / "checks.yaml").write_text("""
+id: checks
+title: Five checks
+summary: Checks that keep going when one fails.
+source: test
+phases:
+  - name: Check
+    steps:
+""" + "".join(f"""
+      - id: c{n}
+        title: Check {n}
+        why: test
+        kind: check
+        on_failure: continue
+        action: {{type: k8s.rollout_history, deployment: api, namespace: production}}
+""" for n in range(1, 6)))
+    app = NotingHarness(folder=tmp_path, fail_once=("k8s.rollout_history",))
+    async with app.run_test(size=SIZE) as pilot:
+        await open_runbook(pilot, "checks")
+        for n in range(1, 6):
+            app.executor.fail_once = {"k8s.rollout_history"} if n in (1, 3, 4) else set()
+            await pilot.press("enter")
+            await settle(pilot)
+        text = app.pane_text()
+        assert "COMPLETE" not in text
+        assert "FINISHED WITH 3 FAILED: c1, c3, c4" in text
