@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from conftest import CANARY, Reply, free_port
 from cockpit.config import EmailSettings, PagerDutySettings, Secret, SlackSettings
 from cockpit.notify import Outbox, email_message, pagerduty_event, slack_rollback_message
 from cockpit.notify.channels import EmailChannel, PagerDutyChannel, SlackChannel
+from cockpit.notify.notifier import Notifier
 
 T0 = datetime(2025, 1, 21, 14, 30, tzinfo=UTC)
 HEAD = "9f2c" * 16
@@ -197,3 +199,89 @@ def test_email_to_an_absent_server_is_retried(tmp_path: Path) -> None:
     box.enqueue(email_message("s", "b"), now=T0)
     box.deliver_due(T0)
     assert outcomes[0][1] == "retrying" and "cannot reach the SMTP server" in outcomes[0][2]
+
+
+# ------------------------------------------------------------------ the notifier (outbox + pump)
+
+
+def wait_until(predicate, seconds: float = 10.0) -> bool:
+    end = time.monotonic() + seconds
+    while not predicate() and time.monotonic() < end:
+        time.sleep(0.02)
+    return bool(predicate())
+
+
+def test_a_broken_journal_hook_does_not_stop_deliveries(loopback, tmp_path: Path) -> None:
+    server = loopback()
+    server.script("POST", "/hook", Reply(200, "ok"), Reply(200, "ok"))
+    notifier = Notifier(tmp_path, {"slack": slack_for(server.url + "/hook")},
+                        environment="production")
+
+    def broken(_kind: str, _data: dict) -> None:
+        raise OSError("journal disk full")
+
+    notifier.bind(broken, lambda: HEAD)
+    try:
+        first = notifier.queue(notifier.message("slack", {"message": "one"}, "INC-7"))
+        assert notifier.first_attempt(first).outcome == "delivered"
+        second = notifier.queue(notifier.message("slack", {"message": "two"}, "INC-7"))
+        assert notifier.first_attempt(second).outcome == "delivered"
+    finally:
+        notifier.close()
+    texts = [hit.json()["text"] for hit in server.hits("POST", "/hook")]
+    assert texts == [f"one\nJournal head: {HEAD}", f"two\nJournal head: {HEAD}"]
+
+
+def test_deliveries_are_journaled_with_the_reason_redacted(loopback, tmp_path: Path) -> None:
+    server = loopback()
+    server.script("POST", "/v2/enqueue", Reply(400, "bad"))
+    recorded: list[tuple[str, dict]] = []
+    notifier = Notifier(tmp_path, {"pagerduty": pd_for(server.url)}, environment="production",
+                        clean=lambda text: text.replace("400", "[REDACTED]"))
+    notifier.bind(lambda kind, data: recorded.append((kind, data)), lambda: HEAD)
+    try:
+        note = notifier.message("pagerduty", {"event": "trigger", "summary": "api down"},
+                                "INC-7")
+        sent = notifier.first_attempt(notifier.queue(note))
+    finally:
+        notifier.close()
+    assert sent.outcome == "failed"  # 400 is never retried
+    body = server.hits("POST", "/v2/enqueue")[0].json()
+    assert body["payload"]["summary"] == f"api down (Journal head: {HEAD})"
+    assert body["payload"]["custom_details"] == {"journal_head": HEAD,
+                                                 "environment": "production"}
+    ((kind, data),) = recorded
+    assert kind == "notification.failed" and data["channel"] == "pagerduty"
+    assert "400" not in data["reason"] and data["attempts"] == 1
+
+
+def test_what_is_pending_at_close_is_delivered_after_a_restart(loopback, tmp_path: Path) -> None:
+    server = loopback()
+    server.script("POST", "/hook", Reply(503, "busy", {"Retry-After": "1"}), Reply(200, "ok"))
+    channels = {"slack": slack_for(server.url + "/hook")}
+    notifier = Notifier(tmp_path, channels, environment="production")
+    entry = notifier.queue(notifier.message("slack", {"message": "rollback started"}, "INC-7"))
+    assert notifier.first_attempt(entry).outcome == "pending"  # 503: the pump retries later
+    notifier.close()
+    assert [e.state for e in Outbox(tmp_path, {}).entries()] == ["pending"]
+    reopened = Notifier(tmp_path, channels, environment="production")
+    try:
+        # the retry is due 1 s after the first attempt; the restarted pump sends it then
+        assert wait_until(lambda: len(server.hits("POST", "/hook")) == 2)
+    finally:
+        reopened.close()
+    assert [e.state for e in Outbox(tmp_path, {}).entries()] == ["delivered"]
+
+
+def test_the_pump_sends_without_anyone_waiting(loopback, tmp_path: Path) -> None:
+    server = loopback()
+    server.script("POST", "/hook", Reply(200, "ok"))
+    notifier = Notifier(tmp_path, {"slack": slack_for(server.url + "/hook")},
+                        environment="production")
+    try:
+        assert notifier.post_status_update("Status: rolled back") == "slack"
+        assert wait_until(lambda: len(server.hits("POST", "/hook")) == 1)
+    finally:
+        notifier.close()
+    assert server.hits("POST", "/hook")[0].json()["text"] == (
+        "Status: rolled back\nJournal head: unknown")  # nothing bound: said, not left blank
