@@ -359,7 +359,8 @@ class RunbookRun:
             for step in self.runbook.steps:
                 slot = self._slots[step.id]
                 state = slot.state
-                reason, blockers = slot.reason, ()
+                reason = slot.reason
+                blockers: tuple[str, ...] = ()
                 if state in (StepState.DONE, StepState.SKIPPED):
                     pass
                 elif state is StepState.FAILED and step.on_failure == "continue":
