@@ -1,5 +1,6 @@
-"""Runbooks as code: the model, the loader and checker, typed actions, executors and the engine.
+"""Runbooks as code: the model, the loader and checker, the step engine and the desk.
 
-Nothing here imports Textual: the app drives :class:`cockpit.runbook.engine.RunbookRun`
-from a worker thread and shows what it reports.
+Nothing here imports Textual. :class:`cockpit.runbook.desk.RunbookDesk` owns an
+incident's runs (:class:`cockpit.runbook.engine.RunbookRun`); the war room displays it
+and asks it, headless training drives it directly.
 """
