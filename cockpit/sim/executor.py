@@ -398,7 +398,10 @@ class SimExecutor(Executor):
 
     def _metrics_query(self, p: Mapping[str, Any], ctx: RunContext) -> ActionResult:
         metric = self._metric_of(p["query"])
-        series = getattr(self.estate.metrics_snapshot(), metric)
+        snapshot = self.estate.metrics_snapshot()
+        series = {"error_rate_pct": snapshot.error_rate_pct,
+                  "latency_p95_ms": snapshot.latency_p95_ms,
+                  "cpu_pct": snapshot.cpu_pct, "memory_pct": snapshot.memory_pct}[metric]
         values = series.values[-int(p["from"] // 10):] or [0.0]
         text = (f"{p['query']} (-{format_duration(p['from'])}): last {values[-1]:g}, "
                 f"min {min(values):g}, max {max(values):g}, "
