@@ -18,6 +18,8 @@ from typing import NoReturn
 import pytest
 
 COCKPIT = Path(sys.executable).with_name("cockpit")
+#: How long a screen may take to show what a test waits for (a loaded machine draws late).
+WAIT_S = 30.0
 
 
 class Terminal:
@@ -46,7 +48,9 @@ class Terminal:
     def send(self, *keys: str) -> None:
         self.tmux("send-keys", "-t", self.name, *keys)
 
-    def wait_for(self, predicate: Callable[[str], bool], timeout: float = 20.0) -> str:
+    def wait_for(self, predicate: Callable[[str], bool], timeout: float = WAIT_S) -> str:
+        """Until the screen satisfies ``predicate``; fails with the last screen after
+        ``timeout`` seconds (generous: a loaded CI machine draws late)."""
         deadline = time.monotonic() + timeout
         text = ""
         while time.monotonic() < deadline:
@@ -55,6 +59,15 @@ class Terminal:
                 return text
             time.sleep(0.2)
         raise AssertionError(f"timed out; the screen was:\n{text}")
+
+    def wait_gone(self, timeout: float = WAIT_S) -> None:
+        """Until the command has exited (tmux closes the session with it)."""
+        deadline = time.monotonic() + timeout
+        while self.alive():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"still running after {timeout:.0f}s; the screen was:\n"
+                                     f"{self.screen()}")
+            time.sleep(0.2)
 
     def alive(self) -> bool:
         result = subprocess.run(["tmux", "-L", self.socket, "has-session", "-t", self.name],

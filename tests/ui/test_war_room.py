@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import threading
 
+from pilot_wait import settle, wait_until
+
 from cockpit.app import CockpitApp, make_app, make_sim_app
 from cockpit.domain import SOURCE_KINDS
 from cockpit.sim.sources import SimSource
@@ -16,11 +18,7 @@ PANEL_TITLES = ("Error rate", "Latency p95", "Endpoints", "Pods", "Database", "C
 
 
 async def wait_for_data(app: CockpitApp, pilot) -> None:  # type: ignore[no-untyped-def]
-    for _ in range(200):
-        if app.has_first_data():
-            break
-        await pilot.pause(0.02)
-    await pilot.pause()
+    await settle(pilot)
 
 
 def visible_titles(app: CockpitApp) -> set[str]:
@@ -93,29 +91,20 @@ async def test_hung_source_shows_stale_while_others_keep_updating_and_recovers()
         hanging.hang.set()
         estate.clock.advance(60)
         database = app.screen.query_one("#database", SourcePanel)
-        for _ in range(100):
-            if "STALE" in str(database.border_subtitle):
-                break
-            await pilot.pause(0.05)
-        assert "STALE" in str(database.border_subtitle)
+        await wait_until(pilot, lambda: "STALE" in str(database.border_subtitle),
+                         "the hanging database source to show STALE")
         assert "no answer after" in str(database.border_subtitle)
         assert database.has_class("-stale")
         # the other panels kept updating: their timestamps moved with the estate's clock
         cache = app.screen.query_one("#cache", SourcePanel)
         expected = f"{estate.now():%H:%M:%S}Z"
-        for _ in range(100):
-            if expected in str(cache.border_subtitle):
-                break
-            await pilot.pause(0.05)
-        assert expected in str(cache.border_subtitle)
+        await wait_until(pilot, lambda: expected in str(cache.border_subtitle),
+                         f"the cache panel's data of {expected}")
         # the source answers again: the panel recovers by itself
         hanging.hang.clear()
         hanging.release.set()
-        for _ in range(100):
-            if "STALE" not in str(database.border_subtitle):
-                break
-            await pilot.pause(0.05)
-        assert "STALE" not in str(database.border_subtitle)
+        await wait_until(pilot, lambda: "STALE" not in str(database.border_subtitle),
+                         "the database panel to recover")
         assert not database.has_class("-stale")
 
 
@@ -128,12 +117,15 @@ async def test_rollout_undo_on_the_estate_shows_recovery_in_the_panels() -> None
         assert "OVER" in str(error.query_one(".metric-value").render())
         estate.rollout_undo("api")
         estate.clock.advance(150)
-        for _ in range(100):
-            await pilot.pause(0.05)
-            if "ok (limit" in str(error.query_one(".metric-value").render()):
-                break
-        assert "ok (limit 5.00%)" in str(error.query_one(".metric-value").render())
         pods = app.screen.query_one("#pods", PodsPanel)
+
+        def recovered() -> bool:
+            # each source polls on its own interval: the metrics and the pods answer apart
+            return ("ok (limit" in str(error.query_one(".metric-value").render())
+                    and "api 10/10 r9" in str(pods.query_one("#pods-summary").render()))
+
+        await wait_until(pilot, recovered, "the error rate and the api's pods to recover")
+        assert "ok (limit 5.00%)" in str(error.query_one(".metric-value").render())
         assert "api 10/10 r9 v1.9.3" in str(pods.query_one("#pods-summary").render())
 
 
