@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 from tmux_terminal import cockpit_bin, terminal  # noqa: F401, F811 - pytest fixtures
 
 from cockpit.sim.scenario import find_scenario
@@ -27,8 +25,5 @@ def test_replay_plays_the_record_to_its_end_and_quits(terminal, cockpit_bin) -> 
     term.wait_for(lambda s: "REPLAY" in s and "Error rate" in s and "SEV CRITICAL" in s)
     term.wait_for(lambda s: "End of the record" in s, timeout=30)
     term.send("q")
-    deadline = time.monotonic() + 10
-    while term.alive() and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert not term.alive()
+    term.wait_gone()
     assert path.read_bytes() == before

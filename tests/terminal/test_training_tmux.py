@@ -20,7 +20,7 @@ def journal() -> Path:
     return folder / "journal.jsonl"
 
 
-def gone(term, timeout: float = 10.0) -> bool:  # type: ignore[no-untyped-def]
+def gone(term, timeout: float = 30.0) -> bool:  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + timeout
     while term.alive() and time.monotonic() < deadline:
         time.sleep(0.2)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 from tmux_terminal import cockpit_bin, terminal  # noqa: F401 - pytest fixtures
 
 
@@ -23,10 +21,7 @@ def test_cockpit_opens_shows_every_panel_and_quits_with_q(terminal, cockpit_bin)
     term.send("q")
     term.wait_for(lambda s: "Leave the incident open" in s)
     term.send("l")
-    deadline = time.monotonic() + 10
-    while term.alive() and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert not term.alive(), "cockpit did not quit on q"
+    term.wait_gone()  # cockpit quits on q, l
 
 
 def test_unknown_scenario_is_one_line_naming_valid_choices(cockpit_bin) -> None:  # type: ignore[no-untyped-def]
