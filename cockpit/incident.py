@@ -10,20 +10,16 @@ runbook step runner) can refuse to act.
 Event times come from the session's clock, so a simulated incident's record lines up with
 its simulated metrics.
 
-Resuming a simulated incident (what ``cockpit resume`` does)::
+Resuming an incident (what ``cockpit resume`` does)::
 
     info = inspect_incident(ref)                 # read-only, no lock
-    clock = resume_clock(info)                   # SimClock at the last event's time
+    clock = resume_clock(info)                   # cockpit.runtime.build: SimClock at the last event
     session = IncidentSession.resume(info.id, clock=clock)
-    engine = DecisionEngine(policy, started_at=session.state.opened_at)
-    session.restore_engine(engine)               # samples, severity, answers, decisions
+    runtime = ...                                # cockpit.runtime.build: the engine, the estate and
+                                                 # the runbooks restored from session.state
 
-``resume_clock`` builds ``SimClock(scenario.start, speed)`` and advances it by
-:meth:`IncidentInfo.sim_offset_s` (the last event's time minus the scenario's start), so
-a ``SimEstate`` built on that clock continues the scenario where the record stopped; with
-``make_sim_app`` the same offset is its ``advance_s``. The estate restarts from the
-scenario, so ``make_sim_app`` applies again, at their recorded times, the steps that
-changed it (an undo, a scale, a backup): see :func:`cockpit.sim.resume.replay_actions`.
+The session never rebuilds anything itself: everything is derived from
+:attr:`IncidentSession.state`, the reducer's fold of the journal.
 """
 
 from __future__ import annotations
@@ -37,7 +33,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cockpit.clock import Clock, SimClock, WallClock
+from cockpit.clock import Clock
 from cockpit.timeline.journal import (
     JOURNAL_NAME,
     Event,
@@ -76,7 +72,6 @@ __all__ = [
     "Progress",
     "UnknownIncidentError",
     "inspect_incident",
-    "resume_clock",
 ]
 
 MODES = ("training", "live")
@@ -117,6 +112,10 @@ class IncidentInfo:
     opened_at: datetime | None
     last_event_at: datetime | None
     events: int
+    training_seed: int | None = None
+    """The simulated estate's seed a training incident was started with."""
+    training_speed: float | None = None
+    """The simulation speed a training incident was started with."""
 
     def sim_offset_s(self, scenario_start: datetime) -> float:
         """Simulated seconds from the scenario's T=0 to the last event (never negative)."""
@@ -165,53 +164,17 @@ def inspect_incident(ref: str | None, state_dir: Path | None = None) -> Incident
         opened_at=state.opened_at,
         last_event_at=state.last_event_at,
         events=state.events,
+        training_seed=state.training.seed,
+        training_speed=state.training.speed,
     )
-
-
-def resume_clock(info: IncidentInfo, speed: float | None = None) -> Clock:
-    """The clock to resume ``info`` with.
-
-    A training incident with a scenario gets a :class:`SimClock` started at the
-    scenario's T=0 and advanced to the last event's time (the scenario's speed unless
-    ``speed`` is given); anything else gets the :class:`WallClock`. Raises ``KeyError``
-    if the scenario no longer exists.
-    """
-    if info.mode == "training" and info.scenario:
-        from cockpit.sim.scenario import find_scenario
-
-        scenario = find_scenario(info.scenario)
-        clock = SimClock(scenario.start, speed if speed is not None else scenario.speed)
-        clock.advance(info.sim_offset_s(scenario.start))
-        return clock
-    return WallClock()
 
 
 # -- status update inputs -----------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class PlannedStep:
-    """One step of the runbook plan as the runbook engine sees it (pending ones included)."""
-
-    runbook: str
-    step: str
-    title: str
-    status: str
-    """``pending``, ``ready``, ``blocked``, ``running``, ``done``, ``failed``, ``skipped``..."""
-
-
-@dataclass(frozen=True)
-class Progress:
-    """What the journal cannot know, for the status update template.
-
-    ``steps`` is the whole plan in order (pending steps included); without it the
-    template works from the steps the journal has seen and cannot list next steps.
-    """
-
-    steps: tuple[PlannedStep, ...] = ()
-    phase: str | None = None
-    eta: str | None = None
-    contact: str | None = None
+# PlannedStep and Progress live with the runbook desk that computes them; re-exported here
+# for the template's callers until they import them from cockpit.runbook.desk.
+from cockpit.runbook.desk import PlannedStep, Progress  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -458,23 +421,6 @@ class IncidentSession:
                     self._journaled[engine] = done + len(written)
             return written
 
-    def restore_engine(self, engine: DecisionEngine) -> int:
-        """Replay the journal into a fresh ``engine`` without writing anything.
-
-        In journal order: ``sample`` events are observed (rebuilding trigger windows and
-        fire times as closely as the 10 s samples allow), event triggers (security,
-        data corruption) that fired are fired again, and severity, tree answers and
-        decisions are re-applied with who and when. What this produces in
-        ``engine.history`` counts as journaled. Returns how many events were applied.
-        """
-        applied = 0
-        with self._lock:
-            for event in self.journal.events:
-                if apply_to_engine(engine, event):
-                    applied += 1
-            self._journaled[engine] = len(engine.history)
-        return applied
-
     def record_source(self, status_kind: str, state: str, reason: str = "") -> Event | None:
         """Record ``source.stale``/``source.recovered`` on transitions only; else ``None``.
 
@@ -497,8 +443,7 @@ class IncidentSession:
     def record_sample(self, metric: str, value: float) -> Event | None:
         """Record a metric sample for the charts (at most one per metric per 10 s).
 
-        Use the decision engine's metric names so :meth:`restore_engine` can replay
-        them. Does nothing once the session has ended.
+        Use the decision engine's metric names. Does nothing once the session has ended.
         """
         with self._lock:
             if self._finished:
@@ -612,17 +557,6 @@ def _now(holder: Sequence[IncidentSession], fallback: Clock) -> datetime:
     return holder[0].clock.now() if holder else fallback.now()
 
 
-def _event_time(event: Event) -> datetime:
-    """When an engine change happened: its own ``at`` if journaled, else the event time."""
-    at = event.data.get("at")
-    if isinstance(at, str):
-        try:
-            return datetime.fromisoformat(at.replace("Z", "+00:00"))
-        except ValueError:
-            pass
-    return event.time
-
-
 # -- the status update template ------------------------------------------------------------
 
 
@@ -688,7 +622,11 @@ def render_status_template(
         "",
         "Completed:",
     ]
-    lines += [f"✓ {_label(t, rb, st)}" for t, rb, st, _ in done] or ["✓ (none yet)"]
+    lines += [f"✓ {_label(t, rb, st)}" for t, rb, st, s in done if s == "done"] or [
+        "✓ (none yet)"]
+    skipped = [r for r in rows if r[3] == "skipped"]
+    if skipped:  # a skipped step was not done: it is said as such, never "Completed"
+        lines += ["", "Skipped:"] + [f"- {_label(t, rb, st)}" for t, rb, st, _ in skipped]
     lines += ["", "In Progress:"]
     lines += [
         f"▶ {_label(t, rb, st)}" + (" - INTERRUPTED, check before retrying"
@@ -714,55 +652,3 @@ def render_status_template(
     lines.append(f"Questions: Contact {who or '[Contact Person]'} on the incident channel")
     lines += ["", f"{STATUS_HEAD_PREFIX}{state.head_short}"]
     return "\n".join(lines)
-
-
-def apply_to_engine(engine: DecisionEngine, event: Event) -> bool:
-    """Apply one journal event to a decision engine, writing nothing; True if it applied.
-
-    ``sample`` events are observed; event triggers (security, data corruption) that fired
-    fire again; severity, tree answers and decisions are re-applied with who and when.
-    Used to restore an engine on resume and to play a recorded incident back.
-    """
-    from cockpit.decision.engine import Q_PATIENT_SAFETY, UnknownInputError
-    from cockpit.decision.tree import Q_FIX_FORWARD, Q_IMPACT
-
-    d = event.data
-    t = _event_time(event)
-    by = str(d.get("by") or event.actor.get("user") or "unknown")
-    try:
-        if event.kind == "sample":
-            value = d.get("value")
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                return False
-            engine.observe(str(d.get("metric")), event.time, float(value))
-        elif event.kind == "trigger.changed":
-            event_of = {spec.id: spec.event for spec in engine.policy.triggers if spec.event}
-            trigger_event = event_of.get(str(d.get("trigger")))
-            if trigger_event is None or d.get("state") != "fired":
-                return False
-            engine.observe_event(trigger_event, t)
-        elif event.kind == "severity.set":
-            severity = d.get("severity")
-            engine.set_severity(str(severity) if severity else None, by, t)
-        elif event.kind == "tree.answered":
-            yes = str(d.get("answer")).lower() == "yes"
-            question = str(d.get("question"))
-            if question == Q_PATIENT_SAFETY:
-                engine.flag_patient_safety(by, t, yes)
-            elif question == Q_FIX_FORWARD:
-                engine.answer_fix_forward(yes, by, t)
-            elif question == Q_IMPACT:
-                engine.answer_user_impact(yes, by, t)
-            else:
-                return False
-        elif event.kind == "decision.recorded":
-            reasons = d.get("reasons") or ()
-            if isinstance(reasons, str):
-                reasons = (reasons,)
-            engine.record_decision(str(d.get("decision", "")), by, t, [str(r) for r in reasons])
-        else:
-            return False
-    except (UnknownInputError, KeyError, ValueError):
-        # a policy changed since the incident: keep what still applies
-        return False
-    return True

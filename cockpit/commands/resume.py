@@ -52,8 +52,8 @@ def resume_incident(ref: str | None, speed: float | None = None) -> None:
         NoOpenIncidentError,
         UnknownIncidentError,
         inspect_incident,
-        resume_clock,
     )
+    from cockpit.runtime.build import resume_clock
     from cockpit.timeline.journal import JournalError
 
     try:
@@ -144,7 +144,8 @@ def offer_resume() -> bool:
 
 
 def _close_abandoned(ref: str) -> None:
-    from cockpit.incident import IncidentSession, inspect_incident, resume_clock
+    from cockpit.incident import IncidentSession, inspect_incident
+    from cockpit.runtime.build import resume_clock
     from cockpit.timeline.journal import JournalError
 
     try:

@@ -10,7 +10,8 @@ from pathlib import Path
 from pilot_wait import settle
 
 from cockpit.app import CockpitApp, make_sim_app, open_incident_app
-from cockpit.incident import IncidentSession, inspect_incident, resume_clock
+from cockpit.incident import IncidentSession, inspect_incident
+from cockpit.runtime.build import resume_clock
 from cockpit.timeline.journal import read_events
 from cockpit.timeline.verify import verify
 from widgets.incident_header import IncidentHeader
@@ -214,19 +215,20 @@ async def test_closing_a_training_incident_scores_it_and_shows_the_debrief() -> 
 
 
 async def test_a_resumed_training_incident_keeps_what_its_steps_did_to_the_estate() -> None:
-    from cockpit.runbook.engine import Confirmation, RunbookRun, StepState
+    from cockpit.runbook.engine import Confirmation, StepState
 
     app = make_sim_app("bad-deploy", start_clock=False, advance_s=AT_S)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await pilot.press("s", "c", "d", "r")
-        ctx = app.runbook_context()
-        run = RunbookRun(ctx.library.get("frontend-kubernetes"), ctx.facts, ctx.executor,
-                         ctx.record, ctx.variables)
-        run.set_variables({"deployment": "api", "selector": "app=api"})
-        assert run.execute("history").state is StepState.DONE
+        desk = app.runtime.open_desk()
+        rb = "frontend-kubernetes"
+        run = desk.open(rb)
+        desk.set_variables(rb, {"deployment": "api", "selector": "app=api"})
+        assert desk.start(rb, "history", background=False).state is StepState.DONE
         undo = run.state("undo")
-        assert run.execute("undo", Confirmation(undo.target, "Dana (IC)")).state is StepState.DONE
+        assert desk.start(rb, "undo", Confirmation(undo.target, "Dana (IC)"),
+                          background=False).state is StepState.DONE
         api = app.estate.cluster_snapshot().deployment("api")  # type: ignore[attr-defined]
         assert api is not None and api.version == "1.9.3"
         await pilot.press("q", "l")

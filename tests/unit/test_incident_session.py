@@ -26,8 +26,9 @@ from cockpit.incident import (
     PlannedStep,
     Progress,
     inspect_incident,
-    resume_clock,
 )
+from cockpit.runtime.build import resume_clock
+from cockpit.runtime.restore import recorded_decision
 from cockpit.sim.scenario import find_scenario
 from cockpit.timeline import journal as journal_mod
 from cockpit.timeline.journal import read_events
@@ -178,14 +179,14 @@ def test_resume_restores_the_record_and_marks_the_running_step_interrupted(
     session.disconnect()
 
 
-def test_restore_engine_reapplies_decisions_without_writing(tmp_path: Path) -> None:
+def test_the_engine_restored_from_the_record_writes_nothing(tmp_path: Path) -> None:
     ident, clock = interrupted_incident(tmp_path)
     [fired_event] = [e for e in read_events(tmp_path / "incidents" / ident / "journal.jsonl")
                      if e.kind == "trigger.changed" and e.data["state"] == "fired"]
     session = IncidentSession.resume(ident, clock=clock, state_dir=tmp_path)
     written = len(kinds(session))
     engine = DecisionEngine(load_policy(), started_at=session.state.opened_at)
-    assert session.restore_engine(engine) > 0
+    engine.restore(recorded_decision(session.state))
     state = engine.state(clock.now())
     assert state.severity == "high" and state.severity_set_by == "oncall"
     assert state.fix_forward is not None and state.fix_forward.value is False

@@ -7,9 +7,10 @@ from pathlib import Path
 from cockpit.clock import SimClock
 from cockpit.paths import runbooks_dir
 from cockpit.runbook.loader import load_library
+from cockpit.runtime.restore import replay_actions
 from cockpit.sim.estate import SimEstate
-from cockpit.sim.resume import replay_actions
 from cockpit.sim.scenario import find_scenario
+from cockpit.timeline.replay import replay
 from cockpit.training.autopilot import Autopilot
 from cockpit.training.session import TrainingSession
 
@@ -34,7 +35,8 @@ def test_replayed_rollback_leaves_the_estate_as_the_incident_left_it(tmp_path: P
     assert before.sample_values()["error_rate_pct"] > 5
 
     rebuilt = fresh_estate_at(session)
-    replayed = replay_actions(rebuilt, session.events(), library, session.variables())
+    replayed = replay_actions(rebuilt, replay(session.events()), library,
+                              session.variables())
     assert replayed, "no estate-changing step was replayed"
     assert any("undo" in ref for ref in replayed), replayed
     assert rebuilt.sample_values() == session.estate.sample_values()
@@ -45,7 +47,7 @@ def test_replayed_rollback_leaves_the_estate_as_the_incident_left_it(tmp_path: P
 def test_replay_restores_backups_and_migration_undo(tmp_path: Path) -> None:
     session = played("db-migration-failure", tmp_path)
     rebuilt = fresh_estate_at(session)
-    replay_actions(rebuilt, session.events(), load_library(runbooks_dir()),
+    replay_actions(rebuilt, replay(session.events()), load_library(runbooks_dir()),
                    session.variables())
     assert rebuilt.applied_migrations() == session.estate.applied_migrations()
     assert rebuilt.data_lost() == session.estate.data_lost()
@@ -57,6 +59,7 @@ def test_replay_without_the_incident_variables_skips_what_cannot_resolve(tmp_pat
     # replayed, and the migration undo then loses the rows written since the migration
     session = played("db-migration-failure", tmp_path)
     rebuilt = fresh_estate_at(session)
-    replayed = replay_actions(rebuilt, session.events(), load_library(runbooks_dir()))
+    replayed = replay_actions(rebuilt, replay(session.events()), load_library(runbooks_dir()),
+                              {})
     assert "database-migration/backup" not in replayed
     assert rebuilt.data_lost() > session.estate.data_lost()

@@ -1,0 +1,672 @@
+"""The incident runtime: the one owner of an incident in progress.
+
+An :class:`IncidentRuntime` holds the incident clock, the incident session and its
+journal, the decision engine, the runbook desk, the simulated estate and the coach in
+training, and the source statuses. Its methods are the engineer's verbs (feed a source
+status, advance or tick the clock, set the severity, answer the tree, decide, note,
+status update, close); what changed goes out as plain notices
+(:mod:`cockpit.runtime.notices`) to whoever subscribed. The war room, headless training
+(:class:`cockpit.training.session.TrainingSession`) and replay all run this code, so a
+headless run and a war-room run of the same scenario, seed and inputs write the same
+record.
+
+Threads: the engine is driven from one thread (the app's event loop, or the headless
+driver's); runbook steps run in the desk's threads and only write the journal, which
+the session serialises. Notices may be published from any thread.
+
+A runtime either **records** (it has an :class:`~cockpit.incident.IncidentSession`: it
+writes the journal and its engine decides) or **follows** a journal it does not write
+(``follow=`` a :class:`~cockpit.timeline.playback.Playback`: replay, the demo's war
+room, later a second cockpit on a shared incident). A follower's decision state is
+rebuilt from the recorded state as events arrive, never recomputed.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, ItemsView, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from cockpit.actions.executor import Executor, NoExecutor
+from cockpit.clock import Clock, SimClock
+from cockpit.decision.engine import DecisionEngine, DecisionState
+from cockpit.decision.policy import Policy
+from cockpit.domain import DatabaseSnapshot, HealthSnapshot, MetricsSnapshot
+from cockpit.incident import IncidentSession, Progress
+from cockpit.incident_actor import operator_name
+from cockpit.runtime.notices import (
+    Notice,
+    RecordingFailed,
+    RunbooksReady,
+    Said,
+    SourceChanged,
+)
+from cockpit.runtime.restore import recorded_decision
+from cockpit.sources.base import SourceStatus
+from cockpit.timeline.journal import JournalWriteError
+from cockpit.timeline.kinds import EventKind as K
+from cockpit.timeline.playback import QUIET_KINDS, Playback, describe
+from cockpit.timeline.replay import IncidentState, Reducer
+
+if TYPE_CHECKING:
+    from cockpit.runbook.desk import RunbookDesk
+    from cockpit.runbook.model import Library
+    from cockpit.sim.estate import SimEstate
+    from cockpit.training.coach import Coach
+    from cockpit.training.score import Score
+
+#: Simulated seconds between two observations of the simulated estate (its sample grid).
+OBSERVE_EVERY_S = 10.0
+#: Which source reports each metric the engine watches (an outage there means no data).
+METRIC_SOURCE: dict[str, str] = {
+    "error_rate_pct": "metrics", "latency_p95_ms": "metrics", "cpu_pct": "metrics",
+    "memory_pct": "metrics", "health_check_failing_pct": "health",
+    "db_connection_error_pct": "database",
+}
+
+
+@dataclass(frozen=True)
+class Header:
+    """What the war room's top line shows."""
+
+    incident: str
+    environment: str
+    estate: str
+    now: datetime
+    elapsed: timedelta
+    severity: str
+    recording: str
+
+
+class _IncidentValues(Mapping[str, str]):
+    """The incident's variables as a mapping read afresh each time (a run copies them all
+    at once when it opens, so ``severity`` and ``now`` are current then)."""
+
+    def __init__(self, read: Callable[[], dict[str, str]]) -> None:
+        self._read = read
+
+    def __getitem__(self, key: str) -> str:
+        return self._read()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._read())
+
+    def __len__(self) -> int:
+        return len(self._read())
+
+    def items(self) -> ItemsView[str, str]:
+        """One reading of the incident for every key."""
+        return self._read().items()
+
+
+class IncidentRuntime:
+    """The incident in progress (see the module docstring). Build it with the factories
+    in :mod:`cockpit.runtime.build`."""
+
+    def __init__(
+        self,
+        *,
+        clock: Clock,
+        policy: Policy,
+        session: IncidentSession | None = None,
+        environment: str = "production",
+        estate_label: str = "LIVE",
+        estate: SimEstate | None = None,
+        executor: Executor | None = None,
+        read_only: bool = False,
+        variables: Mapping[str, str] | None = None,
+        operator: Callable[[], str] = operator_name,
+        library: Library | None = None,
+        follow: Playback | None = None,
+        journal_problem: str = "",
+        training_mode: str | None = None,
+        coach: Coach | None = None,
+        scenario_id: str | None = None,
+        incident_id: str = "",
+    ) -> None:
+        self.clock = clock
+        self.policy = policy
+        self.session = session
+        """The incident's record; ``None`` when following, or when the journal failed."""
+        self.environment = environment
+        self.estate_label = estate_label
+        self.estate = estate
+        self.executor: Executor = executor if executor is not None else NoExecutor()
+        self.read_only = read_only or follow is not None
+        self.variables = dict(variables or {})
+        self.operator = operator
+        self.follow = follow
+        self.journal_problem = journal_problem
+        self.training_mode = training_mode
+        self.coach = coach
+        self.scenario_id = scenario_id
+        self._incident_id = incident_id
+        self.statuses: dict[str, SourceStatus] = {}
+        self.first_data: set[str] = set()
+        self.desk: RunbookDesk | None = None
+        self._library = library
+        self._library_lock = threading.Lock()
+        self._listeners: list[Callable[[Notice], None]] = []
+        self._hint = ""
+        self._hint_at: datetime | None = None
+        self._status_reminded: datetime | None = None
+        self._follow_reducer = Reducer(incident_id) if follow is not None else None
+        self._follow_head = ""
+        self._follow_ended = False
+        state = session.state if session is not None else None
+        opened = (state.opened_at if state is not None else None) or (
+            follow.opened_at if follow is not None else None)
+        self.incident_start = opened or clock.now()
+        self.engine = DecisionEngine(policy, started_at=self.incident_start)
+        if state is not None and state.triggers:
+            self.engine.restore(recorded_decision(state))
+        # the simulated estate is observed on its 10 s grid: resume carries on from here
+        self._observed: float | None = None
+        self._events_seen = len(state.sim_events) if state is not None else 0
+        self._consequences_seen = len(state.consequences) if state is not None else 0
+        self.tick_hooks: list[Callable[[], None]] = []
+        """Called after every observation of the simulated estate (the autopilot's status
+        updates hang here)."""
+        if session is not None:
+            self.executor.bind(self._record_from_thread, lambda: session.head_short)
+
+    # ----------------------------------------------------------------- reading
+
+    @property
+    def incident_id(self) -> str:
+        """The incident ID (the journal's, or the followed one's)."""
+        return self.session.incident_id if self.session is not None else self._incident_id
+
+    @property
+    def state(self) -> IncidentState | None:
+        """The recorded state (the reducer's fold of the journal), if there is a record."""
+        if self.session is not None:
+            return self.session.state
+        if self._follow_reducer is not None:
+            return self._follow_reducer.state
+        return None
+
+    @property
+    def recording(self) -> bool:
+        """True while the journal is written."""
+        return self.session is not None and not self.journal_problem
+
+    @property
+    def is_open(self) -> bool:
+        """True until the incident is closed (a follower is never open for writing)."""
+        return self.session is not None and self.session.is_open
+
+    def decision(self, now: datetime | None = None) -> DecisionState:
+        """The decision engine's state at ``now`` (default: the incident clock's now)."""
+        return self.engine.state(now or self.clock.now())
+
+    def header(self, now: datetime | None = None) -> Header:
+        """The top line: incident, environment, estate and speed, clock, severity."""
+        now = now or self.clock.now()
+        state = self.decision(now)
+        label = self.estate_label
+        if self.training_mode:
+            label = f"{label} {self.training_mode.upper()}"
+        clock = self.clock
+        if isinstance(clock, SimClock):
+            paused = "PAUSED" if clock.paused else ""
+            label = f"{label} x{clock.speed:g} {paused}".rstrip()
+        if state.severity:
+            severity = str(state.severity).upper()
+        elif state.suggested_severity:
+            severity = f"{str(state.suggested_severity).upper()}? (suggested)"
+        else:
+            severity = "not set"
+        return Header(self.incident_id, self.environment, label, now, now - self.incident_start,
+                      severity, "NOT RECORDING" if self.journal_problem else "")
+
+    def has_first_data(self, kinds: Iterable[str]) -> bool:
+        """Whether every source in ``kinds`` has answered at least once."""
+        return self.first_data >= set(kinds)
+
+    def incident_variables(self) -> dict[str, str]:
+        """The incident's values every runbook sees (read when a run opens, so ``severity``
+        and ``now`` are current), under the config's (``namespace``, ``database``...)."""
+        now = self.clock.now()
+        state = self.decision(now)
+        values = {
+            "incident_id": self.incident_id,
+            "operator": self.operator(),
+            "severity": str(state.severity or "unknown"),
+            "now": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "environment": self.environment,
+            "reason": f"{self.environment} incident",
+        }
+        if self.estate is not None:
+            scenario = self.estate.scenario
+            values.update(scenario=scenario.id, reason=scenario.title,
+                          namespace=scenario.namespace)
+        values.update(self.variables)
+        return {k: v for k, v in values.items() if v}
+
+    # ------------------------------------------------------------- notices
+
+    def subscribe(self, listener: Callable[[Notice], None]) -> None:
+        """Call ``listener(notice)`` on every change (from whichever thread made it)."""
+        self._listeners.append(listener)
+
+    def _publish(self, notice: Notice) -> None:
+        for listener in list(self._listeners):
+            listener(notice)
+
+    def say(self, text: str, *, title: str = "", severity: str = "information",
+            timeout_s: float = 10.0) -> None:
+        """Tell the engineer something (a notice for the display)."""
+        self._publish(Said(text, title, severity, timeout_s))
+
+    # ------------------------------------------------------------- the record
+
+    def _write(self, write: Callable[..., Any], *args: Any) -> Any:
+        """Call a session write; one that fails is said loudly, never swallowed."""
+        try:
+            return write(*args)
+        except JournalWriteError as exc:
+            self._journal_failed(str(exc))
+            return None
+
+    def _must_write(self, write: Callable[..., Any], *args: Any) -> Any:
+        """Call a session write for a verb: one that fails is said loudly and re-raised, so
+        the engineer is told it was not recorded."""
+        try:
+            return write(*args)
+        except JournalWriteError as exc:
+            self._journal_failed(str(exc))
+            raise
+
+    def _journal_failed(self, reason: str) -> None:
+        if reason != self.journal_problem:
+            self.journal_problem = reason
+            self._publish(RecordingFailed(reason))
+
+    def record(self, kind: str, data: Mapping[str, Any] | None = None) -> None:
+        """Write-ahead record for the runbook desk: raises when the event is not durable."""
+        if self.session is None:
+            why = self.journal_problem or "read-only"
+            raise JournalWriteError(f"the incident is not being recorded ({why})")
+        try:
+            self.session.record(kind, dict(data or {}))
+        except JournalWriteError as exc:
+            self._journal_failed(str(exc))
+            raise
+
+    def _record_from_thread(self, kind: str, data: dict[str, Any]) -> None:
+        """Journal an event from a worker thread (notification deliveries)."""
+        if self.session is None:
+            return
+        try:
+            self.session.record(kind, data)
+        except JournalWriteError as exc:
+            self._journal_failed(str(exc))
+
+    def _sync(self) -> None:
+        """Journal what the decision engine decided since the last call (idempotent)."""
+        if self.session is not None:
+            self._write(self.session.record_engine_history, self.engine)
+
+    # ------------------------------------------------------------ runbooks
+
+    def runbook_library(self) -> Library:
+        """The shipped runbooks, read once per cockpit. File I/O: off the event loop."""
+        with self._library_lock:
+            if self._library is None:
+                from cockpit.paths import runbooks_dir
+                from cockpit.runbook.loader import load_library
+
+                self._library = load_library(runbooks_dir())
+            return self._library
+
+    def open_desk(self) -> RunbookDesk:
+        """Read the runbook library and build the runbook desk, the incident's runs restored
+        from the record (file I/O: call it off the event loop). Idempotent."""
+        if self.desk is not None:
+            return self.desk
+        from cockpit.runbook.desk import RunbookDesk
+
+        library = self.runbook_library()
+        executor = self.executor
+        if isinstance(executor, NoExecutor) and self.estate is not None:
+            from cockpit.sim.executor import SimExecutor
+
+            executor = self.executor = SimExecutor(self.estate)
+        desk = RunbookDesk(
+            library, executor, self.record, self._facts,
+            now=self.clock.now, operator=self.operator,
+            fired=lambda: [t.id for t in self.decision().fired],
+            authority=lambda: self.decision().authority,
+            scenario_id=self.scenario_id, variables=_IncidentValues(self.incident_variables),
+            read_only=self.read_only, monotonic=self._monotonic(),
+        )
+        state = self.state
+        if state is not None:
+            for problem in desk.restore(state.runbooks):
+                self.say(problem, severity="error", timeout_s=30)
+        self.desk = desk
+        self._publish(RunbooksReady())
+        return desk
+
+    def _monotonic(self) -> Callable[[], float]:
+        """The clock steps time out and measure durations on: simulated seconds on the
+        simulated estate (its world moves at the simulation's speed), real ones otherwise."""
+        clock = self.clock
+        if isinstance(clock, SimClock):
+            origin = self.incident_origin()
+            return lambda: (clock.now() - origin).total_seconds()
+        import time
+
+        return time.monotonic
+
+    def _facts(self) -> Any:
+        state = self.state
+        from cockpit.timeline.replay import Facts
+
+        return state.facts if state is not None else Facts()
+
+    def progress(self) -> Progress | None:
+        """The runbooks' plan and phase, for the status update template."""
+        return self.desk.progress() if self.desk is not None else None
+
+    # ------------------------------------------------------------ data flow
+
+    def feed(self, status: SourceStatus) -> None:
+        """A source has a new status: show it, record an outage or a recovery, and (on the
+        real estate) give the decision engine its data."""
+        self.statuses[status.kind] = status
+        if self.session is not None:
+            self._write(self.session.record_source, status.kind, status.state, status.reason)
+        if status.state == "ok":
+            self.first_data.add(status.kind)
+            if self.estate is None and self.follow is None:
+                self._feed_engine(status)
+        self._publish(SourceChanged(status))
+        self._sync()
+
+    def _feed_engine(self, status: SourceStatus) -> None:
+        snap = status.snapshot
+        if isinstance(snap, MetricsSnapshot):
+            for series in (snap.error_rate_pct, snap.latency_p95_ms, snap.cpu_pct,
+                           snap.memory_pct):
+                for at, value in series.points:
+                    self.engine.observe(series.metric, at, value)
+                if series.points:
+                    self._sample(series.metric, series.points[-1][1])
+        elif isinstance(snap, HealthSnapshot):
+            self.engine.observe("health_check_failing_pct", snap.at, snap.failing_pct)
+            self._sample("health_check_failing_pct", snap.failing_pct)
+        elif isinstance(snap, DatabaseSnapshot):
+            self.engine.observe("db_connection_error_pct", snap.at, snap.connection_error_pct)
+            self._sample("db_connection_error_pct", snap.connection_error_pct)
+
+    def _sample(self, metric: str, value: float) -> None:
+        if self.session is not None:
+            self._write(self.session.record_sample, metric, value)
+
+    # --------------------------------------------------------------- clock
+
+    def advance(self, seconds: float, *, real_sleep: Callable[[float], None] | None = None,
+                speed: float | None = None) -> None:
+        """Move simulated time forward, observing the simulated estate at every point of
+        its 10 s grid crossed (the war room's ticks and the headless driver both use it).
+
+        ``real_sleep`` and ``speed``: sleep ``step / speed`` real seconds per step (a
+        headless walkthrough played at a watchable pace).
+        """
+        clock = self.clock
+        if not isinstance(clock, SimClock):
+            return
+        left = seconds
+        while left > 1e-9:
+            rel = (clock.now() - self.incident_origin()).total_seconds()
+            to_grid = OBSERVE_EVERY_S - (rel % OBSERVE_EVERY_S)
+            if to_grid < 1e-6:
+                to_grid = OBSERVE_EVERY_S
+            step = min(to_grid, left)
+            if real_sleep is not None and speed:
+                real_sleep(step / speed)
+            clock.advance(step)
+            left -= step
+            self._observe()
+        self.tick()
+
+    def incident_origin(self) -> datetime:
+        """Where the estate's sample grid starts: the scenario's T=0 (or the opening)."""
+        return self.estate.scenario.start if self.estate is not None else self.incident_start
+
+    def tick(self) -> None:
+        """Bring everything to the clock's now: the estate observed, a followed journal
+        applied, the engine's staleness, the record, the reminders and the coach."""
+        now = self.clock.now()
+        if self.estate is not None and self.follow is None:
+            self._observe()
+        if self.follow is not None:
+            self._follow_until(now)
+            return
+        self.engine.tick(now)
+        self._sync()
+        self._remind_status_update(now)
+        self._coach(now)
+
+    def _observe(self) -> None:
+        """Training: at each new point of the estate's 10 s grid, the engine observes its
+        sample (a source in an outage gives none: missing data is never a breach), scenario
+        events fire their triggers, and damage done by wrong actions is recorded."""
+        estate = self.estate
+        if estate is None:
+            return
+        now = self.clock.now()
+        rel = (now - estate.scenario.start).total_seconds()
+        point = (rel + 1e-6) // OBSERVE_EVERY_S * OBSERVE_EVERY_S
+        if self._observed is not None and point <= self._observed:
+            return
+        self._observed = point
+        values = estate.sample_values()
+        for metric, value in values.items():
+            if estate.outage(METRIC_SOURCE.get(metric, "metrics")) is None:
+                self.engine.observe(metric, now, value)
+        events = estate.events_until(now)
+        for event in events[self._events_seen:]:
+            self.engine.observe_event(event.kind,
+                                      estate.scenario.start + timedelta(seconds=event.at))
+            if self.session is not None:
+                self._write(self.session.record, K.SIM_EVENT,
+                            {"kind": event.kind, "detail": event.detail})
+        self._events_seen = max(self._events_seen, len(events))
+        self.engine.tick(now)
+        self._sync()
+        for metric, value in values.items():
+            self._sample(metric, value)
+        self.record_consequences()
+        for hook in list(self.tick_hooks):
+            hook()
+
+    def record_consequences(self) -> None:
+        """Training: damage done by wrong actions reaches the record and the engineer."""
+        estate = self.estate
+        if estate is None:
+            return
+        damage = estate.consequences[self._consequences_seen:]
+        self._consequences_seen += len(damage)
+        for item in damage:
+            self.say(item.detail, title="Consequence", severity="error", timeout_s=15)
+            if self.session is not None:
+                self._write(self.session.record, K.SIM_CONSEQUENCE,
+                            {"kind": item.kind, "amount": item.amount, "detail": item.detail})
+
+    def _follow_until(self, now: datetime) -> None:
+        """Follow a journal: its events due by ``now`` fold into the state, the decision
+        engine is rebuilt from what was recorded, and the rest is told."""
+        follow, reducer = self.follow, self._follow_reducer
+        assert follow is not None and reducer is not None
+        due = follow.due(now)
+        for event in due:
+            reducer.apply(event)
+            if event.kind not in QUIET_KINDS and self.estate is None:
+                self.say(describe(event), title=f"{event.time:%H:%M:%S}Z")
+        state = reducer.state
+        if state.head != self._follow_head:
+            self._follow_head = state.head
+            engine = DecisionEngine(self.policy, started_at=self.incident_start)
+            engine.restore(recorded_decision(state))
+            self.engine = engine
+        if follow.finished and not self._follow_ended and self.estate is None:
+            self._follow_ended = True
+            self.say("End of the record. q quits.", title="Replay", timeout_s=30)
+
+    def _remind_status_update(self, now: datetime) -> None:
+        """Every N minutes of incident time: remind the engineer to send a status update."""
+        session = self.session
+        if session is None or not session.is_open or not session.status_due(now):
+            return
+        minutes = session.status_update_minutes
+        if self._status_reminded is not None and (
+                (now - self._status_reminded).total_seconds() < minutes * 60):
+            return
+        self._status_reminded = now
+        self.say("A status update is due: press u to review the pre-filled template.",
+                 title="Status update", severity="warning")
+
+    def _coach(self, now: datetime) -> None:
+        """Guided mode: one hint when the trainee stalls or errs (said once per change)."""
+        state = self.state
+        if self.coach is None or state is None or not state.is_open:
+            return
+        if self._hint_at is not None and (now - self._hint_at).total_seconds() < 1.0:
+            return
+        self._hint_at = now
+        hint = self.coach.hint(state, now)
+        if hint and hint != self._hint:
+            self.say(hint, title="Coach", timeout_s=12)
+        self._hint = hint or ""
+
+    # ---------------------------------------------------------- the verbs
+
+    def _check_writable(self) -> IncidentSession:
+        if self.session is None:
+            raise JournalWriteError(
+                "this is a replay of a recorded incident: nothing can be added to it"
+                if self.follow is not None else
+                f"the incident is not being recorded: {self.journal_problem}")
+        return self.session
+
+    def set_severity(self, severity: str | None, by: str | None = None) -> None:
+        """Set the severity (``None``: back to the suggested one). The first one set
+        declares the incident (``incident.declared``, a milestone of the RCA)."""
+        session = self._check_writable()
+        who = by or self.operator()
+        if severity is not None and session.state.declared_at is None:
+            self._must_write(session.record, K.INCIDENT_DECLARED,
+                             {"severity": severity, "by": who})
+        self.engine.set_severity(severity, who, self.clock.now())
+        self._sync()
+
+    def answer_fix_forward(self, yes: bool, by: str | None = None) -> None:
+        """Answer the tree's "Can we fix forward?"."""
+        self._check_writable()
+        self.engine.answer_fix_forward(yes, by or self.operator(), self.clock.now())
+        self._sync()
+
+    def flag_patient_safety(self, yes: bool, by: str | None = None) -> None:
+        """Flag (or clear) a patient-safety risk: a critical issue."""
+        self._check_writable()
+        self.engine.flag_patient_safety(by or self.operator(), self.clock.now(), yes)
+        self._sync()
+
+    def decide(self, decision: str, by: str | None = None,
+               reasons: Iterable[str] | None = None) -> None:
+        """Record the decision (``rollback``, ``hot_fix``, ``no_action``) and who made it;
+        without ``reasons``, the engine's current recommendation's."""
+        self._check_writable()
+        now = self.clock.now()
+        if reasons is None:
+            reasons = self.decision(now).recommendation.reasons
+        self.engine.record_decision(decision, by or self.operator(), now, tuple(reasons))
+        self._sync()
+
+    def note(self, text: str, by: str | None = None) -> None:
+        """Add a note to the record."""
+        session = self._check_writable()
+        self._must_write(session.note, text, by or self.operator())
+
+    def status_template(self) -> str:
+        """The procedures' status update, pre-filled from the record and the runbooks."""
+        return self._check_writable().status_update_template(self.progress())
+
+    def can_post_status(self) -> bool:
+        """Whether a status update can also be posted to a channel (Slack)."""
+        caps = self.executor.capabilities
+        return caps.status_updates and not self.read_only and bool(
+            self.executor.status_channel())
+
+    def status_update(self, text: str, *, post: bool = False) -> str:
+        """Record a status update (posted too when asked and possible); returns the channel
+        it went to (``journal`` when only recorded)."""
+        session = self._check_writable()
+        channel = "journal"
+        if post and self.can_post_status():
+            channel = self.executor.post_status_update(text) or "journal"
+        self._must_write(session.status_update, text, channel)
+        self._status_reminded = None
+        return channel
+
+    def wait_for_steps(self, *, changes_only: bool = False) -> None:
+        """Let running steps finish and be recorded (blocking; at quit and SIGHUP)."""
+        if self.desk is not None:
+            self.desk.wait_idle(changes_only=changes_only)
+
+    def hangup(self) -> None:
+        """SIGHUP: let a step that changes something finish and be recorded, record the
+        disconnect, then stop what only waits or reads (a resume shows it interrupted)."""
+        self.wait_for_steps(changes_only=True)
+        self.disconnect()
+        self.wait_for_steps()
+
+    def disconnect(self) -> None:
+        """Leave the incident open: ``operator.disconnected``, the lock released."""
+        if self.session is not None:
+            self.session.disconnect()
+
+    def estate_outcome(self) -> dict[str, Any]:
+        """Training: where the estate stands (restored? data lost?)."""
+        from cockpit.training.session import estate_outcome
+
+        assert self.estate is not None
+        return estate_outcome(self.estate)
+
+    def score(self) -> Score | None:
+        """Training: record where the estate stands and the score (``training.outcome``,
+        ``score.recorded``); ``None`` on the real estate or when nothing can be recorded."""
+        if self.estate is None or self.session is None:
+            return None
+        from cockpit.training.score import score_state
+        from cockpit.training.spec import parse_training
+
+        self._observe()
+        self.record_consequences()
+        if self._write(self.session.record, K.TRAINING_OUTCOME, self.estate_outcome()) is None:
+            return None
+        score = score_state(self.session.state, parse_training(self.estate.scenario),
+                            self.policy, self.runbook_library())
+        self._write(self.session.record, K.SCORE_RECORDED, score.to_data())
+        return score
+
+    def close(self) -> Score | None:
+        """Close the incident (it is over): steps finish, training is scored, then
+        ``incident.closed`` and the lock released. Returns the score in training."""
+        self._check_writable()
+        self.wait_for_steps()
+        score = self.score()
+        assert self.session is not None
+        self._write(self.session.close)
+        return score
+
+    def shutdown(self, closables: Iterable[object] = ()) -> None:
+        """The cockpit goes: steps end and are recorded, the operator is disconnected."""
+        self.wait_for_steps()
+        self.disconnect()
+        self.executor.close()
