@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from pilot_wait import settle
+from pilot_wait import settle, wait_until
 
 from cockpit.app import make_replay_app
 from cockpit.sim.scenario import find_scenario
@@ -51,28 +51,35 @@ async def test_replay_reapplies_the_decision_when_the_clock_reaches_it(recorded:
         assert app.engine.state(app.clock.now()).decision is None
         # play up to just after the recorded decision
         app.clock.advance((decision.time - opened).total_seconds() + 1)  # type: ignore[attr-defined]
-        await pilot.pause(0.6)
+
+        def told() -> list[str]:
+            return [str(n.message) for n in app._notifications]
+
+        await wait_until(pilot, lambda: app.engine.state(app.clock.now()).decision is not None
+                         and any(m.startswith("declare the incident") for m in told()),
+                         "the recorded declaration and decision to be re-applied")
         state = app.engine.state(app.clock.now())
         assert state.decision is not None and state.decision.decision == "rollback"
         assert str(state.severity) == "critical"
-        told = [str(n.message) for n in app._notifications]
-        assert any(m.startswith("declare the incident") for m in told), told
         # the error rate panel draws the recorded samples; the rest was never recorded
-        await pilot.pause(1.2)
-        status = app.statuses["metrics"]
-        assert status.state == "ok" and status.label == "recorded"
         now = app.clock.now()
         recorded_error = [e.data["value"] for e in read_events(recorded)
                           if e.kind == "sample" and e.data["metric"] == "error_rate_pct"
                           and e.time <= now]
-        assert status.snapshot.error_rate_pct.latest == recorded_error[-1]
+
+        def drawn_from_the_record() -> bool:
+            status = app.statuses["metrics"]
+            return (status.state == "ok" and status.label == "recorded"
+                    and status.snapshot.error_rate_pct.latest == recorded_error[-1])
+
+        await wait_until(pilot, drawn_from_the_record, "the metrics drawn from the record")
         assert app.screen.query_one("#error-rate", MetricPanel).display
         await pilot.press("3")
         assert app.statuses["cluster"].reason == "not in the record"
         assert app.screen.query_one(PodsPanel) is not None
         await pilot.press("n")  # nothing can be added to a replay
-        await pilot.pause(0.05)
-        assert any("replay" in str(n.message) for n in app._notifications)
+        await wait_until(pilot, lambda: any("replay" in m for m in told()),
+                         "a notice that a replay cannot be added to")
     assert read_bytes(recorded) == before, "a replay must not write to the journal"
 
 
@@ -82,9 +89,9 @@ async def test_replay_announces_the_end_of_the_record(recorded: Path) -> None:
     app = make_replay_app(recorded, start_clock=False, advance_s=span + 1)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        await pilot.pause(0.4)
-        told = [str(n.message) for n in app._notifications]
-    assert any("End of the record" in m for m in told)
+        await wait_until(pilot, lambda: any("End of the record" in str(n.message)
+                                            for n in app._notifications),
+                         "the end of the record to be announced")
 
 
 def test_replay_of_an_unknown_incident_is_one_line_exit_2() -> None:
