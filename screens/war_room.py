@@ -348,4 +348,7 @@ class WarRoomScreen(RunbookDeskScreen):
             "cache": ("#cache",),
         }
         for selector in targets.get(status.kind, ()):
-            self.query_one(selector, SourcePanel).show_status(status)
+            # a panel not composed yet (or gone at shutdown) is skipped: it draws the
+            # latest status itself when it mounts
+            for panel in self.query(selector).results(SourcePanel):
+                panel.show_status(status)

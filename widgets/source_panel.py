@@ -53,12 +53,24 @@ class SourcePanel(Vertical):
 
     PANEL_TITLE = "Panel"
 
+    _latest: SourceStatus | None = None
+
     def on_mount(self) -> None:
         self.border_title = self.PANEL_TITLE
         self.border_subtitle = "waiting for data…"
+        if self._latest is not None:  # a status that came before the panel existed
+            self._draw(self._latest)
 
     def show_status(self, status: SourceStatus, now: float | None = None) -> None:
-        """Reflect the source's state in the border and, when there is data, the body."""
+        """Reflect the source's state in the border and, when there is data, the body.
+
+        Before the panel is mounted (its body does not exist yet) the status is kept and
+        drawn when it mounts: a source can answer before the war room has composed."""
+        self._latest = status
+        if self.is_mounted:
+            self._draw(status, now)
+
+    def _draw(self, status: SourceStatus, now: float | None = None) -> None:
         now = time.monotonic() if now is None else now
         self.set_class(status.state == "stale", "-stale")
         if status.state == "stale":
