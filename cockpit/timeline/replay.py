@@ -535,10 +535,10 @@ class Reducer:
             )
         elif kind.startswith("notification."):
             status = kind.split(".", 1)[1]
-            key = (str(d.get("channel", "")), str(d.get("summary", "")))
-            self._notifications.pop(key, None)
-            self._notifications[key] = Notification(
-                t, status, key[0], key[1], d.get("outcome"), d.get("head")
+            channel_summary = (str(d.get("channel", "")), str(d.get("summary", "")))
+            self._notifications.pop(channel_summary, None)
+            self._notifications[channel_summary] = Notification(
+                t, status, *channel_summary, d.get("outcome"), d.get("head")
             )
         elif kind == K.SOURCE_STALE:
             self._stale[str(d.get("source", ""))] = str(d.get("reason", ""))
