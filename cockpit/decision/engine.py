@@ -697,7 +697,6 @@ class DecisionEngine:
         if self._history or any(w.last_t is not None for t in self._triggers for w in t.windows):
             raise RuntimeError("restore() seeds a fresh engine; this one has been fed")
         latest = self._latest_samples(recorded)
-        horizon = self._horizon(recorded, latest)
         by_id = {trig.spec.id: trig for trig in self._triggers}
         for rec in recorded.triggers:
             trig = by_id.get(rec.trigger)
@@ -707,7 +706,7 @@ class DecisionEngine:
                 status = TriggerStatus(rec.state)
             except ValueError:
                 continue
-            self._restore_trigger(trig, rec, status, latest, horizon)
+            self._restore_trigger(trig, rec, status, latest)
         for trig in self._triggers:  # metrics whose triggers never changed: latest sample only
             for win in trig.windows:
                 if win.last_t is None and win.metric in latest:
@@ -903,31 +902,12 @@ class DecisionEngine:
                 latest[rec.metric] = (rec.at, float(rec.value))
         return latest
 
-    @staticmethod
-    def _horizon(
-        recorded: RecordedDecisionState, latest: Mapping[str, tuple[datetime, float]]
-    ) -> datetime | None:
-        """The latest moment the record shows the engine at."""
-        moments = [rec.at for rec in recorded.triggers]
-        moments += [t for t, _value in latest.values()]
-        answers = (recorded.patient_safety, recorded.fix_forward, recorded.impact_answer)
-        moments += [a.at for a in answers if a is not None]
-        if recorded.severity is not None:
-            moments.append(recorded.severity[2])
-        if recorded.decision is not None:
-            moments.append(recorded.decision.at)
-        moments += [
-            m for m in (recorded.recommendation_since, recorded.severity_since) if m is not None
-        ]
-        return max(moments, default=None)
-
     def _restore_trigger(
         self,
         trig: _Trigger,
         rec: RecordedTrigger,
         status: TriggerStatus,
         latest: Mapping[str, tuple[datetime, float]],
-        horizon: datetime | None,
     ) -> None:
         spec = trig.spec
         if spec.event is not None:
@@ -946,6 +926,7 @@ class DecisionEngine:
                 trig.fired_value = rec.value
         single = len(trig.windows) == 1
         stale_after = self._stale_after
+        newest = max((t for t, _value in latest.values()), default=None)
         live = status in (TriggerStatus.BREACHING, TriggerStatus.FIRED)
         for win in trig.windows:
             if win.metric in latest:
@@ -953,10 +934,12 @@ class DecisionEngine:
             ref = win.last_t if win.last_t is not None else self._started_at
             if single:
                 win.stale = status is TriggerStatus.STALE
-            elif status is TriggerStatus.STALE or live:
+            elif status is not TriggerStatus.OK and status is not TriggerStatus.RECOVERED:
+                # the window that went stale at that change, or one silent for longer than
+                # stale_after at the latest sample (the engine is ticked as samples come)
                 win.stale = ref is not None and (
-                    (status is TriggerStatus.STALE and ref + stale_after <= rec.at)
-                    or (horizon is not None and horizon - ref > stale_after)
+                    (status is TriggerStatus.STALE and ref + stale_after == rec.at)
+                    or (newest is not None and newest - ref > stale_after)
                 )
             if not live or win.stale:
                 continue
@@ -971,8 +954,9 @@ class DecisionEngine:
             elif breaching:  # a record from before ``windows``: the recorded window start
                 win.start = rec.window_start or rec.fired_at or win.last_t
         if status is TriggerStatus.STALE and not any(w.stale for w in trig.windows):
-            for win in trig.windows:
-                win.stale = True
+            oldest = min(trig.windows, key=lambda w: w.last_t or _EPOCH)
+            oldest.stale = True
+            oldest.start = None
         if live and not any(w.start is not None for w in trig.windows):
             fresh = [w for w in trig.windows if not w.stale]
             lead = next((w for w in fresh if w.metric == rec.metric), fresh[0] if fresh else None)
