@@ -440,7 +440,8 @@ class IncidentSession:
                 return self.record("source.recovered", {"source": status_kind})
             return None
 
-    def record_sample(self, metric: str, value: float) -> Event | None:
+    def record_sample(self, metric: str, value: float,
+                      at: datetime | None = None) -> Event | None:
         """Record a metric sample for the charts (at most one per metric per 10 s).
 
         Use the decision engine's metric names. Does nothing once the session has ended.
@@ -448,7 +449,7 @@ class IncidentSession:
         with self._lock:
             if self._finished:
                 return None
-            event = self.journal.record_sample(metric, value)
+            event = self.journal.record_sample(metric, value, at)
             if event is not None:
                 self._reducer.apply(event)
             return event

@@ -8,7 +8,6 @@ same incident from it as the one that did.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
 from pathlib import Path
 
 from cockpit.actions.executor import RunContext
@@ -16,6 +15,7 @@ from cockpit.actions.types import ActionError, effective_variables, resolve
 from cockpit.clock import SimClock
 from cockpit.decision.engine import (
     Q_PATIENT_SAFETY,
+    DecisionDeadline,
     DecisionRecord,
     RecordedDecisionState,
     RecordedTrigger,
@@ -48,7 +48,7 @@ def recorded_decision(state: IncidentState) -> RecordedDecisionState:
         RecordedTrigger(
             trigger=t.trigger, state=t.state, at=t.at or t.changed_at, fired_at=t.fired_at,
             decide_by=t.decide_by_at, window_start=t.window_start, metric=t.metric,
-            value=_float(t.value),
+            value=_float(t.value), fired_value=t.fired_value, windows=t.windows,
         )
         for t in state.triggers.values()
     )
@@ -60,12 +60,10 @@ def recorded_decision(state: IncidentState) -> RecordedDecisionState:
     decision = None
     if state.decisions:
         last = state.decisions[-1]
-        decision = DecisionRecord(last.decision, last.by or "unknown", last.t, last.reasons)
-    if severity is not None:
-        severity_since: datetime | None = severity[2]
-    else:
-        suggested = state.suggested_severity
-        severity_since = suggested.at if suggested is not None and suggested.value else None
+        decision = DecisionRecord(last.decision, last.by or "unknown", last.t, last.reasons,
+                                  DecisionDeadline.from_data(last.deadline))
+    effective = state.effective_severity
+    severity_since = effective.at if effective is not None else None
     return RecordedDecisionState(
         triggers=triggers,
         last_samples=last_samples,

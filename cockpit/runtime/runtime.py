@@ -45,7 +45,7 @@ from cockpit.runtime.notices import (
 )
 from cockpit.runtime.restore import recorded_decision
 from cockpit.sources.base import SourceStatus
-from cockpit.timeline.journal import JournalWriteError
+from cockpit.timeline.journal import JournalWriteError, format_time
 from cockpit.timeline.kinds import EventKind as K
 from cockpit.timeline.playback import QUIET_KINDS, Playback, describe
 from cockpit.timeline.replay import IncidentState, Reducer
@@ -144,6 +144,7 @@ class IncidentRuntime:
         self.scenario_id = scenario_id
         self._incident_id = incident_id
         self.statuses: dict[str, SourceStatus] = {}
+        self._latest_samples: dict[str, tuple[datetime, float]] = {}
         self.first_data: set[str] = set()
         self.desk: RunbookDesk | None = None
         self._library = library
@@ -163,7 +164,7 @@ class IncidentRuntime:
         if state is not None and state.triggers:
             self.engine.restore(recorded_decision(state))
         # the simulated estate is observed on its 10 s grid: resume carries on from here
-        self._observed: float | None = None
+        self._observed: int | None = None
         self._events_seen = len(state.sim_events) if state is not None else 0
         self._consequences_seen = len(state.consequences) if state is not None else 0
         self.tick_hooks: list[Callable[[], None]] = []
@@ -395,17 +396,36 @@ class IncidentRuntime:
                 for at, value in series.points:
                     self.engine.observe(series.metric, at, value)
                 if series.points:
-                    self._sample(series.metric, series.points[-1][1])
+                    self._sample(series.metric, *series.points[-1])
         elif isinstance(snap, HealthSnapshot):
             self.engine.observe("health_check_failing_pct", snap.at, snap.failing_pct)
-            self._sample("health_check_failing_pct", snap.failing_pct)
+            self._sample("health_check_failing_pct", snap.at, snap.failing_pct)
         elif isinstance(snap, DatabaseSnapshot):
             self.engine.observe("db_connection_error_pct", snap.at, snap.connection_error_pct)
-            self._sample("db_connection_error_pct", snap.connection_error_pct)
+            self._sample("db_connection_error_pct", snap.at, snap.connection_error_pct)
 
-    def _sample(self, metric: str, value: float) -> None:
+    def _sample(self, metric: str, at: datetime, value: float) -> None:
+        """Record a metric's latest point for the charts (at most one per 10 s); the
+        newest one is always recorded before the engineer leaves (:meth:`flush_samples`)."""
+        latest = self._latest_samples.get(metric)
+        if latest is not None and latest[0] >= at:
+            return
+        self._latest_samples[metric] = (at, value)
         if self.session is not None:
-            self._write(self.session.record_sample, metric, value)
+            self._write(self.session.record_sample, metric, value, at)
+
+    def flush_samples(self) -> None:
+        """Record each metric's newest point if the 10 s spacing held it back, so a resume
+        restores the engine with the very samples it had seen."""
+        state = self.state
+        if self.session is None or state is None or not self.session.is_open:
+            return
+        for metric, (at, value) in self._latest_samples.items():
+            recorded = state.samples.get(metric)
+            if recorded and recorded[-1][0] >= at:
+                continue
+            self._write(self.session.record, K.SAMPLE,
+                        {"metric": metric, "value": value, "at": format_time(at)})
 
     # --------------------------------------------------------------- clock
 
@@ -420,17 +440,18 @@ class IncidentRuntime:
         clock = self.clock
         if not isinstance(clock, SimClock):
             return
-        left = seconds
-        while left > 1e-9:
-            rel = (clock.now() - self.incident_origin()).total_seconds()
-            to_grid = OBSERVE_EVERY_S - (rel % OBSERVE_EVERY_S)
-            if to_grid < 1e-6:
-                to_grid = OBSERVE_EVERY_S
-            step = min(to_grid, left)
+        origin = self.incident_origin()
+        grid = timedelta(seconds=OBSERVE_EVERY_S)
+        end = clock.now() + timedelta(seconds=seconds)
+        while clock.now() < end:
+            now = clock.now()
+            # the next grid point, computed on datetimes so it is reached exactly
+            target = origin + ((now - origin) // grid + 1) * grid
+            target = min(target, end)
+            step = (target - now).total_seconds()
             if real_sleep is not None and speed:
                 real_sleep(step / speed)
             clock.advance(step)
-            left -= step
             self._observe()
         self.tick()
 
@@ -460,15 +481,14 @@ class IncidentRuntime:
         if estate is None:
             return
         now = self.clock.now()
-        rel = (now - estate.scenario.start).total_seconds()
-        point = (rel + 1e-6) // OBSERVE_EVERY_S * OBSERVE_EVERY_S
+        point = (now - estate.scenario.start) // timedelta(seconds=OBSERVE_EVERY_S)
         if self._observed is not None and point <= self._observed:
             return
         self._observed = point
-        values = estate.sample_values()
+        values = {metric: value for metric, value in estate.sample_values().items()
+                  if estate.outage(METRIC_SOURCE.get(metric, "metrics")) is None}
         for metric, value in values.items():
-            if estate.outage(METRIC_SOURCE.get(metric, "metrics")) is None:
-                self.engine.observe(metric, now, value)
+            self.engine.observe(metric, now, value)
         events = estate.events_until(now)
         for event in events[self._events_seen:]:
             self.engine.observe_event(event.kind,
@@ -480,7 +500,7 @@ class IncidentRuntime:
         self.engine.tick(now)
         self._sync()
         for metric, value in values.items():
-            self._sample(metric, value)
+            self._sample(metric, now, value)
         self.record_consequences()
         for hook in list(self.tick_hooks):
             hook()
@@ -628,7 +648,8 @@ class IncidentRuntime:
 
     def disconnect(self) -> None:
         """Leave the incident open: ``operator.disconnected``, the lock released."""
-        if self.session is not None:
+        if self.session is not None and not self.session.finished:
+            self.flush_samples()
             self.session.disconnect()
 
     def estate_outcome(self) -> dict[str, Any]:
@@ -662,6 +683,7 @@ class IncidentRuntime:
         self.wait_for_steps()
         score = self.score()
         assert self.session is not None
+        self.flush_samples()
         self._write(self.session.close)
         return score
 

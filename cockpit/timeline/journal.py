@@ -462,13 +462,19 @@ class Journal:
         self._events.append(event)
         return event
 
-    def record_sample(self, metric: str, value: float) -> Event | None:
-        """Append a ``sample`` event unless ``metric`` was sampled less than 10 s ago."""
+    def record_sample(self, metric: str, value: float,
+                      at: datetime | None = None) -> Event | None:
+        """Append a ``sample`` event unless ``metric`` was sampled less than 10 s ago.
+
+        ``at`` is the sample's own time (a metric point's), recorded when given."""
         now = self._clock()
         last = self._last_sample.get(metric)
         if last is not None and (now - last).total_seconds() < SAMPLE_INTERVAL_S:
             return None
-        event = self.append("sample", {"metric": metric, "value": value})
+        data: dict[str, Any] = {"metric": metric, "value": value}
+        if at is not None:
+            data["at"] = format_time(at)
+        event = self.append("sample", data)
         self._last_sample[metric] = now
         return event
 

@@ -55,6 +55,9 @@ class TriggerState:
     """The engine's recorded fire time (exact, not the journal line's time)."""
     window_start: datetime | None = None
     metric: str | None = None
+    fired_value: float | None = None
+    windows: Mapping[str, datetime | None] = field(default_factory=dict)
+    """Each metric window's start at that change (absent in older records)."""
 
     @property
     def decide_by_at(self) -> datetime | None:
@@ -70,6 +73,8 @@ class Decision:
     decision: str
     reasons: tuple[str, ...]
     by: str | None
+    deadline: Mapping[str, Any] | None = None
+    """The deadline it was taken against, as the engine recorded it."""
 
 
 @dataclass(frozen=True)
@@ -250,6 +255,9 @@ class IncidentState:
     suggested_severity: AnswerRecord | None = None
     recommendation: AnswerRecord | None = None
     """The engine's last ``recommendation.changed`` (value: the recommendation)."""
+    effective_severity: AnswerRecord | None = None
+    """The severity in force (set, else suggested) and since when (``at``), as the
+    engine recorded it with its last ``severity.set``/``severity.suggested``."""
     tree: Mapping[str, AnswerRecord] = field(default_factory=dict)
     """question -> the latest answer, engine times."""
     sim_events: tuple[SimEventRecord, ...] = ()
@@ -336,6 +344,7 @@ class Reducer:
             "severity_record": None,
             "suggested_severity": None,
             "recommendation": None,
+            "effective_severity": None,
             "outcome": None,
             "score": None,
             "read_only": False,
@@ -377,6 +386,15 @@ class Reducer:
             self._apply(event)
         self._cached = None
         return self.state
+
+    def _effective(self, data: Mapping[str, Any]) -> None:
+        if "effective" not in data:
+            return
+        since = _time_or_none(data.get("effective_since"))
+        value = data.get("effective")
+        self._f["effective_severity"] = (
+            AnswerRecord(str(value), None, since) if value is not None and since is not None
+            else None)
 
     def _runbook(self, name: str, t: datetime | None) -> dict[str, Any]:
         rb = self._runbooks.get(name)
@@ -422,9 +440,11 @@ class Reducer:
             value = str(d.get("severity")) if d.get("severity") is not None else None
             f["severity"] = value
             f["severity_record"] = AnswerRecord(value, _by(event, d), _engine_time(d, t))
+            self._effective(d)
         elif kind == K.SEVERITY_SUGGESTED:
             value = str(d.get("severity")) if d.get("severity") is not None else None
             f["suggested_severity"] = AnswerRecord(value, None, _engine_time(d, t))
+            self._effective(d)
         elif kind == K.RECOMMENDATION_CHANGED:
             f["recommendation"] = AnswerRecord(str(d.get("recommendation", "")), None,
                                                _engine_time(d, t))
@@ -447,14 +467,21 @@ class Reducer:
                 fired_at=_time_or_none(d.get("fired_at")),
                 window_start=_time_or_none(d.get("window_start")),
                 metric=str(d["metric"]) if d.get("metric") is not None else None,
+                fired_value=_number(d.get("fired_value")),
+                windows=MappingProxyType(
+                    {str(m): _time_or_none(at) for m, at in d["windows"].items()}
+                    if isinstance(d.get("windows"), Mapping) else {}),
             )
         elif kind == K.DECISION_RECORDED:
             reasons = d.get("reasons") or ()
             if isinstance(reasons, str):
                 reasons = (reasons,)
             decision = str(d.get("decision", ""))
+            deadline = d.get("deadline")
             self._decisions.append(
-                Decision(_engine_time(d, t), decision, tuple(map(str, reasons)), _by(event, d))
+                Decision(_engine_time(d, t), decision, tuple(map(str, reasons)), _by(event, d),
+                         MappingProxyType(dict(deadline)) if isinstance(deadline, Mapping)
+                         else None)
             )
             if is_rollback_decision(decision):
                 self._facts.add("rollback_decided")
@@ -551,7 +578,9 @@ class Reducer:
         elif kind == K.SAMPLE:
             value = d.get("value")
             if isinstance(value, int | float) and not isinstance(value, bool):
-                self._samples.setdefault(str(d.get("metric", "")), []).append((t, float(value)))
+                # the sample's own time when recorded (a metric point's), else the line's
+                self._samples.setdefault(str(d.get("metric", "")), []).append(
+                    (_engine_time(d, t), float(value)))
         elif kind == K.TRAINING_STARTED:
             seed, speed = d.get("seed"), d.get("speed")
             f["training"] = TrainingInfo(
@@ -626,6 +655,12 @@ class Reducer:
     def settled(self) -> IncidentState:
         """The state as seen after the fact: steps still running count as interrupted."""
         return self._snapshot(settle=True)
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
 
 
 def _str_or_none(value: Any) -> str | None:
