@@ -176,31 +176,6 @@ class LiveExecutor(Executor):
         """``text`` with secrets and patient identifiers redacted."""
         return self._redactor.redact_text(text)
 
-    # ------------------------------------------------------------ until the app calls bind()
-
-    @property
-    def slack_configured(self) -> bool:
-        """Transitional (the app reads it today): ``capabilities.status_updates``."""
-        return self.capabilities.status_updates
-
-    @property
-    def record(self) -> Record | None:
-        """Transitional (the app assigns it today): use :meth:`bind`."""
-        return self.notifier.bound_record
-
-    @record.setter
-    def record(self, record: Record | None) -> None:
-        self.notifier.bind(record, self.notifier.bound_head)
-
-    @property
-    def head(self) -> Callable[[], str] | None:
-        """Transitional (the app assigns it today): use :meth:`bind`."""
-        return self.notifier.bound_head
-
-    @head.setter
-    def head(self, head: Callable[[], str] | None) -> None:
-        self.notifier.bind(self.notifier.bound_record, head)
-
     # ------------------------------------------------------------ dispatch
 
     def _dispatch(self, action: ResolvedAction, ctx: RunContext, dry: bool) -> ActionResult:

@@ -88,16 +88,6 @@ class Notifier:
         self._record = record
         self._head = head
 
-    @property
-    def bound_record(self) -> Record | None:
-        """The ``record`` given to :meth:`bind` (None before)."""
-        return self._record
-
-    @property
-    def bound_head(self) -> Callable[[], str] | None:
-        """The ``head`` given to :meth:`bind` (None before)."""
-        return self._head
-
     def close(self) -> None:
         """Stop the pump (waits for a delivery in progress, at most 15 s). Idempotent."""
         self._stopping.set()
