@@ -697,8 +697,8 @@ def make_replay_app(journal: Path, *, speed: float = 10.0, start_clock: bool = T
                                environment=state.environment or "production",
                                label=f"REPLAY {journal.parent.name}",
                                incident_id=journal.parent.name)
-    if advance_s:
-        runtime.advance(advance_s)
+    if advance_s:  # the war room's first tick plays (and tells) what is due by then
+        clock.advance(advance_s)
     return CockpitApp(runtime, [PlaybackSource(playback, clock.now)], start_clock=start_clock,
                       missing_reason="not in the record")
 

@@ -152,8 +152,8 @@ def test_a_live_incident_opened_read_only_resumes_read_only(tmp_path) -> None:  
 
     resumed = open_incident_app(IncidentSession.resume(ident, clock=WallClock()))
     try:
-        assert resumed.read_only is True
-        assert resumed.estate_label == "LIVE READ-ONLY"
+        assert resumed.runtime.read_only is True
+        assert resumed.runtime.estate_label == "LIVE READ-ONLY"
     finally:
         assert resumed.session is not None
         resumed.session.disconnect()
