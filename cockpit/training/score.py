@@ -220,9 +220,9 @@ def score_state(state: IncidentState, spec: TrainingSpec, policy: Policy,
         if not ok:
             lost_share += share / 2
             lose("runbooks", round(share / 2), f"did not finish {rb}")
-    allowed = set(expected) | set(spec.accept)
+    called_for = set(expected) | set(spec.accept)
     off_plan = sorted((s for s in state.steps() if s.destructive and s.started_at is not None
-                       and s.runbook not in allowed), key=lambda s: s.started_at or _NEVER)
+                       and s.runbook not in called_for), key=lambda s: s.started_at or _NEVER)
     for step in off_plan:
         lose("runbooks", 10, f"ran destructive step {step.runbook}/{step.step}, "
              "which this incident did not call for")
