@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import signal
-import threading
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -50,7 +49,7 @@ from cockpit.timeline.playback import Playback
 if TYPE_CHECKING:
     from cockpit.decision.engine import DecisionEngine
     from cockpit.sim.estate import SimEstate
-    from cockpit.training.session import TrainingSession
+    from cockpit.training.demo import DemoDriver
 from screens.choice import ChoiceScreen
 from screens.export import ExportScreen
 from screens.help import HelpScreen
@@ -68,10 +67,6 @@ class RuntimeNotice(Message):
     """The runtime said something changed (posted from whichever thread it happened on)."""
 
     notice: Notice
-
-
-class _DemoStopped(Exception):
-    """The war room closed under the demo's autopilot."""
 
 
 class CockpitApp(App[None]):
@@ -109,7 +104,7 @@ class CockpitApp(App[None]):
         start_clock: bool = True,
         screenshot_dir: Path | None = None,
         missing_reason: str = "not configured",
-        demo: TrainingSession | None = None,
+        demo: DemoDriver | None = None,
     ) -> None:
         super().__init__()
         self.runtime = runtime
@@ -118,17 +113,13 @@ class CockpitApp(App[None]):
         self.screenshot_dir = screenshot_dir or Path.cwd()
         self.missing_reason = missing_reason
         self.demo = demo
-        """The autopilot's training session in a demo walkthrough (see make_demo_app)."""
-        self.demo_pace = 1.0
-        """Demo: a further speed-up beyond the clock's 60x (tests use it)."""
-        self._stopping = threading.Event()
-        self._demo_done = threading.Event()
+        """The autopilot at the keyboard in a demo walkthrough (see make_demo_app)."""
         self._last_tick = time.monotonic()
         self.pollers = {source.kind: Poller(source, self._post_status) for source in self.sources}
         runtime.subscribe(self._on_notice)
         if demo is not None:
             # the autopilot's own runtime says what it does (consequences...) in the war room
-            demo.runtime.subscribe(self._on_notice)
+            demo.session.runtime.subscribe(self._on_notice)
 
     # -- what tests and screens read (the runtime owns it all) ------------------------------
 
@@ -199,11 +190,10 @@ class CockpitApp(App[None]):
         self.exit(return_code=129)
 
     def on_unmount(self) -> None:
-        self._stopping.set()
         if self.demo is not None:
             # the autopilot stops at its next pause (a tenth of a second) and releases
             # its journal; wait for that rather than leave a half-written record behind
-            self._demo_done.wait(timeout=10)
+            self.demo.stop()
         self.runtime.shutdown()
         for source in self.sources:
             with contextlib.suppress(Exception):  # closing must not stop shutdown
@@ -280,7 +270,7 @@ class CockpitApp(App[None]):
         try:
             self.runtime.open_desk()
             if self.demo is not None:
-                self.demo.runtime.open_desk()
+                self.demo.session.runtime.open_desk()
         except (RunbookLoadError, OSError, ValueError) as exc:
             self.call_from_thread(self.notify, f"Runbooks unavailable: {exc}",
                                   severity="error", timeout=30, markup=False)
@@ -289,8 +279,9 @@ class CockpitApp(App[None]):
         screen = self._war_room()
         if screen is None:
             return
-        if self.demo is not None and self.demo.runtime.desk is not None:
-            screen.attach_desk(self.demo.runtime.desk, hands_off="Demo: the autopilot is at "
+        demo_desk = self.demo.session.runtime.desk if self.demo is not None else None
+        if demo_desk is not None:
+            screen.attach_desk(demo_desk, hands_off="Demo: the autopilot is at "
                                "the keyboard (space pauses, + and - change its pace, q quits).")
         elif self.demo is None and self.runtime.desk is not None:
             screen.attach_desk(self.runtime.desk)
@@ -338,56 +329,23 @@ class CockpitApp(App[None]):
     # ------------------------------------------------------------------ demo
 
     def _autopilot(self) -> None:
-        """Demo (worker thread): the autopilot plays the scenario at the war room's pace."""
-        from cockpit.training.autopilot import Autopilot, AutopilotError
-
+        """Demo (worker thread): the autopilot plays at the war room's pace."""
         demo = self.demo
         assert demo is not None
 
         def narrate(line: str) -> None:
-            if not self._stopping.is_set():
+            if not demo.stopping.is_set():
                 self.call_from_thread(self.notify, line, title="Autopilot", timeout=15,
                                       markup=False)
 
-        try:
-            score = Autopilot(demo, narrate).play()
-        except _DemoStopped:
-            # the demo's record is the autopilot's, not the trainee's: close it as far as it
-            # went (still exportable) rather than leave an open incident to be offered back
-            with contextlib.suppress(JournalError):
-                demo.incident.close()
-            return
-        except (AutopilotError, JournalError) as exc:
-            demo.abandon()
-            if not self._stopping.is_set():
-                self.call_from_thread(self.notify, f"The demo stopped: {exc}",
-                                      severity="error", timeout=30)
-            return
-        finally:
-            self._demo_done.set()
-        if not self._stopping.is_set():
+        def failed(reason: str) -> None:
+            self.call_from_thread(self.notify, f"The demo stopped: {reason}",
+                                  severity="error", timeout=30, markup=False)
+
+        score = demo.play(narrate, failed)
+        if score is not None and not demo.stopping.is_set():
             self.call_from_thread(self._show_debrief, score,
                                   f"{self.runtime.scenario_id} (demo)")
-
-    def _demo_pace(self, sim_seconds: float) -> None:
-        """The autopilot's clock moves at the war room's speed, pauses with it, and stops
-        when the war room goes."""
-        clock = self.runtime.clock
-        speed = clock.speed if isinstance(clock, SimClock) else 1.0
-
-        def paused() -> bool:
-            return isinstance(clock, SimClock) and clock.paused
-
-        left = sim_seconds / max(1.0, speed) / self.demo_pace
-        while left > 0 or paused():
-            if self._stopping.is_set():
-                raise _DemoStopped
-            nap = min(0.1, left) if left > 0 else 0.1
-            time.sleep(nap)
-            if not paused():
-                left -= nap
-        if self._stopping.is_set():
-            raise _DemoStopped
 
     def _show_debrief(self, score: Any, title: str, then_exit: bool = False) -> None:
         from screens.debrief import DebriefScreen
@@ -526,7 +484,7 @@ class CockpitApp(App[None]):
 
     def action_export(self) -> None:
         if self.demo is not None:  # the autopilot's record can be exported as it grows
-            self.push_screen(ExportScreen(self.demo.incident))
+            self.push_screen(ExportScreen(self.demo.session.incident))
             return
         if self._writable() and self.runtime.session is not None:
             self.push_screen(ExportScreen(self.runtime.session))
@@ -715,18 +673,14 @@ def make_demo_app(scenario_id: str | None = None, *, speed: float | None = None,
     """
     from cockpit.sim.scenario import DEFAULT_SCENARIO, find_scenario
     from cockpit.sim.sources import sim_sources
-    from cockpit.training.session import TrainingSession
+    from cockpit.training.demo import DemoDriver
 
     scenario = find_scenario(scenario_id or DEFAULT_SCENARIO)
-    holder: list[CockpitApp] = []
-    demo = TrainingSession(scenario, mode="demo", seed=seed, speed=1.0,
-                           real_sleep=lambda seconds: holder[0]._demo_pace(seconds))
-    demo.clock.speed = speed if speed is not None else scenario.speed
-    runtime = follower_runtime(Playback(lambda: demo.incident.journal.events),
-                               clock=demo.clock, environment=scenario.environment,
-                               label=f"SIM {scenario.id}", incident_id=demo.incident_id,
-                               estate=demo.estate, training_mode="demo",
+    demo = DemoDriver(scenario, seed=seed, speed=speed)
+    session = demo.session
+    runtime = follower_runtime(Playback(lambda: session.incident.journal.events),
+                               clock=session.clock, environment=scenario.environment,
+                               label=f"SIM {scenario.id}", incident_id=session.incident_id,
+                               estate=session.estate, training_mode="demo",
                                scenario_id=scenario.id)
-    app = CockpitApp(runtime, sim_sources(demo.estate), start_clock=False, demo=demo)
-    holder.append(app)
-    return app
+    return CockpitApp(runtime, sim_sources(session.estate), start_clock=False, demo=demo)

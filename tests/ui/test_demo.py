@@ -13,7 +13,7 @@ SIZE = (80, 24)
 
 async def test_demo_plays_the_ideal_response_to_the_debrief() -> None:
     app = make_demo_app("bad-deploy", speed=60)
-    app.demo_pace = 10  # 600 simulated seconds per real second
+    app.demo.pace = 10  # 600 simulated seconds per real second
     async with app.run_test(size=SIZE) as pilot:
         from screens.debrief import DebriefScreen
 
@@ -27,7 +27,7 @@ async def test_demo_plays_the_ideal_response_to_the_debrief() -> None:
         assert isinstance(app.screen, DebriefScreen)
         assert app.screen.score.full_marks and app.screen.score.restored
         header = app.screen_stack[0].query_one(IncidentHeader)
-        assert "DEMO" in header.estate and header.incident == app.demo.incident_id
+        assert "DEMO" in header.estate and header.incident == app.demo.session.incident_id
         # the decision panel followed the autopilot's answers through the journal
         state = app.engine.state(app.clock.now())
         assert str(state.severity) == "critical"
@@ -40,7 +40,7 @@ async def test_demo_plays_the_ideal_response_to_the_debrief() -> None:
         await pilot.press("escape", "s")  # the trainee's hands are off
         await pilot.pause(0.05)
         assert "autopilot is at the keyboard" in str(list(app._notifications)[-1].message)
-        path = app.demo.incident.journal.path
+        path = app.demo.session.incident.journal.path
         await pilot.press("q")
     kinds = [e.kind for e in read_events(path)]
     assert kinds[-1] == "incident.closed" and "score.recorded" in kinds
@@ -51,9 +51,9 @@ async def test_quitting_a_demo_stops_the_autopilot_and_keeps_the_record() -> Non
     app = make_demo_app("bad-deploy", speed=60)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause(0.5)
-        path = app.demo.incident.journal.path
+        path = app.demo.session.incident.journal.path
         await pilot.press("q")
-    assert app._demo_done.is_set(), "the autopilot was still running after the quit"
+    assert app.demo.done.is_set(), "the autopilot was still running after the quit"
     events = read_events(path)
     # closed as far as it went: exportable, and not offered back as an open incident
     assert events[-1].kind == "incident.closed"
