@@ -146,7 +146,7 @@ class GuardFacts(Protocol):
     """What the incident has established, as runbook guards read it.
 
     The cockpit passes the journal reducer's ``IncidentState.facts``
-    (:class:`cockpit.timeline.replay.Facts`); tests may pass an :class:`IncidentFacts`.
+    (:class:`cockpit.timeline.replay.Facts`), folded from what the runs record.
     """
 
     @property
@@ -172,63 +172,6 @@ class GuardFacts(Protocol):
 
 FactsSource = Callable[[], GuardFacts]
 """Called at every guard check: the facts as recorded now."""
-
-
-class IncidentFacts:
-    """A standalone, settable :class:`GuardFacts` for tests and tools without a journal.
-
-    It is never the source of truth in the cockpit (the reducer's fold of the journal
-    is); calling it returns itself, so it can be passed where a :data:`FactsSource` is
-    expected. :meth:`recording` wraps a ``record`` so that what a run records is folded
-    in, as the reducer would.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.facts: set[str] = set()
-        self.approvals: dict[str, str] = {}
-        """role -> approver"""
-        self.notified: set[str] = set()
-        self.steps_done: set[str] = set()
-        """``runbook/step`` of every step done in this incident."""
-
-    def __call__(self) -> IncidentFacts:
-        return self
-
-    def establish(self, *facts: str) -> None:
-        """Set facts as established."""
-        with self._lock:
-            self.facts.update(facts)
-
-    def approve(self, role: str, approver: str) -> None:
-        """Set ``approver``'s approval for ``role``."""
-        with self._lock:
-            self.approvals[role] = approver
-
-    def notify(self, *targets: str) -> None:
-        """Set ``targets`` as notified."""
-        with self._lock:
-            self.notified.update(targets)
-
-    def mark_done(self, ref: str) -> None:
-        """Set step ``runbook/step`` as done."""
-        with self._lock:
-            self.steps_done.add(ref)
-
-    def recording(self, record: Record) -> Record:
-        """``record``, then fold what a run records into these facts (tests' reducer)."""
-
-        def fold(kind: str, data: dict[str, Any]) -> None:
-            record(kind, data)
-            if kind == K.FACT_ESTABLISHED:
-                self.establish(str(data["fact"]))
-            elif kind == K.APPROVAL_RECORDED:
-                self.approve(str(data["role"]), str(data["approver"]))
-            elif kind == K.STEP_FINISHED and data.get("outcome") == StepState.DONE:
-                self.mark_done(f"{data['runbook']}/{data['step']}")
-                self.notify(*data.get("notified", ()))
-
-        return fold
 
 
 # ------------------------------------------------------------------ run

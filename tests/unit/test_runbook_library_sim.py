@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from runbook_recorder import Recorder
 
 from cockpit.paths import runbooks_dir
-from cockpit.runbook.engine import Confirmation, IncidentFacts, RunbookRun, StepState
+from cockpit.runbook.engine import Confirmation, RunbookRun, StepState
 from cockpit.runbook.loader import load_library
 from cockpit.sim.estate import SimEstate
 from cockpit.sim.executor import SimExecutor
@@ -23,10 +23,8 @@ def sim() -> tuple[SimEstate, SimExecutor]:
 
 def test_frontend_kubernetes_set_to_the_api_recovers_the_error_rate() -> None:
     estate, executor = sim()
-    events: list[tuple[str, Any]] = []
-    facts = IncidentFacts()  # folds what the run records, as the journal's reducer does
-    run = RunbookRun(LIB.get("frontend-kubernetes"), facts, executor,
-                     facts.recording(lambda k, d: events.append((k, d))), VARS)
+    rec = Recorder()  # folds what the run records with the journal's reducer
+    run = RunbookRun(LIB.get("frontend-kubernetes"), rec.facts, executor, rec, VARS)
     run.set_variables({"deployment": "api", "selector": "app=api"})
     assert estate.metrics_snapshot().latest()["error_rate_pct"] > 5
     assert run.execute("history").state is StepState.DONE
@@ -41,9 +39,8 @@ def test_frontend_kubernetes_set_to_the_api_recovers_the_error_rate() -> None:
 
 def test_backend_api_stops_on_the_missing_v1_deployment_before_changing_anything() -> None:
     estate, executor = sim()
-    facts = IncidentFacts()
-    run = RunbookRun(LIB.get("backend-api"), facts, executor,
-                     facts.recording(lambda k, d: None), VARS)
+    rec = Recorder()
+    run = RunbookRun(LIB.get("backend-api"), rec.facts, executor, rec, VARS)
     assert run.execute("schema-compatibility").state is StepState.DONE
     status = run.execute("scale-up-old")
     assert status.state is StepState.FAILED

@@ -6,12 +6,13 @@ from pathlib import Path
 
 from cockpit.actions.executor import RunContext
 from cockpit.actions.types import effective_variables, resolve
-from cockpit.runbook.engine import Confirmation, IncidentFacts, RunbookRun, StepState
+from cockpit.runbook.engine import Confirmation, RunbookRun, StepState
 from cockpit.runbook.loader import load_library
 from cockpit.runbook.model import ActionSpec
 from cockpit.sim.estate import SimEstate
 from cockpit.sim.executor import SimExecutor
 from cockpit.sim.scenario import find_scenario
+from cockpit.timeline.replay import Facts
 
 GOOD = Path(__file__).parent.parent / "fixtures" / "runbooks" / "good"
 SCENARIOS = Path(__file__).parents[2] / "runbooks" / "scenarios"
@@ -28,7 +29,7 @@ def test_api_undo_end_to_end_recovers_the_error_rate() -> None:
     estate.clock.advance(300)
     assert estate.metrics_snapshot().latest()["error_rate_pct"] > 5
     events: list[tuple[str, dict]] = []
-    run = RunbookRun(load_library(GOOD).get("api-undo"), IncidentFacts(), executor,
+    run = RunbookRun(load_library(GOOD).get("api-undo"), Facts, executor,
                      lambda kind, data: events.append((kind, data)), {"incident_id": "INC-1"})
     assert "REVISION" in run.execute("history").output
     undo = run.execute("undo", Confirmation("api", "Dana"))

@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 
 from cockpit.paths import runbooks_dir
-from cockpit.runbook.engine import IncidentFacts, RunbookRun, StepRefused, StepState
+from cockpit.runbook.engine import RunbookRun, StepRefused, StepState
 from cockpit.runbook.loader import load_library
 from cockpit.runbook.model import Library
 from cockpit.timeline.journal import Event
-from cockpit.timeline.replay import replay
+from cockpit.timeline.replay import Facts, replay
 
 GOOD = Path(__file__).parent.parent / "fixtures" / "runbooks" / "good"
 VARS = {"incident_id": "INC-20250121-142500-ab12"}
@@ -33,7 +33,7 @@ class NoExecutor:
 
 def test_setting_a_variable_changes_the_preview_and_is_recorded() -> None:
     rec = Recorder()
-    run = RunbookRun(load_library(GOOD).get("api-undo"), IncidentFacts(), NoExecutor(), rec, VARS)
+    run = RunbookRun(load_library(GOOD).get("api-undo"), Facts, NoExecutor(), rec, VARS)
     assert run.state("undo").preview == "kubectl rollout undo deployment/api -n production"
     editable = run.editable_variables()
     assert editable["deployment"] == "api" and editable["namespace"] == "production"
@@ -46,14 +46,14 @@ def test_setting_a_variable_changes_the_preview_and_is_recorded() -> None:
     # a resumed run gets the operator's value back from the journal
     state = replay([Event(seq, "2025-01-21T14:30:00+00:00", e["kind"], {}, e["data"], "", "")
                     for seq, e in enumerate(rec.events)])
-    restored = RunbookRun.from_state(run.runbook, state.runbooks["api-undo"], IncidentFacts(),
+    restored = RunbookRun.from_state(run.runbook, state.runbooks["api-undo"], Facts,
                                      NoExecutor(), Recorder(), VARS)
     assert restored.state("undo").preview == (
         "kubectl rollout undo deployment/frontend -n production")
 
 
 def test_bad_variable_values_are_refused_or_block_the_step() -> None:
-    run = RunbookRun(load_library(GOOD).get("api-undo"), IncidentFacts(), NoExecutor(),
+    run = RunbookRun(load_library(GOOD).get("api-undo"), Facts, NoExecutor(),
                      Recorder(), VARS)
     with pytest.raises(StepRefused, match="does not use variable 'nope'"):
         run.set_variables({"nope": "x"})
@@ -68,7 +68,7 @@ def test_bad_variable_values_are_refused_or_block_the_step() -> None:
 def test_placeholder_blocks_the_step_with_set_variable_until_it_is_set() -> None:
     lib: Library = load_library(runbooks_dir())
     runbook = lib.get("infrastructure-terraform")
-    run = RunbookRun(runbook, IncidentFacts(), NoExecutor(), Recorder(), VARS)
+    run = RunbookRun(runbook, Facts, NoExecutor(), Recorder(), VARS)
     blocked = [s for s in run.steps() if "REPLACE_ME_" in s.preview or "REPLACE_ME_" in s.reason]
     assert blocked, "the placeholder must show somewhere"
     uses = next(s for s in runbook.steps if "previous_infra_ref" in str(s.action.params))
@@ -83,7 +83,7 @@ def test_placeholder_blocks_the_step_with_set_variable_until_it_is_set() -> None
                                         "scenario-security-breach", "point-in-time-recovery",
                                         "infrastructure-terraform"])
 def test_no_step_of_the_library_resolves_with_a_placeholder(runbook_id: str) -> None:
-    run = RunbookRun(load_library(runbooks_dir()).get(runbook_id), IncidentFacts(), NoExecutor(),
+    run = RunbookRun(load_library(runbooks_dir()).get(runbook_id), Facts, NoExecutor(),
                      Recorder(), VARS)
     for step in run.runbook.steps:
         try:
