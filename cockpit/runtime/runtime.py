@@ -654,7 +654,7 @@ class IncidentRuntime:
 
     def estate_outcome(self) -> dict[str, Any]:
         """Training: where the estate stands (restored? data lost?)."""
-        from cockpit.training.session import estate_outcome
+        from cockpit.sim.estate import estate_outcome
 
         assert self.estate is not None
         return estate_outcome(self.estate)

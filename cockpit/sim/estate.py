@@ -33,6 +33,7 @@ import random
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from cockpit.clock import SimClock
 from cockpit.domain import (
@@ -747,3 +748,24 @@ class SimEstate:
             if outage.source == source and outage.start <= rel < outage.end:
                 return outage
         return None
+
+
+def estate_outcome(estate: SimEstate) -> dict[str, Any]:
+    """Where a simulated estate stands: restored? data lost? (``training.outcome`` data).
+
+    The runtime records it when a training incident closes, whoever drives it, so every
+    debrief tells the same truth.
+    """
+    values = estate.sample_values()
+    faults = estate.active_faults()
+    lost_rows = sum(c.amount for c in estate.consequences if c.kind == "data_lost")
+    lost_msgs = sum(c.amount for c in estate.consequences if c.kind == "messages_lost")
+    healthy = values["health_check_failing_pct"] == 0 and values["error_rate_pct"] < 5
+    return {
+        "restored": not faults and healthy,
+        "active_faults": faults,
+        "error_rate_pct": values["error_rate_pct"],
+        "health_check_failing_pct": values["health_check_failing_pct"],
+        "data_lost_rows": lost_rows,
+        "messages_lost": lost_msgs,
+    }

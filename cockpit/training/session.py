@@ -49,7 +49,7 @@ from cockpit.paths import runbooks_dir
 from cockpit.runbook.engine import Confirmation, RunbookRun, StepStatus
 from cockpit.runbook.loader import load_library
 from cockpit.runbook.model import Library
-from cockpit.sim.estate import SimEstate
+from cockpit.sim.estate import SimEstate, estate_outcome
 from cockpit.sim.executor import SimExecutor
 from cockpit.sim.scenario import Scenario
 from cockpit.timeline.kinds import EventKind as K
@@ -272,23 +272,3 @@ class TrainingSession:
         """Release the journal without closing the incident (after an error)."""
         if not self.incident.finished:
             self.incident.disconnect()
-
-
-def estate_outcome(estate: SimEstate) -> dict[str, Any]:
-    """Where a simulated estate stands: restored? data lost? (``training.outcome`` data).
-
-    Shared by the headless session and the war room, so both debriefs tell the same truth.
-    """
-    values = estate.sample_values()
-    faults = estate.active_faults()
-    lost_rows = sum(c.amount for c in estate.consequences if c.kind == "data_lost")
-    lost_msgs = sum(c.amount for c in estate.consequences if c.kind == "messages_lost")
-    healthy = values["health_check_failing_pct"] == 0 and values["error_rate_pct"] < 5
-    return {
-        "restored": not faults and healthy,
-        "active_faults": faults,
-        "error_rate_pct": values["error_rate_pct"],
-        "health_check_failing_pct": values["health_check_failing_pct"],
-        "data_lost_rows": lost_rows,
-        "messages_lost": lost_msgs,
-    }
