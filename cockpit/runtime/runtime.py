@@ -80,6 +80,12 @@ class Header:
     recording: str
 
 
+def _engine_recorded(state: IncidentState) -> bool:
+    """Whether the record holds anything the decision engine said or was told."""
+    return bool(state.triggers or state.severity_record or state.tree or state.decisions
+                or state.recommendation or state.suggested_severity)
+
+
 class _IncidentValues(Mapping[str, str]):
     """The incident's variables as a mapping read afresh each time (a run copies them all
     at once when it opens, so ``severity`` and ``now`` are current then)."""
@@ -161,7 +167,7 @@ class IncidentRuntime:
             follow.opened_at if follow is not None else None)
         self.incident_start = opened or clock.now()
         self.engine = DecisionEngine(policy, started_at=self.incident_start)
-        if state is not None and state.triggers:
+        if state is not None and _engine_recorded(state):
             self.engine.restore(recorded_decision(state))
         # the simulated estate is observed on its 10 s grid: resume carries on from here
         self._observed: int | None = None
