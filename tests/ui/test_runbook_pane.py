@@ -512,23 +512,8 @@ async def test_hands_off_refuses_every_acting_key_but_still_shows_the_runs() -> 
 
 
 async def test_a_run_that_finished_with_failures_is_never_complete(tmp_path: Any) -> None:
-    (tmp_path / "checks.yaml").write_text("""
-id: checks
-title: Five checks
-summary: Checks that keep going when one fails.
-source: test
-phases:
-  - name: Check
-    steps:
-""" + "".join(f"""
-      - id: c{n}
-        title: Check {n}
-        why: test
-        kind: check
-        on_failure: continue
-        action: {{type: k8s.rollout_history, deployment: api, namespace: production}}
-""" for n in range(1, 6)))
-    app = NotingHarness(folder=tmp_path, fail_once=("k8s.rollout_history",))
+    checks = FIXTURES.parent / "checks"  # five checks, on_failure: continue
+    app = NotingHarness(folder=checks, fail_once=("k8s.rollout_history",))
     async with app.run_test(size=SIZE) as pilot:
         await open_runbook(pilot, "checks")
         for n in range(1, 6):

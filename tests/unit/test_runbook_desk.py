@@ -236,27 +236,11 @@ def test_background_steps_notify_subscribers_from_their_thread() -> None:
     assert any(name == "runbook:api-undo:history" for _, name in seen)
 
 
-CHECKS = """
-id: checks
-title: Five checks
-summary: Checks that keep going when one fails.
-source: test
-phases:
-  - name: Check
-    steps:
-""" + "".join(f"""
-      - id: c{n}
-        title: Check {n}
-        why: test
-        kind: check
-        on_failure: continue
-        action: {{type: k8s.rollout_history, deployment: "d{n}", namespace: production}}
-""" for n in range(1, 6))
+CHECKS = Path(__file__).parents[1] / "fixtures" / "runbooks" / "checks"
 
 
 def test_progress_names_a_run_finished_with_failures(tmp_path: Path) -> None:
-    (tmp_path / "checks.yaml").write_text(CHECKS)
-    d, _, ex = desk(library=load_library(tmp_path))
+    d, _, ex = desk(library=load_library(CHECKS))
     d.open("checks")
     assert d.progress().phase == "Five checks: Check (1/1)"
     for n in range(1, 6):

@@ -342,27 +342,11 @@ def test_guards_read_the_facts_folded_from_the_record() -> None:
     assert elsewhere.state("undo-migration").state is StepState.BLOCKED
 
 
-CONTINUE = """
-id: checks
-title: Five checks
-summary: Checks that keep going when one fails.
-source: test
-phases:
-  - name: Check
-    steps:
-""" + "".join(f"""
-      - id: c{n}
-        title: Check {n}
-        why: test
-        kind: check
-        on_failure: continue
-        action: {{type: k8s.rollout_history, deployment: "d{n}", namespace: production}}
-""" for n in range(1, 6))
+CONTINUE = Path(__file__).parents[1] / "fixtures" / "runbooks" / "checks"
 
 
 def test_a_run_whose_steps_ended_with_failures_is_not_complete(tmp_path: Path) -> None:
-    (tmp_path / "checks.yaml").write_text(CONTINUE)
-    runbook = load_library(tmp_path).get("checks")
+    runbook = load_library(CONTINUE).get("checks")
     rec, ex = Recorder(), FakeExecutor()
     run = RunbookRun(runbook, rec.facts, ex, rec, VARS)
     assert run.outcome is RunOutcome.IN_PROGRESS

@@ -8,10 +8,12 @@ executor turns into ``ok=False`` with a one-line detail.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from cockpit.actions.executor import ActionResult, RunContext
 from cockpit.actions.types import ResolvedAction
@@ -106,3 +108,34 @@ class Setup:
                 if attr.endswith("_env") and isinstance(getattr(section, attr), str):
                     names.add(getattr(section, attr))
         return names
+
+
+class LazyClient:
+    """A system's handlers over one client, built on first use and rebuilt after
+    :meth:`close` (the executor closes its clients when the cockpit stops). Subclasses
+    say how to build it in :meth:`_connect` (raising :class:`Fail` when the system is not
+    configured)."""
+
+    def __init__(self, setup: Setup) -> None:
+        self.setup = setup
+        self.config = setup.config
+        self.read_only = setup.read_only
+        self._conn: Any = None
+
+    def _connect(self) -> Any:
+        raise NotImplementedError
+
+    def client(self) -> Any:
+        """The client, built once (under the executor's lock)."""
+        with self.setup.lock:
+            if self._conn is None:
+                self._conn = self._connect()
+            return self._conn
+
+    def close(self) -> None:
+        """Close the client (built again on the next use)."""
+        with self.setup.lock:
+            if self._conn is not None:
+                with contextlib.suppress(Exception):
+                    self._conn.close()
+            self._conn = None

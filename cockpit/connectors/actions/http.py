@@ -2,41 +2,22 @@
 
 from __future__ import annotations
 
-import contextlib
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from cockpit.actions.executor import ActionResult
 from cockpit.actions.types import ResolvedAction
-from cockpit.connectors.actions.base import Call, Fail, Setup
+from cockpit.connectors.actions.base import Call, Fail, LazyClient
 
 
-class HttpActions:
-    """The ``http.*`` handlers; the client is built on first use."""
+class HttpActions(LazyClient):
+    """The ``http.*`` handlers; the httpx client (read-only transport when read-only) is
+    built on first use."""
 
-    def __init__(self, setup: Setup) -> None:
-        self.setup = setup
-        self.config = setup.config
-        self.read_only = setup.read_only
-        self._conn: Any = None
+    def _connect(self) -> Any:
+        from cockpit.connectors.http import make_http_client
 
-    def close(self) -> None:
-        """Close the client (built again on the next use)."""
-        with self.setup.lock:
-            if self._conn is not None:
-                with contextlib.suppress(Exception):
-                    self._conn.close()
-            self._conn = None
-
-    def client(self) -> Any:
-        """The httpx client (read-only transport when read-only), built once."""
-        with self.setup.lock:
-            if self._conn is None:
-                from cockpit.connectors.http import make_http_client
-
-                timeout = self.config.http.timeout_s if self.config.http else 5.0
-                self._conn = make_http_client(timeout, self.read_only)
-            return self._conn
+        return make_http_client(self._timeout(), self.read_only)
 
     def _timeout(self) -> float:
         return self.config.http.timeout_s if self.config.http else 5.0

@@ -22,7 +22,7 @@ from typing import Any
 from cockpit.actions.executor import ActionResult
 from cockpit.actions.model import format_duration
 from cockpit.actions.types import ResolvedAction
-from cockpit.connectors.actions.base import Call, Fail, Setup
+from cockpit.connectors.actions.base import Call, Fail, LazyClient
 
 #: Action types whose mutating requests the Kubernetes API can dry-run server-side.
 DRY_RUN_TYPES: tuple[str, ...] = (
@@ -97,33 +97,19 @@ def _first_image(template: Mapping[str, Any]) -> str:
     return str(containers[0].get("image", "")) if containers else ""
 
 
-class KubernetesActions:
+class KubernetesActions(LazyClient):
     """The ``k8s.*`` handlers; the API client is built on first use."""
 
-    def __init__(self, setup: Setup) -> None:
-        self.setup = setup
-        self.config = setup.config
-        self.read_only = setup.read_only
-        self._api: Any = None
+    def _connect(self) -> Any:
+        settings = self.config.kubernetes
+        if settings is None:
+            raise Fail("Kubernetes is not configured ([kubernetes] in the config)")
+        from cockpit.connectors.kubernetes import make_api_client
 
-    def close(self) -> None:
-        """Close the API client (built again on the next use)."""
-        with self.setup.lock:
-            if self._api is not None:
-                with contextlib.suppress(Exception):
-                    self._api.close()
-            self._api = None
+        return make_api_client(settings, read_only=self.read_only)
 
     def _kube(self) -> Any:
-        with self.setup.lock:
-            if self._api is None:
-                settings = self.config.kubernetes
-                if settings is None:
-                    raise Fail("Kubernetes is not configured ([kubernetes] in the config)")
-                from cockpit.connectors.kubernetes import make_api_client
-
-                self._api = make_api_client(settings, read_only=self.read_only)
-            return self._api
+        return self.client()
 
     def _k(self, call: Call, fn: Callable[..., Any], *args: Any, what: str = "",
            mutating: bool = False, **kwargs: Any) -> Any:

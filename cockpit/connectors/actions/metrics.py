@@ -3,45 +3,29 @@ metric to stay below a threshold."""
 
 from __future__ import annotations
 
-import contextlib
 from datetime import datetime, timedelta
 from typing import Any
 
 from cockpit.actions.executor import ActionResult
 from cockpit.actions.model import format_duration
 from cockpit.actions.types import ResolvedAction
-from cockpit.connectors.actions.base import Call, Fail, Setup
+from cockpit.connectors.actions.base import Call, Fail, LazyClient
 from cockpit.sources.base import SourceError
 
 
-class MetricActions:
+class MetricActions(LazyClient):
     """The ``metrics.*`` handlers; the Datadog source is built on first use."""
 
-    def __init__(self, setup: Setup) -> None:
-        self.setup = setup
-        self.config = setup.config
-        self.read_only = setup.read_only
-        self._source: Any = None
+    def _connect(self) -> Any:
+        if self.config.datadog is None:
+            raise Fail("metrics: Datadog is not configured ([datadog] in the config)")
+        from cockpit.connectors.datadog import DatadogSource
 
-    def close(self) -> None:
-        """Close the source (built again on the next use)."""
-        with self.setup.lock:
-            if self._source is not None:
-                with contextlib.suppress(Exception):
-                    self._source.close()
-            self._source = None
+        return DatadogSource(self.config.datadog, read_only=self.read_only, now=self.setup.now)
 
     def source(self) -> Any:
         """The Datadog source, built once."""
-        with self.setup.lock:
-            if self._source is None:
-                if self.config.datadog is None:
-                    raise Fail("metrics: Datadog is not configured ([datadog] in the config)")
-                from cockpit.connectors.datadog import DatadogSource
-
-                self._source = DatadogSource(self.config.datadog, read_only=self.read_only,
-                                              now=self.setup.now)
-            return self._source
+        return self.client()
 
     def query(self, action: ResolvedAction, call: Call) -> ActionResult:
         """``metrics.query``: last, min, max and average of a query over the window."""

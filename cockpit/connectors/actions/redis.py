@@ -2,43 +2,25 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 from collections.abc import Callable
 from typing import Any
 
 from cockpit.actions.executor import ActionResult
 from cockpit.actions.types import ResolvedAction
-from cockpit.connectors.actions.base import Call, Fail, Setup
+from cockpit.connectors.actions.base import Call, Fail, LazyClient
 
 
-class RedisActions:
-    """The ``redis.*`` handlers; the client is built on first use."""
+class RedisActions(LazyClient):
+    """The ``redis.*`` handlers; the redis-py client (read-only guard when read-only) is
+    built on first use."""
 
-    def __init__(self, setup: Setup) -> None:
-        self.setup = setup
-        self.config = setup.config
-        self.read_only = setup.read_only
-        self._conn: Any = None
+    def _connect(self) -> Any:
+        if self.config.redis is None:
+            raise Fail("Redis is not configured ([redis] in the config)")
+        from cockpit.connectors.redis import make_client
 
-    def close(self) -> None:
-        """Close the client (built again on the next use)."""
-        with self.setup.lock:
-            if self._conn is not None:
-                with contextlib.suppress(Exception):
-                    self._conn.close()
-            self._conn = None
-
-    def client(self) -> Any:
-        """The redis-py client (read-only guard when read-only), built once."""
-        with self.setup.lock:
-            if self._conn is None:
-                if self.config.redis is None:
-                    raise Fail("Redis is not configured ([redis] in the config)")
-                from cockpit.connectors.redis import make_client
-
-                self._conn = make_client(self.config.redis, read_only=self.read_only)
-            return self._conn
+        return make_client(self.config.redis, read_only=self.read_only)
 
     def _r(self, fn: Callable[..., Any], *args: Any) -> Any:
         import redis
