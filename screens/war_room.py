@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import ClassVar
 
@@ -69,6 +70,19 @@ class RunbookDeskScreen(Screen[None]):
 
     def _refuse(self, message: str) -> None:
         self._say(message, severity="warning", timeout=6)
+
+    def _attempt(self, what: str, act: Callable[[], object]) -> bool:
+        """Ask the desk; a refusal is said as a warning, a journal that refused as an error
+        (nothing changed either way). True when it went through."""
+        try:
+            act()
+        except StepRefused as exc:
+            self._refuse(str(exc))
+            return False
+        except Exception as exc:  # noqa: BLE001 - the journal refused: nothing changed
+            self._say(f"{what} not recorded: {exc}", severity="error")
+            return False
+        return True
 
     def _desk_for(self, request: RunbookPanel.Request, *, needs_run: bool = True,
                   ) -> RunbookDesk | None:
@@ -184,26 +198,15 @@ class RunbookDeskScreen(Screen[None]):
         if desk is None or request.runbook_id is None or request.step_id is None:
             return
         runbook_id, step_id, pane = request.runbook_id, request.step_id, request.control
-        try:
-            desk.check(Verb.SKIP, runbook_id, step_id)
-        except StepRefused as exc:
-            self._refuse(str(exc))
+        if not self._attempt("Skip", lambda: desk.check(Verb.SKIP, runbook_id, step_id)):
             return
         title = desk.run(runbook_id).runbook.step(step_id).title
 
         def skipped(reason: str | None) -> None:
             self._back_to(pane)
-            if reason is None:
-                return
-            try:
-                desk.skip(runbook_id, step_id, reason)
-            except StepRefused as exc:
-                self._refuse(str(exc))
-                return
-            except Exception as exc:  # noqa: BLE001 - the journal refused: nothing changed
-                self._say(f"Skip not recorded: {exc}", severity="error")
-                return
-            pane.select_current(runbook_id)
+            if reason is not None and self._attempt(
+                    "Skip", lambda: desk.skip(runbook_id, step_id, reason)):
+                pane.select_current(runbook_id)
 
         self.app.push_screen(ReasonPrompt(f"Skip step: {title}",
                                           "The reason goes into the incident timeline."),
@@ -215,25 +218,14 @@ class RunbookDeskScreen(Screen[None]):
         if desk is None or request.runbook_id is None:
             return
         runbook_id, pane = request.runbook_id, request.control
-        try:
-            desk.check(Verb.ABORT, runbook_id)
-        except StepRefused as exc:
-            self._refuse(str(exc))
+        if not self._attempt("Abort", lambda: desk.check(Verb.ABORT, runbook_id)):
             return
 
         def aborted(reason: str | None) -> None:
             self._back_to(pane)
-            if reason is None:
-                return
-            try:
-                desk.abort(runbook_id, reason)
-            except StepRefused as exc:
-                self._refuse(str(exc))
-                return
-            except Exception as exc:  # noqa: BLE001 - the journal refused: nothing changed
-                self._say(f"Abort not recorded: {exc}", severity="error")
-                return
-            self._say(f"Runbook {runbook_id} aborted.")
+            if reason is not None and self._attempt(
+                    "Abort", lambda: desk.abort(runbook_id, reason)):
+                self._say(f"Runbook {runbook_id} aborted.")
 
         title = desk.run(runbook_id).runbook.title
         self.app.push_screen(ReasonPrompt(f"Abort runbook: {title}",
@@ -246,25 +238,14 @@ class RunbookDeskScreen(Screen[None]):
         if desk is None or request.runbook_id is None:
             return
         runbook_id, pane = request.runbook_id, request.control
-        try:
-            desk.check(Verb.VARIABLES, runbook_id)
-        except StepRefused as exc:
-            self._refuse(str(exc))
+        if not self._attempt("Variables", lambda: desk.check(Verb.VARIABLES, runbook_id)):
             return
 
         def done(changed: dict[str, str] | None) -> None:
             self._back_to(pane)
-            if not changed:
-                return
-            try:
-                desk.set_variables(runbook_id, changed)
-            except StepRefused as exc:
-                self._refuse(str(exc))
-                return
-            except Exception as exc:  # noqa: BLE001 - the journal refused: nothing changed
-                self._say(f"Variables not recorded: {exc}", severity="error")
-                return
-            self._say("Set " + ", ".join(f"{k} = {v}" for k, v in changed.items()))
+            if changed and self._attempt(
+                    "Variables", lambda: desk.set_variables(runbook_id, changed)):
+                self._say("Set " + ", ".join(f"{k} = {v}" for k, v in changed.items()))
 
         run = desk.run(runbook_id)
         self.app.push_screen(RunbookVariables(run.runbook.title, desk.editable_variables(
