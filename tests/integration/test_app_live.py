@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from cockpit.app import make_app
@@ -35,10 +37,7 @@ async def test_live_panels_show_real_database_and_cache(
     app = make_app(build_sources(config), clock=WallClock(), environment="staging",
                    executor=executor, read_only=True)
     async with app.run_test(size=(160, 48)) as pilot:
-        for _ in range(200):
-            if app.has_first_data():
-                break
-            await pilot.pause(0.05)
+        await drawn(pilot, "#database", "#cache")
         database = app.screen.query_one("#database", SourcePanel)
         cache = app.screen.query_one("#cache", SourcePanel)
         assert str(database.border_subtitle).startswith("postgres")
@@ -48,6 +47,19 @@ async def test_live_panels_show_real_database_and_cache(
         assert cache_status.state == "ok" and cache_status.snapshot.ping_ms >= 0
         for panel in ("#error-rate", "#pods", "#health"):
             assert app.screen.query_one(panel, SourcePanel).border_subtitle == "not configured"
+
+
+async def drawn(pilot, *panels: str, ok: Callable[[], bool] | None = None,  # type: ignore[no-untyped-def]
+                within_s: float = 30.0) -> None:
+    """Until the war room shows these panels (sources may answer before they exist), every
+    source has answered once and ``ok()`` holds; fails after ``within_s`` seconds."""
+    app = pilot.app
+    deadline = time.monotonic() + within_s
+    while not (app.has_first_data() and all(app.screen.query(p) for p in panels)
+               and (ok is None or ok())):
+        assert time.monotonic() < deadline, f"waited {within_s:.0f}s for {panels}"
+        await pilot.pause(0.05)
+    await pilot.pause()
 
 
 def test_run_with_a_bad_config_is_one_line_exit_2(tmp_path: Path) -> None:
@@ -95,10 +107,9 @@ async def test_every_panel_fed_by_real_clients_and_one_source_going_stale(
                    environment="staging", executor=executor, read_only=True)
     kinds = ("metrics", "cluster", "health", "database", "cache")
     async with app.run_test(size=(160, 48)) as pilot:
-        for _ in range(400):
-            if all(getattr(app.statuses.get(k), "state", "") == "ok" for k in kinds):
-                break
-            await pilot.pause(0.05)
+        await drawn(pilot, "#error-rate", "#pods", "#health", "#database", "#cache",
+                    ok=lambda: all(getattr(app.statuses.get(k), "state", "") == "ok"
+                                   for k in kinds))
         statuses = {k: app.statuses[k] for k in kinds}
         assert {k: s.state for k, s in statuses.items()} == dict.fromkeys(kinds, "ok")
         assert statuses["metrics"].snapshot.error_rate_pct.values[-1] == 6.8

@@ -13,6 +13,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from screens.war_room import WarRoomScreen
+
 #: How long a condition may take on a loaded machine before the test fails.
 TIMEOUT_S = 30.0
 #: How often a condition is looked at.
@@ -31,7 +33,16 @@ async def wait_until(pilot: Any, condition: Callable[[], object], what: str,
     await pilot.pause()
 
 
+def war_room_composed(app: Any) -> bool:
+    """Whether the war room's panels exist (sources may answer before they do)."""
+    return any(isinstance(screen, WarRoomScreen) and screen.is_composed and screen.children
+               for screen in app.screen_stack)
+
+
 async def settle(pilot: Any) -> None:
-    """Until every configured source has answered once and the panels have drawn it."""
-    await wait_until(pilot, pilot.app.has_first_data, "every source's first answer")
+    """Until the war room is composed and every configured source has answered once, and
+    the panels have drawn it."""
+    app = pilot.app
+    await wait_until(pilot, lambda: war_room_composed(app) and app.has_first_data(),
+                     "the war room and every source's first answer")
     await pilot.pause()  # the panels' own messages, posted while drawing the first data
