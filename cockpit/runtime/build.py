@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cockpit.actions.executor import Executor
 from cockpit.clock import Clock, SimClock, WallClock
@@ -16,14 +17,16 @@ from cockpit.decision import default_policy_path, load_policy
 from cockpit.decision.policy import Policy
 from cockpit.incident import IncidentInfo, IncidentSession
 from cockpit.incident_actor import operator_name
-from cockpit.runbook.model import Library
 from cockpit.runtime.restore import replay_actions
 from cockpit.runtime.runtime import IncidentRuntime
-from cockpit.sim.estate import SimEstate
-from cockpit.sim.scenario import Scenario, find_scenario
 from cockpit.timeline.journal import JournalError
 from cockpit.timeline.kinds import EventKind as K
 from cockpit.timeline.playback import Playback
+
+if TYPE_CHECKING:
+    from cockpit.runbook.model import Library
+    from cockpit.sim.estate import SimEstate
+    from cockpit.sim.scenario import Scenario
 
 TRAINING_MODES = ("guided", "exam", "demo")
 
@@ -56,6 +59,8 @@ def resume_clock(info: IncidentInfo, speed: float | None = None) -> Clock:
     last event's simulated time and its recorded speed (unless ``speed``); else the wall
     clock. Raises ``KeyError`` if the scenario no longer exists."""
     if info.mode == "training" and info.scenario:
+        from cockpit.sim.scenario import find_scenario
+
         scenario = find_scenario(info.scenario)
         clock = SimClock(scenario.start, speed or info.training_speed or scenario.speed)
         clock.advance(info.sim_offset_s(scenario.start))
@@ -84,6 +89,8 @@ def training_runtime(
     ``guided`` (the coach hints), ``exam``, ``demo`` (the autopilot plays) or ``None``
     (free play); a resumed walkthrough keeps its mode, a resumed demo is free play.
     """
+    from cockpit.sim.estate import SimEstate
+
     state = session.state if session is not None else None
     recorded = state.training if state is not None else None
     resumed = recorded is not None and recorded.scenario is not None

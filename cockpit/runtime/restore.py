@@ -9,10 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from cockpit.actions.executor import RunContext
-from cockpit.actions.types import ActionError, effective_variables, resolve
-from cockpit.clock import SimClock
 from cockpit.decision.engine import (
     Q_PATIENT_SAFETY,
     DecisionDeadline,
@@ -21,10 +19,11 @@ from cockpit.decision.engine import (
     RecordedTrigger,
 )
 from cockpit.decision.tree import Q_FIX_FORWARD, Q_IMPACT, Answer
-from cockpit.runbook.model import Library
-from cockpit.sim.estate import SimEstate
-from cockpit.sim.executor import SimExecutor
 from cockpit.timeline.replay import AnswerRecord, IncidentState
+
+if TYPE_CHECKING:
+    from cockpit.runbook.model import Library
+    from cockpit.sim.estate import SimEstate
 
 #: Reads on a real system that still leave a trace the simulated estate remembers.
 _ALSO_CHANGE_THE_ESTATE = frozenset({"pg.backup"})
@@ -85,6 +84,11 @@ def replay_actions(estate: SimEstate, state: IncidentState, library: Library,
     Steps of runbooks no longer in the library, or whose variables no longer resolve,
     are left out.
     """
+    from cockpit.actions.executor import RunContext
+    from cockpit.actions.types import ActionError, effective_variables, resolve
+    from cockpit.clock import SimClock
+    from cockpit.sim.executor import SimExecutor
+
     done = sorted(
         (step.started_at, step.runbook, step.step)
         for rb in state.runbooks.values() for step in rb.steps.values()
