@@ -804,12 +804,16 @@ class DecisionEngine:
         self, trig: _Trigger, t: datetime, metric: str | None, value: float | None, note: str
     ) -> TriggerChange | None:
         state, start = trig.evaluate()
-        starts = trig.current_starts()
         # before it fires, a trigger watching several metrics records each window's
-        # opening and closing too: resume restores every window, not only the oldest
-        windows_moved = trig.fired_at is None and starts != trig.starts
+        # opening and closing too: resume restores every window, not only the oldest.
+        # (With one window its start is the trigger's: comparing that is enough, and it
+        # keeps the per-sample path as cheap as before.)
+        windows_moved = False
+        if len(trig.windows) > 1 and trig.fired_at is None:
+            windows_moved = trig.current_starts() != trig.starts
         if state is trig.state and start == trig.window_start and not windows_moved:
             return None
+        starts = trig.current_starts()
         if state is trig.state and start == trig.window_start and note in ("", _RESTARTED):
             # only a window other than the oldest open one moved
             opened = dict(zip(trig.spec.metrics, starts, strict=True)).get(metric or "")
