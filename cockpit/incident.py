@@ -43,6 +43,7 @@ from cockpit.timeline.journal import (
     JournalWriteError,
     read_events,
 )
+from cockpit.timeline.kinds import EventKind as K
 from cockpit.timeline.replay import (
     Decision,
     IncidentState,
@@ -259,7 +260,7 @@ class IncidentSession:
         holder.append(session)
         try:
             session.record(
-                "incident.opened",
+                K.INCIDENT_OPENED,
                 {"scenario": scenario, "environment": environment, "mode": mode, "title": title,
                  **({"config": config} if config else {}),
                  **({"read_only": True} if read_only else {})},
@@ -434,10 +435,10 @@ class IncidentSession:
             stale = status_kind in self._reducer.state.stale_sources
             if state in _STALE_STATES and not stale:
                 return self.record(
-                    "source.stale", {"source": status_kind, "reason": reason or "no reason given"}
+                    K.SOURCE_STALE, {"source": status_kind, "reason": reason or "no reason given"}
                 )
             if state in _OK_STATES and stale:
-                return self.record("source.recovered", {"source": status_kind})
+                return self.record(K.SOURCE_RECOVERED, {"source": status_kind})
             return None
 
     def record_sample(self, metric: str, value: float,
@@ -459,7 +460,7 @@ class IncidentSession:
         text = text.strip()
         if not text:
             raise ValueError("a note needs some text")
-        return self.record("note.added", {"text": text, "by": actor})
+        return self.record(K.NOTE_ADDED, {"text": text, "by": actor})
 
     def status_update(self, text: str, channel: str = "journal") -> Event:
         """Record a status update; its text always ends with the current journal head.
@@ -477,7 +478,7 @@ class IncidentSession:
                 raise ValueError("a status update needs some text")
             lines += ["", f"{STATUS_HEAD_PREFIX}{head}"]
             return self.record(
-                "status.update", {"text": "\n".join(lines), "channel": channel, "head": head}
+                K.STATUS_UPDATE, {"text": "\n".join(lines), "channel": channel, "head": head}
             )
 
     def status_due(self, now: datetime) -> bool:
@@ -505,7 +506,7 @@ class IncidentSession:
                 return False
             recorded = True
             try:
-                self.record("operator.disconnected", {})
+                self.record(K.OPERATOR_DISCONNECTED, {})
             except JournalWriteError:
                 recorded = False
             self._finished = True
@@ -515,7 +516,7 @@ class IncidentSession:
     def close(self) -> Event:
         """The engineer closes the incident: record ``incident.closed`` and release the lock."""
         with self._lock:
-            event = self.record("incident.closed", {})
+            event = self.record(K.INCIDENT_CLOSED, {})
             self._finished = True
             self.journal.close()
             return event

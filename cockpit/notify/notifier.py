@@ -35,6 +35,7 @@ from cockpit.notify.message import (
     pagerduty_event,
 )
 from cockpit.notify.outbox import Outbox
+from cockpit.timeline.kinds import EventKind as K
 
 #: The folder under the cockpit's state folder that holds the outbox.
 NOTIFICATIONS_DIR = "notifications"
@@ -188,7 +189,7 @@ class Notifier:
         entry = next((e for e in self.outbox.entries() if e.id == entry_id), None)
         if self._record is None or entry is None:
             return
-        kind = "notification.delivered" if outcome == "delivered" else "notification.failed"
+        kind = K.NOTIFICATION_DELIVERED if outcome == "delivered" else K.NOTIFICATION_FAILED
         data = {"channel": entry.notification.channel, "id": entry_id, "outcome": outcome,
                 "reason": self._clean(detail), "attempts": entry.attempts}
         try:

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from cockpit.timeline.journal import GENESIS, Event, format_time, read_events
+from cockpit.timeline.kinds import EventKind as K
 from cockpit.timeline.redact import Redactor, default_redactor
 from cockpit.timeline.replay import IncidentState, replay
 
@@ -59,9 +60,9 @@ def consistency_checks(events: Iterable[Event]) -> list[ConsistencyCheck]:
     for event in events:
         d = event.data
         key = f"{d.get('runbook')}/{d.get('step')}"
-        if event.kind == "step.started":
+        if event.kind == K.STEP_STARTED:
             titles[key] = str(d.get("title") or "")
-        if event.kind != "step.finished":
+        if event.kind != K.STEP_FINISHED:
             continue
         if not _CHECK_STEP.search(key + " " + titles.get(key, "")):
             continue
@@ -202,7 +203,7 @@ def _milestone_note(state: IncidentState, name: str) -> str:
 
 def _training_score(events: Sequence[Event]) -> Mapping[str, Any] | None:
     """The last ``score.recorded`` of a training incident (its debrief), if any."""
-    scores = [e.data for e in events if e.kind == "score.recorded"]
+    scores = [e.data for e in events if e.kind == K.SCORE_RECORDED]
     return scores[-1] if scores else None
 
 

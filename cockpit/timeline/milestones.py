@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from cockpit.timeline.kinds import EventKind as K
 from cockpit.timeline.kinds import is_rollback_decision as is_rollback_decision
 from cockpit.timeline.kinds import mentions_rollback
 
@@ -94,7 +95,7 @@ class MilestoneTracker:
     def feed(self, kind: str, t: datetime, data: Mapping[str, Any]) -> None:
         """Account for one event."""
         m = self._m
-        if kind == "trigger.changed":
+        if kind == K.TRIGGER_CHANGED:
             name = str(data.get("trigger", ""))
             state = str(data.get("state", "")).lower()
             self._triggers[name] = state
@@ -102,26 +103,26 @@ class MilestoneTracker:
                 self._event_triggers.add(name)
             if state in DETECTED_STATES and m["issue_detected"] is None:
                 m["issue_detected"] = t
-        elif kind == "incident.declared" and m["incident_declared"] is None:
+        elif kind == K.INCIDENT_DECLARED and m["incident_declared"] is None:
             m["incident_declared"] = t
-        elif kind == "decision.recorded":
+        elif kind == K.DECISION_RECORDED:
             decision = str(data.get("decision", ""))
             if m["rollback_decided"] is None and is_rollback_decision(decision):
                 m["rollback_decided"] = t
-        elif kind == "step.started":
+        elif kind == K.STEP_STARTED:
             key = f"{data.get('runbook')}/{data.get('step')}"
             if is_rollback_step(data):
                 self._rollback_steps.add(key)
                 self._running_rollback.add(key)
                 if m["rollback_initiated"] is None:
                     m["rollback_initiated"] = t
-        elif kind in ("step.finished", "step.interrupted"):
+        elif kind in (K.STEP_FINISHED, K.STEP_INTERRUPTED):
             key = f"{data.get('runbook')}/{data.get('step')}"
             self._running_rollback.discard(key)
             outcome = data.get("outcome")
-            if key in self._rollback_steps and kind == "step.finished" and outcome == "done":
+            if key in self._rollback_steps and kind == K.STEP_FINISHED and outcome == "done":
                 self._last_rollback_done = t
-            if _HEALTH_STEP.search(key) and kind == "step.finished":
+            if _HEALTH_STEP.search(key) and kind == K.STEP_FINISHED:
                 if outcome == "failed":
                     self._failing_health.add(key)
                 elif outcome == "done":

@@ -18,16 +18,17 @@ from datetime import datetime, timedelta
 
 from cockpit.domain import MetricsSnapshot, Series
 from cockpit.timeline.journal import Event
+from cockpit.timeline.kinds import EventKind as K
 
 #: How much history the metric panels show (like the live sources' ``--from=-30m``).
 WINDOW = timedelta(minutes=30)
 #: The metrics a :class:`MetricsSnapshot` carries; other samples go to the engine only.
 SNAPSHOT_METRICS: tuple[str, ...] = ("error_rate_pct", "latency_p95_ms", "cpu_pct", "memory_pct")
 #: Event kinds that are plumbing, not news for the person watching.
-QUIET_KINDS = frozenset({"sample", "trigger.changed", "severity.set", "tree.answered",
-                         "decision.recorded", "training.started", "incident.opened",
-                         "source.recovered", "runbook.variables", "score.recorded",
-                         "training.outcome", "fact.established"})
+QUIET_KINDS = frozenset({K.SAMPLE, K.TRIGGER_CHANGED, K.SEVERITY_SET, K.TREE_ANSWERED,
+                         K.DECISION_RECORDED, K.TRAINING_STARTED, K.INCIDENT_OPENED,
+                         K.SOURCE_RECOVERED, K.RUNBOOK_VARIABLES, K.SCORE_RECORDED,
+                         K.TRAINING_OUTCOME, K.FACT_ESTABLISHED})
 
 
 class Playback:
@@ -130,29 +131,29 @@ def describe(event: Event) -> str:
     who = d.get("by") or event.actor.get("user") or ""
     where = f"{d.get('runbook')}/{d.get('step')}" if d.get("step") else ""
     kind = event.kind
-    if kind == "note.added":
+    if kind == K.NOTE_ADDED:
         return f"note by {who}: {d.get('text', '')}"
-    if kind == "status.update":
+    if kind == K.STATUS_UPDATE:
         first = str(d.get("text", "")).strip().splitlines()
         return f"status update ({d.get('channel', 'journal')}): {first[0] if first else ''}"
-    if kind == "step.started":
+    if kind == K.STEP_STARTED:
         return f"{where} started: {d.get('preview', '')}"
-    if kind == "step.finished":
+    if kind == K.STEP_FINISHED:
         reason = f" ({d.get('reason')})" if d.get("reason") else ""
         return f"{where} {d.get('outcome', '?')}{reason}"
-    if kind in ("step.skipped", "step.refused", "step.interrupted"):
+    if kind in (K.STEP_SKIPPED, K.STEP_REFUSED, K.STEP_INTERRUPTED):
         return f"{where} {kind.split('.', 1)[1]}: {d.get('reason') or d.get('preview') or ''}"
-    if kind == "runbook.opened":
+    if kind == K.RUNBOOK_OPENED:
         return f"runbook opened: {d.get('runbook')} - {d.get('title', '')}"
-    if kind == "training.move":
+    if kind == K.TRAINING_MOVE:
         return f"{d.get('move', '')} - why: {d.get('why', '')}"
-    if kind == "source.stale":
+    if kind == K.SOURCE_STALE:
         return f"source {d.get('source')} STALE: {d.get('reason', '')}"
-    if kind == "sim.consequence":
+    if kind == K.SIM_CONSEQUENCE:
         return f"consequence: {d.get('detail', '')}"
-    if kind == "sim.event":
+    if kind == K.SIM_EVENT:
         return f"event: {d.get('detail') or d.get('kind')}"
-    if kind == "approval.recorded":
+    if kind == K.APPROVAL_RECORDED:
         return f"approval by {d.get('approver')} as {d.get('role')}"
     details = ", ".join(f"{k}={v}" for k, v in d.items() if k not in ("at",))
     return f"{kind}: {details}" if details else kind

@@ -696,9 +696,9 @@ def resume(journal: Journal) -> Reducer:
     for step in reducer.state.steps():
         if step.status == "running":
             event = journal.append(
-                "step.interrupted",
+                K.STEP_INTERRUPTED,
                 {"runbook": step.runbook, "step": step.step, "preview": step.preview},
             )
             reducer.apply(event)
-    reducer.apply(journal.append("operator.resumed", {}))
+    reducer.apply(journal.append(K.OPERATOR_RESUMED, {}))
     return reducer
