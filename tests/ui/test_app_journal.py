@@ -7,7 +7,7 @@ import os
 import signal
 from pathlib import Path
 
-from pilot_wait import settle
+from pilot_wait import settle, wait_until
 
 from cockpit.app import CockpitApp, make_sim_app, open_incident_app
 from cockpit.incident import IncidentSession, inspect_incident
@@ -142,10 +142,7 @@ async def test_export_key_writes_the_rca(tmp_path: Path) -> None:
         await pilot.pause(0.5)
         assert app.session is not None
         target = app.session.folder / f"{app.session.incident_id}.md"
-        for _ in range(50):
-            if target.exists():
-                break
-            await pilot.pause(0.05)
+        await wait_until(pilot, target.exists, "the export to be written")
     assert "Incident Summary" in target.read_text() or "Incident summary" in target.read_text()
 
 

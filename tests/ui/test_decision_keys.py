@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
+from pilot_wait import settle as first_data
+
 from cockpit.app import make_sim_app
 from widgets.decision_panel import DecisionPanel
 
 
 async def settle(app, pilot) -> None:  # type: ignore[no-untyped-def]
-    for _ in range(200):
-        if app.has_first_data():
-            break
-        await pilot.pause(0.02)
-    await pilot.pause()
+    await first_data(pilot)
 
 
 async def test_severity_fix_forward_and_decision_are_recorded_with_the_operator() -> None:

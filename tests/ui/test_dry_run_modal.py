@@ -8,6 +8,7 @@ declares no dry run and the modal shows no such line.
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 from runbook_harness import NotingHarness
@@ -78,12 +79,14 @@ def line(modal: StepConfirm) -> str:
     return str(modal.query_one("#confirm-dry-run", Static).render())
 
 
-async def wait_for(pilot: Any, check: Any, polls: int = 200) -> bool:
-    for _ in range(polls):
-        if check():
-            return True
+async def wait_for(pilot: Any, check: Any, within_s: float = 30.0) -> bool:
+    """Until ``check()`` (30 s of wall clock at most: a loaded machine is slow)."""
+    deadline = time.monotonic() + within_s
+    while not check():
+        if time.monotonic() > deadline:
+            return bool(check())
         await pilot.pause(0.02)
-    return bool(check())
+    return True
 
 
 async def test_ok_dry_run_shows_what_would_change_and_runs_nothing() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -12,12 +13,14 @@ from cockpit.domain import version_token
 from widgets.health_panel import HealthPanel, summary_line
 
 
-async def wait_for(pilot: Any, check: Any, polls: int = 200) -> bool:
-    for _ in range(polls):
-        if check():
-            return True
+async def wait_for(pilot: Any, check: Any, within_s: float = 30.0) -> bool:
+    """Until ``check()`` (30 s of wall clock at most: a loaded machine is slow)."""
+    deadline = time.monotonic() + within_s
+    while not check():
+        if time.monotonic() > deadline:
+            return bool(check())
         await pilot.pause(0.05)
-    return bool(check())
+    return True
 
 
 def body(panel: HealthPanel) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from runbook_harness import FIXTURES, INCIDENT, NotingHarness
@@ -167,10 +168,7 @@ async def test_cancel_a_running_wait_step() -> None:
         await confirm(pilot, "api")
         await settle(pilot)
         await pilot.press("enter")  # status: waits for a rollout that cannot progress
-        for _ in range(100):
-            if app.panel.run.running == "status":
-                break
-            await pilot.pause(0.01)
+        assert await wait_until(pilot, lambda: app.panel.run.running == "status")
         assert "[*]  3 Watch the rollback · running" in app.pane_text()
         assert "c cancel" in app.pane_text()
         await pilot.press("c")
@@ -408,12 +406,14 @@ def error_rate_line(app: Any) -> str:
     return str(app.screen.query_one("#error-rate .metric-value").render())
 
 
-async def wait_until(pilot: Any, check: Any, polls: int = 600) -> bool:
-    for _ in range(polls):
-        if check():
-            return True
+async def wait_until(pilot: Any, check: Any, within_s: float = 60.0) -> bool:
+    """Until ``check()`` (a minute of wall clock at most: a loaded machine is slow)."""
+    deadline = time.monotonic() + within_s
+    while not check():
+        if time.monotonic() > deadline:
+            return bool(check())
         await pilot.pause(0.05)
-    return check()
+    return True
 
 
 async def test_war_room_runs_frontend_kubernetes_by_keyboard_and_the_error_rate_recovers(
