@@ -12,11 +12,15 @@ of the event without ``hash``; ``prev`` is the previous event's ``hash`` (64
 zeros for the first). :meth:`Journal.append` redacts ``data``, writes the line,
 flushes and fsyncs before returning, so callers can write ``step.started``
 before acting (write-ahead). One process writes a journal at a time
-(``journal.lock``, with ``journal.lock.owner`` naming the holder).
+(``journal.lock``, with ``journal.lock.owner`` naming the holder); the journal file
+itself is locked too (``flock`` on its descriptor, held while it is open), so deleting
+``journal.lock`` does not let a second writer in, and a journal whose chain forks (two
+lines with the same ``seq``) is refused.
 """
 
 from __future__ import annotations
 
+import fcntl
 import getpass
 import hashlib
 import json
@@ -243,8 +247,9 @@ def _default_state_dir() -> Path:
 
 
 def _make_private_dir(path: Path) -> None:
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    os.chmod(path, 0o700)
+    from cockpit.paths import make_private_dir
+
+    make_private_dir(path)  # 0700, and so is every parent it creates
 
 
 def _fsync_dir(path: Path) -> None:
@@ -293,11 +298,13 @@ class Journal:
         except Timeout:
             raise JournalLockedError(self._locked_message()) from None
         try:
+            self._lock_file()
             self._write_owner()
             self.torn: TornLine | None = None
             self._events: list[Event] = []
             self._open_file()
         except BaseException:
+            self._close_file()
             self._lock.release()
             raise
 
@@ -359,16 +366,33 @@ class Journal:
             "user": self.actor.user,
             "since": format_time(self._clock()),
         }
-        fd = os.open(self.folder / OWNER_NAME, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        fd = os.open(self.folder / OWNER_NAME,
+                     os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(json.dumps(info))
 
-    def _open_file(self) -> None:
-        existed = self.path.exists()
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
-        os.fchmod(fd, 0o600)
+    def _close_file(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def _lock_file(self) -> None:
+        """Open the journal and lock the file itself: ``journal.lock`` can be deleted, the
+        lock on the journal's own inode cannot be bypassed that way."""
+        self._existed = self.path.exists()
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            raise JournalLockedError(self._locked_message()) from None
         self._fd = fd
-        if not existed:
+
+    def _open_file(self) -> None:
+        fd = self._fd
+        assert fd is not None
+        os.fchmod(fd, 0o600)
+        if not self._existed:
             _fsync_dir(self.folder)
         raw = self.path.read_bytes()
         try:
@@ -395,7 +419,7 @@ class Journal:
         while (self.folder / f"journal.torn-{n}").exists():
             n += 1
         target = self.folder / f"journal.torn-{n}"
-        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
         try:
             os.write(fd, data)
             os.fsync(fd)
