@@ -24,7 +24,6 @@ The session never rebuilds anything itself: everything is derived from
 
 from __future__ import annotations
 
-import os
 import threading
 import weakref
 from collections.abc import Mapping, Sequence
@@ -538,19 +537,11 @@ class IncidentSession:
         with self._lock:
             text = self.export(fmt)
             head, events = self.journal.head, self.journal.seq
+        from cockpit.paths import write_private
+
         target_dir = Path(directory) if directory is not None else self.folder
-        target = target_dir / f"{self.incident_id}.{fmt}"
-        partial = target_dir / f".{target.name}.partial"
-        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(text)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(partial, target)
-        except BaseException:
-            partial.unlink(missing_ok=True)
-            raise
+        # 0600, a temporary name beside it (O_EXCL|O_NOFOLLOW), fsync, rename: never a symlink
+        target = write_private(target_dir / f"{self.incident_id}.{fmt}", text)
         return ExportResult(target, fmt, head, events)
 
 

@@ -132,11 +132,12 @@ class Executor(ABC):
         """
         raise NotImplementedError(f"{type(self).__name__} does not post status updates")
 
-    def bind(self, record: Record, head: Callable[[], str]) -> None:
+    def bind(self, record: Record, head: Callable[[], str], folder: Any = None) -> None:
         """Attach the incident: ``record`` journals what the executor does on its own
         (deliveries, from its own thread), ``head`` is the journal head to quote in
-        every message. Default: nothing to attach."""
-        del record, head
+        every message, ``folder`` (a ``Path``) is the incident's folder (its outbox lives
+        there). Default: nothing to attach."""
+        del record, head, folder
 
     def close(self) -> None:  # noqa: B027 - an optional hook: most executors hold nothing
         """Stop background work and release clients (idempotent)."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import click
@@ -31,10 +30,12 @@ def export(ref: str, fmt: str, output: Path | None) -> None:
     if output is None:
         click.echo(text, nl=False)
         return
+    from cockpit.paths import write_private
+
     try:
-        fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        # atomic and 0600: a temporary name beside FILE, fsync, rename; a symlink at FILE is
+        # replaced, never followed, and an existing file's old mode is not kept
+        write_private(output, text)
     except OSError as exc:
         click.echo(f"error: {output}: {exc.strerror or exc}", err=True)
         raise SystemExit(2) from None

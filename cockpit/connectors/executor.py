@@ -75,9 +75,8 @@ class LiveExecutor(Executor):
 
             state_dir = default_state_dir()
         self.state_dir = Path(state_dir)
-        self.notifier = build_notifier(config, self.state_dir, read_only=read_only,
-                                       clean=self.clean, wait_s=notify_wait_s,
-                                       channels=channels)
+        self.notifier = build_notifier(config, read_only=read_only, clean=self.clean,
+                                       wait_s=notify_wait_s, channels=channels)
         runner = ProcessRunner(self.setup)
         self.kubernetes = KubernetesActions(self.setup)
         self.postgres = PostgresActions(self.setup, runner)
@@ -160,10 +159,12 @@ class LiveExecutor(Executor):
                                       "configured, or the cockpit is read-only")
         return self.notifier.post_status_update(text)
 
-    def bind(self, record: Record, head: Callable[[], str]) -> None:
-        """Journal notification deliveries through ``record`` (from the pump's thread) and
-        quote ``head()`` in every message."""
-        self.notifier.bind(record, head)
+    def bind(self, record: Record, head: Callable[[], str], folder: Path | None = None) -> None:
+        """Journal notification deliveries through ``record`` (from the pump's thread),
+        quote ``head()`` in every message, keep the outbox in the incident's ``folder``
+        (without one, a private ``notifications`` folder in the state folder)."""
+        self.notifier.bind(record, head,
+                           folder if folder is not None else self.state_dir / "notifications")
 
     def close(self) -> None:
         """Stop the outbox pump, kill running commands, close every client (idempotent)."""

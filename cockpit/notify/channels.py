@@ -16,20 +16,15 @@ from typing import Any
 import httpx
 
 from cockpit.config import Config, EmailSettings, PagerDutySettings, SlackSettings
-from cockpit.notify.message import Channel, DeliveryError
+from cockpit.notify.message import Channel, DeliveryError, parse_retry_after, slack_escaped
 
 _PERMANENT = {400: "400 Bad Request", 401: "401 Unauthorized", 403: "403 Forbidden",
               404: "404 Not Found", 410: "410 Gone"}
 
 
 def _retry_after(response: httpx.Response) -> float | None:
-    raw = response.headers.get("Retry-After")
-    if raw is None:
-        return None
-    try:
-        return max(0.0, float(raw))
-    except ValueError:
-        return None
+    """The server's ``Retry-After`` in seconds (unclamped: the outbox bounds it)."""
+    return parse_retry_after(response.headers.get("Retry-After"))
 
 
 def _post_json(service: str, url: str, body: dict[str, Any], timeout_s: float,
@@ -64,6 +59,10 @@ def _post_json(service: str, url: str, body: dict[str, Any], timeout_s: float,
     raise DeliveryError(f"{service} refused the message ({label})", retryable=False)
 
 
+#: Slack message keys whose values are settings, not text a reader sees.
+_SLACK_LITERAL_KEYS = frozenset({"mrkdwn", "unfurl_links", "unfurl_media", "link_names"})
+
+
 class SlackChannel:
     """Posts to a Slack incoming webhook."""
 
@@ -77,8 +76,11 @@ class SlackChannel:
         self.read_only = read_only
 
     def send(self, payload: dict[str, Any]) -> str:
-        """POST the message JSON; Slack answers ``200 ok``."""
-        response = _post_json("Slack", self._url, payload, self.timeout_s, self.read_only)
+        """POST the message JSON, every text escaped for Slack (``<!channel>`` and
+        ``<url|label>`` arrive inert); Slack answers ``200 ok``."""
+        body = {key: value if key in _SLACK_LITERAL_KEYS else slack_escaped(value)
+                for key, value in payload.items()}
+        response = _post_json("Slack", self._url, body, self.timeout_s, self.read_only)
         return f"Slack accepted ({response.status_code})"
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any, Literal, Protocol
 
-Outcome = Literal["delivered", "retrying", "failed"]
+Outcome = Literal["delivered", "retrying", "failed", "abandoned"]
 
 #: PagerDuty Events API v2 actions.
 PD_ACTIONS = ("trigger", "acknowledge", "resolve")
@@ -81,3 +84,53 @@ def email_message(subject: str, body: str, urgent: bool = True) -> Notification:
     """A plain-text mail to the configured recipients."""
     return Notification("email", f"Email: {subject}",
                         {"subject": subject, "body": body, "urgent": urgent})
+
+
+def parse_retry_after(raw: str | None, now: datetime | None = None) -> float | None:
+    """A ``Retry-After`` header in seconds from ``now``: delay-seconds or an HTTP date.
+
+    Returns the server's value unclamped (it may be ``inf``, huge, zero or negative: the
+    outbox clamps it to its own bounds), or None when the header is absent or not one of
+    the two forms (``soon``, ``NaN``, an unparseable date).
+    """
+    if raw is None:
+        return None
+    text = raw.strip()[:64]
+    if not text:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        pass
+    else:
+        return None if math.isnan(value) else value
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if when is None:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return (when - (now or datetime.now(UTC))).total_seconds()
+
+
+_SLACK_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+
+
+def slack_escape(text: str) -> str:
+    """``text`` as Slack shows it literally: ``&``, ``<`` and ``>`` escaped as Slack
+    documents, so ``<!channel>``, ``<@U123>`` and ``<url|label>`` arrive as plain text."""
+    return text.translate(_SLACK_ESCAPES)
+
+
+def slack_escaped(payload: Any) -> Any:
+    """A Slack message body with every text escaped by :func:`slack_escape` (the keys and
+    non-text values are left as they are)."""
+    if isinstance(payload, str):
+        return slack_escape(payload)
+    if isinstance(payload, dict):
+        return {key: slack_escaped(value) for key, value in payload.items()}
+    if isinstance(payload, list | tuple):
+        return [slack_escaped(value) for value in payload]
+    return payload

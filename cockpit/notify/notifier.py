@@ -1,13 +1,14 @@
 """The notifier: an outbox, the pump thread that delivers it, and the incident it reports to.
 
-A :class:`Notifier` owns a persistent :class:`~cockpit.notify.outbox.Outbox` and
-one daemon thread (the pump) that sends what is due, sleeping until the next
-message is due or until something is queued. Each attempt's outcome is
-journaled through the incident's ``record`` (``notification.delivered`` or
-``notification.failed`` with ``{channel, id, outcome, reason, attempts}``),
-from the pump's thread, and every message quotes the journal ``head`` so a
-reader can tell which record it came from. Both are attached with
-:meth:`Notifier.bind` once the incident exists.
+A :class:`Notifier` owns a persistent :class:`~cockpit.notify.outbox.Outbox` in the
+incident's own folder (owner-only; one outbox per incident, never shared) and one daemon
+thread (the pump) that sends what is due, sleeping until the next message is due or until
+something is queued. Each attempt's outcome is journaled through the incident's ``record``
+(``notification.delivered``, ``notification.failed`` with ``{channel, id, outcome, reason,
+attempts}``, or ``notification.abandoned`` when the outbox gives up or the operator drops
+a message), from the pump's thread, and every message quotes the journal ``head`` so a
+reader can tell which record it came from. Both, and the incident folder, are attached
+with :meth:`Notifier.bind` once the incident exists; ``on_abandoned`` tells the operator.
 
 :meth:`Notifier.queue` persists a message for a ``notify.*`` step and
 :meth:`Notifier.first_attempt` waits a few seconds for its first attempt, so the
@@ -37,8 +38,6 @@ from cockpit.notify.message import (
 from cockpit.notify.outbox import Outbox
 from cockpit.timeline.kinds import EventKind as K
 
-#: The folder under the cockpit's state folder that holds the outbox.
-NOTIFICATIONS_DIR = "notifications"
 #: Longest the pump sleeps with nothing due (it is woken when something is queued).
 IDLE_WAIT_S = 30.0
 
@@ -64,16 +63,23 @@ class Notifier:
     delivery's reason before it is journaled.
     """
 
-    def __init__(self, folder: str | Path, channels: Mapping[str, Channel], *,
+    def __init__(self, folder: str | Path | None, channels: Mapping[str, Channel], *,
                  environment: str, clean: Callable[[str], str] = str,
-                 wait_s: float = 3.0) -> None:
-        self.outbox = Outbox(folder, channels)
+                 wait_s: float = 3.0, **outbox_options: Any) -> None:
+        self.channels = dict(channels)
+        self._outbox_options = outbox_options
+        self._clean = clean
+        self.outbox: Outbox | None = None
+        """The incident's outbox: opened by :meth:`bind` (or here when ``folder`` is given)."""
+        if folder is not None:
+            self.outbox = self._open_outbox(folder)
         self.environment = environment
         self.wait_s = wait_s
         """How long :meth:`first_attempt` waits at most."""
-        self._clean = clean
         self._record: Record | None = None
         self._head: Callable[[], str] | None = None
+        self.on_abandoned: Callable[[str], None] | None = None
+        """Told (from the pump's thread) a one-line reason when a message is given up on."""
         self._results: dict[str, tuple[Outcome, str]] = {}
         self._results_cond = threading.Condition()
         self._wake = threading.Event()
@@ -84,10 +90,20 @@ class Notifier:
 
     # ------------------------------------------------------------ lifecycle
 
-    def bind(self, record: Record | None, head: Callable[[], str] | None) -> None:
-        """Journal deliveries through ``record`` and quote ``head()`` in every message."""
+    def _open_outbox(self, folder: str | Path) -> Outbox:
+        clean = self._clean if self._clean is not str else None  # None: the default redactor
+        return Outbox(folder, self.channels, clean=clean, **self._outbox_options)
+
+    def bind(self, record: Record | None, head: Callable[[], str] | None,
+             folder: str | Path | None = None) -> None:
+        """Journal deliveries through ``record``, quote ``head()`` in every message, and keep
+        the outbox in ``folder`` (the incident's): what an earlier run left pending there is
+        delivered now."""
         self._record = record
         self._head = head
+        if folder is not None and (self.outbox is None or self.outbox.folder != Path(folder)):
+            self.outbox = self._open_outbox(folder)
+            self._wake.set()
 
     def close(self) -> None:
         """Stop the pump (waits for a delivery in progress, at most 15 s). Idempotent."""
@@ -97,7 +113,7 @@ class Notifier:
 
     def configured(self, channel: str) -> bool:
         """Whether ``channel`` has a configured destination."""
-        return channel in self.outbox.channels
+        return channel in self.channels
 
     def head(self) -> str:
         """The bound journal head, or ``unknown`` (never raises)."""
@@ -133,9 +149,15 @@ class Notifier:
         note.payload["to"] = list(params["to"])
         return note
 
+    def _box(self) -> Outbox:
+        if self.outbox is None:
+            raise LookupError("no incident is open: notifications are kept in its folder")
+        return self.outbox
+
     def queue(self, note: Notification) -> str:
-        """Persist ``note`` in the outbox and wake the pump; returns the entry's id."""
-        entry_id = self.outbox.enqueue(note)
+        """Persist ``note`` (redacted) in the incident's outbox and wake the pump; returns the
+        entry's id."""
+        entry_id = self._box().enqueue(note)
         self._wake.set()
         return entry_id
 
@@ -152,7 +174,19 @@ class Notifier:
                     return Sent(entry_id, "pending", "no answer yet")
                 self._results_cond.wait(min(left, 0.2))
             outcome, detail = self._results[entry_id]
-        return Sent(entry_id, "pending" if outcome == "retrying" else outcome, detail)
+        shown = {"retrying": "pending", "abandoned": "failed"}.get(outcome, outcome)
+        return Sent(entry_id, shown, detail)
+
+    def drop(self, entry_id: str, reason: str = "dropped by the operator") -> None:
+        """Stop delivering a message for good; journaled as ``notification.abandoned``."""
+        entry = self._box().drop(entry_id, reason)
+        self._journal(K.NOTIFICATION_ABANDONED, entry.notification.channel, entry_id,
+                      "dropped", reason, entry.attempts)
+
+    def retry(self, entry_id: str) -> None:
+        """Deliver a refused or abandoned message again (fresh attempts, due now)."""
+        self._box().retry(entry_id)
+        self._wake.set()
 
     def post_status_update(self, text: str) -> str:
         """Queue a status update to Slack (no waiting); returns ``"slack"``.
@@ -170,13 +204,14 @@ class Notifier:
     def _pump_loop(self) -> None:
         """Deliver due messages until :meth:`close`; sleeps until the next one is due."""
         while not self._stopping.is_set():
+            box = self.outbox
             try:
-                results = self.outbox.deliver_due()
+                results = box.deliver_due() if box is not None else []
             except Exception:  # noqa: BLE001 - the pump must survive a broken disk or channel
                 results = []
             for entry_id, outcome, detail in results:
                 self._report(entry_id, outcome, detail)
-            due = self.outbox.next_due()
+            due = box.next_due() if box is not None else None
             wait = IDLE_WAIT_S if due is None else \
                 max(0.05, (due - datetime.now(UTC)).total_seconds())
             self._wake.wait(min(wait, IDLE_WAIT_S))
@@ -186,29 +221,45 @@ class Notifier:
         with self._results_cond:
             self._results.setdefault(entry_id, (outcome, detail))
             self._results_cond.notify_all()
-        entry = next((e for e in self.outbox.entries() if e.id == entry_id), None)
-        if self._record is None or entry is None:
+        entry = self.outbox.entry(entry_id) if self.outbox is not None else None
+        if entry is None:
             return
-        kind = K.NOTIFICATION_DELIVERED if outcome == "delivered" else K.NOTIFICATION_FAILED
-        data = {"channel": entry.notification.channel, "id": entry_id, "outcome": outcome,
-                "reason": self._clean(detail), "attempts": entry.attempts}
+        kind = {"delivered": K.NOTIFICATION_DELIVERED,
+                "abandoned": K.NOTIFICATION_ABANDONED}.get(outcome, K.NOTIFICATION_FAILED)
+        self._journal(kind, entry.notification.channel, entry_id, outcome, detail,
+                      entry.attempts)
+
+    def _journal(self, kind: str, channel: str, entry_id: str, outcome: str, detail: str,
+                 attempts: int) -> None:
+        reason = self._clean(detail)
+        if kind == K.NOTIFICATION_ABANDONED and self.on_abandoned is not None:
+            try:
+                self.on_abandoned(f"{channel} message {entry_id} not delivered: {reason}")
+            except Exception:  # noqa: BLE001, S110 - telling the operator must not kill the pump
+                pass
+        if self._record is None:
+            return
+        data = {"channel": channel, "id": entry_id, "outcome": outcome,
+                "reason": reason, "attempts": attempts}
         try:
             self._record(kind, data)
         except Exception:  # noqa: BLE001, S110 - journaling a delivery must never kill the pump
             pass
 
 
-def build_notifier(config: Config, state_dir: str | Path, *, read_only: bool,
+def build_notifier(config: Config, state_dir: str | Path | None = None, *, read_only: bool,
                    clean: Callable[[str], str] = str, wait_s: float = 3.0,
                    channels: Mapping[str, Channel] | None = None) -> Notifier:
-    """The notifier for ``config``: its outbox in ``state_dir/notifications``, a channel
-    per configured section (read-only channels refuse to send). ``channels`` overrides
-    the configured ones (tests)."""
+    """The notifier for ``config``: a channel per configured section (read-only channels
+    refuse to send); its outbox is opened in the incident's folder by :meth:`Notifier.bind`
+    (``state_dir`` is no longer used: one outbox per incident). ``channels`` overrides the
+    configured ones (tests)."""
+    del state_dir
     if channels is None:
         channels = {}
         if any((config.slack, config.pagerduty, config.email)):
             from cockpit.notify.channels import build_channels  # httpx: only when configured
 
             channels = build_channels(config, read_only=read_only)
-    return Notifier(Path(state_dir) / NOTIFICATIONS_DIR, channels,
-                    environment=config.cockpit.environment, clean=clean, wait_s=wait_s)
+    return Notifier(None, channels, environment=config.cockpit.environment, clean=clean,
+                    wait_s=wait_s)

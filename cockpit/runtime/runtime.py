@@ -311,6 +311,10 @@ class IncidentRuntime:
             self.session.record(kind, data)
         except JournalWriteError as exc:
             self._journal_failed(str(exc))
+        if kind == K.NOTIFICATION_ABANDONED:  # giving up on a message is never silent
+            self.say(f"{data.get('channel')} message {data.get('id')} not delivered: "
+                     f"{data.get('reason')}", title="Notification not delivered",
+                     severity="error", timeout_s=30.0)
 
     def _sync(self) -> None:
         """Journal what the decision engine decided since the last call (idempotent)."""

@@ -63,8 +63,12 @@ class EventKind(StrEnum):
     NOTIFICATION_QUEUED = "notification.queued"
     NOTIFICATION_DELIVERED = "notification.delivered"
     NOTIFICATION_FAILED = "notification.failed"
+    NOTIFICATION_ABANDONED = "notification.abandoned"
+    """channel, id, outcome (abandoned|dropped), reason, attempts: the outbox stopped trying"""
     SOURCE_STALE = "source.stale"
     SOURCE_RECOVERED = "source.recovered"
+    BACKUP_LEFTOVER_REMOVED = "backup.leftover_removed"
+    """path, size_bytes, pid: an interrupted backup's partial file, removed on resume"""
     SAMPLE = "sample"
     """metric, value: one per metric per 10 s at most, for the charts"""
     # training

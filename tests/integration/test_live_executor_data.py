@@ -385,7 +385,7 @@ def test_unconfigured_and_read_only_notifications(loopback, tmp_path: Path) -> N
     from cockpit.notify.message import DeliveryError
 
     with pytest.raises(DeliveryError, match="read-only mode: nothing is sent to Slack"):
-        ro.notifier.outbox.channels["slack"].send({"text": "x"})
+        ro.notifier.channels["slack"].send({"text": "x"})
     ro.close()
     assert server.hits("POST", "/hook") == []
 

@@ -69,25 +69,34 @@ def test_429_waits_for_retry_after_then_delivers(loopback, tmp_path: Path) -> No
     assert "retry in 30s" in outcomes[0][2]
 
 
-def test_5xx_backs_off_exponentially_and_gives_up(loopback, tmp_path: Path) -> None:
+def test_5xx_backs_off_exponentially_with_jitter_and_gives_up_keeping_it(loopback,
+                                                                        tmp_path: Path) -> None:
     server = loopback()
     server.script("POST", "/hook", Reply(500, "boom"))
-    box = Outbox(tmp_path, {"slack": slack_for(server.url + "/hook")}, base_backoff_s=5,
-                 max_attempts=3)
+    outcomes = Outcomes()
+    box = Outbox(tmp_path, {"slack": slack_for(server.url + "/hook")}, outcomes,
+                 base_backoff_s=5, max_backoff_s=30, max_attempts=6)
     box.enqueue(message(), now=T0)
     now = T0
     waits = []
-    for _ in range(3):
+    for _ in range(6):
         box.deliver_due(now)
         due = box.next_due()
         if due is None:
             break
         waits.append((due - now).total_seconds())
         now = due
-    assert waits == [5.0, 10.0]
+    # each wait is drawn between half and all of 5, 10, 20, then the 30 s cap
+    for wait, ceiling in zip(waits, (5, 10, 20, 30, 30), strict=True):
+        assert ceiling / 2 <= wait <= ceiling
+    assert len(set(waits)) == len(waits), "jitter: not the same wait every time"
     (entry,) = box.entries()
-    assert entry.state == "failed" and "gave up after 3 attempts" in entry.detail
-    assert len(server.hits("POST", "/hook")) == 3
+    assert entry.state == "abandoned" and "gave up after 6 attempts" in entry.detail
+    assert [o for _, o, _ in outcomes][-1] == "abandoned"
+    assert len(server.hits("POST", "/hook")) == 6
+    # given up on is not forgotten: it stays in the outbox, across a restart, until retried
+    (kept,) = Outbox(tmp_path, {}).undelivered()
+    assert kept.id == entry.id and kept.state == "abandoned"
 
 
 def test_client_errors_are_never_retried(loopback, tmp_path: Path) -> None:
