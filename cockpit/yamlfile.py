@@ -10,10 +10,16 @@ knows its line, for validators that report a bad *value* where it stands.
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+#: The largest data file (runbook, scenario, policy, config) the cockpit reads: the shipped
+#: ones are under 40 KB; anything near this is not a file a person wrote.
+MAX_DATA_FILE_BYTES = 4 * 1024 * 1024
 
 
 class DataFileError(ValueError):
@@ -117,6 +123,63 @@ for _tag in ("str", "int", "float", "bool", "null", "timestamp"):
     _ScalarLoader.add_constructor(f"tag:yaml.org,2002:{_tag}", _construct_scalar)
 
 
+def open_regular(path: str | Path, *, limit: int | None) -> int:
+    """Open ``path`` for reading only if it is a regular file of at most ``limit`` bytes.
+
+    Returns a blocking file descriptor (the caller closes it). A FIFO, a device
+    (``/dev/zero``), a socket or a folder is refused without reading a byte: the open is
+    non-blocking, so a FIFO with no writer cannot hang it. Raises :class:`DataFileError`.
+    """
+    flags = os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        raise DataFileError(path, None, f"cannot read: {exc.strerror or exc}") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            kind = ("a folder" if stat.S_ISDIR(info.st_mode) else
+                    "a FIFO" if stat.S_ISFIFO(info.st_mode) else
+                    "a device" if stat.S_ISCHR(info.st_mode) or stat.S_ISBLK(info.st_mode) else
+                    "a socket" if stat.S_ISSOCK(info.st_mode) else "not a file")
+            raise DataFileError(path, None, f"not a regular file ({kind}); only regular files "
+                                "are read")
+        if limit is not None and info.st_size > limit:
+            raise DataFileError(path, None, f"too large: {info.st_size:,} bytes (the limit is "
+                                f"{limit:,})")
+        os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def read_data_text(path: str | Path, *, limit: int = MAX_DATA_FILE_BYTES) -> str:
+    """The UTF-8 text of the regular file ``path``, at most ``limit`` bytes.
+
+    Errors are :class:`DataFileError` with the line where the problem stands: bytes that
+    are not UTF-8, or a NUL byte (a binary file), are reported on their own line.
+    """
+    fd = open_regular(path, limit=limit)
+    with os.fdopen(fd, "rb") as handle:
+        try:
+            data = handle.read(limit + 1)
+        except OSError as exc:
+            raise DataFileError(path, None, f"cannot read: {exc.strerror or exc}") from None
+    if len(data) > limit:  # it grew after the size check
+        raise DataFileError(path, None, f"too large: more than {limit:,} bytes")
+    nul = data.find(b"\0")
+    if nul >= 0:
+        raise DataFileError(path, data.count(b"\n", 0, nul) + 1,
+                            "NUL byte: this is not a text file")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise DataFileError(path, line, f"not UTF-8 text (byte 0x{data[exc.start]:02x})") \
+            from None
+
+
 def load_text(text: str, source_name: str, *, scalars: bool = False) -> Any:
     """Parse YAML ``text``; errors name ``source_name`` and the line.
 
@@ -133,19 +196,22 @@ def load_text(text: str, source_name: str, *, scalars: bool = False) -> Any:
         line = mark.line + 1 if mark is not None else None
         problem = exc.problem or exc.context or "invalid YAML"
         raise DataFileError(source_name, line, f"YAML syntax error: {problem}") from None
+    except yaml.reader.ReaderError as exc:
+        # a control character: libyaml and PyYAML report its position, not its line
+        line = text.count("\n", 0, max(0, exc.position)) + 1
+        what = f"#x{exc.character:04x}" if isinstance(exc.character, int) else "a character"
+        raise DataFileError(source_name, line,
+                            f"unacceptable character {what}: control characters are not "
+                            "allowed") from None
     except yaml.YAMLError as exc:
-        raise DataFileError(source_name, None, f"YAML error: {exc}") from None
+        first = " ".join(str(exc).split())[:200]
+        raise DataFileError(source_name, None, f"YAML error: {first}") from None
+    except RecursionError:
+        raise DataFileError(source_name, None, "nested too deeply") from None
     finally:
         loader.dispose()
 
 
 def load_file(path: str | Path) -> Any:
-    """Read and parse the YAML file at ``path``."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise DataFileError(path, None, f"cannot read: {exc.strerror or exc}") from None
-    except UnicodeDecodeError:
-        raise DataFileError(path, None, "not UTF-8 text") from None
-    return load_text(text, str(path))
+    """Read (:func:`read_data_text`: a regular file under the limit) and parse ``path``."""
+    return load_text(read_data_text(path), str(path))

@@ -104,11 +104,16 @@ def _check_redis(config: Config) -> str:
     source = RedisSource(config.redis)
     try:
         ping = source.ping_ms()
+        accepted = source.auth_accepted()
     except SourceError as exc:
         raise CheckFailed(str(exc)) from None
     finally:
         source.close()
-    auth = "authenticated, " if config.redis.password else ""
+    if config.redis.password is not None and not accepted:
+        raise CheckFailed(f"PING answered ({ping:.1f} ms) but Redis did not accept AUTH with the "
+                          "configured password (the server may have no password set): "
+                          "not authenticated")
+    auth = "authenticated, " if accepted else "no password configured, "
     return f"PING answered ({auth}{ping:.1f} ms)"
 
 

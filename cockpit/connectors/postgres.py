@@ -3,7 +3,11 @@
 Each poll opens a fresh connection (``connect_timeout``, ``statement_timeout``,
 ``default_transaction_read_only=on``), so the connector measures what a new
 client of the database experiences: its own connection error rate over the
-last polls is part of the snapshot. psycopg error text can carry row values in
+last polls is part of the snapshot. A read-only session is also built on
+:class:`ReadOnlyCursor`, which checks every statement against the read-only allowlist
+(:func:`~cockpit.connectors.readonly.check_read_only_sql`) before it is sent: PostgreSQL's
+read-only transaction still runs ANALYZE, VACUUM, REINDEX and pg_terminate_backend. psycopg
+error text can carry row values in
 its DETAIL line, so reasons are built from the SQLSTATE and the primary
 message only.
 """
@@ -19,6 +23,7 @@ from typing import Any
 import psycopg
 
 from cockpit.config import PostgresSettings
+from cockpit.connectors.readonly import ReadOnlyError, SqlRefused, check_read_only_sql
 from cockpit.domain import DatabaseSnapshot
 from cockpit.sources.base import SourceError
 
@@ -65,6 +70,42 @@ def describe_pg_error(exc: BaseException, secrets: tuple[str, ...] = ()) -> str:
     return f"PostgreSQL: {text[:90]}"
 
 
+class ReadOnlyCursor(psycopg.Cursor[Any]):
+    """A cursor that sends only statements of the read-only allowlist (COPY never)."""
+
+    refused = 0
+    """How many statements read-only cursors refused in this process (tests, doctor)."""
+
+    def _check(self, query: Any) -> None:
+        text = query if isinstance(query, str) else (
+            query.decode("utf-8", "replace") if isinstance(query, bytes) else None)
+        if text is None:
+            # a composed psycopg.sql object: render it the way it would be sent
+            text = query.as_string(self.connection)
+        try:
+            check_read_only_sql(text)
+        except SqlRefused as exc:
+            ReadOnlyCursor.refused += 1
+            raise ReadOnlyError(f"read-only mode: refused SQL: {exc} (nothing was sent)") \
+                from None
+
+    def execute(self, query: Any, params: Any = None, **kwargs: Any) -> Any:
+        self._check(query)
+        return super().execute(query, params, **kwargs)
+
+    def executemany(self, query: Any, params_seq: Any, **kwargs: Any) -> None:
+        self._check(query)
+        super().executemany(query, params_seq, **kwargs)
+
+    def stream(self, query: Any, params: Any = None, **kwargs: Any) -> Any:
+        self._check(query)
+        return super().stream(query, params, **kwargs)
+
+    def copy(self, statement: Any, params: Any = None, **kwargs: Any) -> Any:
+        ReadOnlyCursor.refused += 1
+        raise ReadOnlyError("read-only mode: refused SQL: COPY is not a read (nothing was sent)")
+
+
 def connect_kwargs(settings: PostgresSettings, read_only: bool = True) -> dict[str, Any]:
     """The keyword arguments for ``psycopg.connect`` (the password included: never log them)."""
     statement_ms = int(settings.timeout_s * 1000)
@@ -78,6 +119,8 @@ def connect_kwargs(settings: PostgresSettings, read_only: bool = True) -> dict[s
         "connect_timeout": max(2, math.ceil(settings.timeout_s)),
         "options": options, "application_name": "rollback-cockpit", "autocommit": True,
     }
+    if read_only:
+        kwargs["cursor_factory"] = ReadOnlyCursor
     if settings.password is not None:
         kwargs["password"] = settings.password.reveal()
     return kwargs

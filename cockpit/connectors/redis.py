@@ -114,6 +114,25 @@ class RedisSource:
             raise SourceError(describe_redis_error(exc, self.settings.timeout_s)) from None
         return (time.perf_counter() - started) * 1000.0
 
+    def auth_accepted(self) -> bool:
+        """Send AUTH itself, on a fresh connection without credentials: True only when the
+        server answered OK. (redis-py's handshake swallows the error a server without a
+        password gives, so a successful PING does not prove the password was accepted.)"""
+        if self.settings.password is None:
+            return False
+        from dataclasses import replace
+
+        bare = make_client(replace(self.settings, password=None, username=None))
+        user = [self.settings.username] if self.settings.username else []
+        try:
+            return bool(bare.execute_command("AUTH", *user, self.settings.password.reveal()))
+        except (redis.AuthenticationError, redis.ResponseError):
+            return False
+        except redis.RedisError as exc:
+            raise SourceError(describe_redis_error(exc, self.settings.timeout_s)) from None
+        finally:
+            bare.close()
+
     def fetch(self) -> CacheSnapshot:
         """PING, then read the procedures' keys in one MGET."""
         ping = self.ping_ms()

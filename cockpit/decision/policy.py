@@ -19,7 +19,15 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from cockpit.yamlfile import DataFileError, LineDict, LineList, Scalar, load_text, plain
+from cockpit.yamlfile import (
+    DataFileError,
+    LineDict,
+    LineList,
+    Scalar,
+    load_text,
+    plain,
+    read_data_text,
+)
 
 __all__ = [
     "SEVERITIES",
@@ -372,9 +380,8 @@ def load_policy(path: str | Path | None = None) -> Policy:
     """Load the policy at ``path`` (the shipped one when ``None``); raise ``PolicyError``."""
     file = Path(path) if path is not None else default_policy_path()
     try:
-        text = file.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise PolicyError(f"{file}:0: cannot read policy: {exc.strerror or exc}") from None
-    except UnicodeDecodeError:
-        raise PolicyError(f"{file}:0: policy is not UTF-8 text") from None
+        text = read_data_text(file)  # a regular file under the size limit, UTF-8, no NUL
+    except DataFileError as exc:
+        message = exc.message.replace("cannot read:", "cannot read policy:", 1)
+        raise PolicyError(f"{file}:{exc.line or 0}: {message}") from None
     return parse_policy(text, str(file))

@@ -22,6 +22,7 @@ from cockpit.actions.executor import ActionResult, RunContext
 from cockpit.actions.types import ResolvedAction, terminate_sql
 from cockpit.connectors.actions.base import Call, Fail, Setup
 from cockpit.connectors.actions.shell import ProcessRunner
+from cockpit.connectors.readonly import ReadOnlyError, SqlRefused, check_read_only_sql
 
 #: pg_dump waits at most this long for a table lock, then fails rather than queues.
 LOCK_WAIT_TIMEOUT = "30s"
@@ -78,6 +79,9 @@ class PostgresActions:
             yield conn
         except psycopg.Error as exc:
             raise Fail(describe_pg_error(exc, secrets)) from None
+        except ReadOnlyError as exc:
+            # the read-only session's cursor refused a statement before it was sent
+            raise Fail(str(exc)) from None
         finally:
             conn.close()
 
@@ -121,7 +125,8 @@ class PostgresActions:
             raise Fail(f"{p['sql_file']}: cannot read ({exc.strerror})") from None
         all_figures = "one row per figure" in sql.lower()
         with self.connect(call, p["database"], read_only=True) as conn, conn.cursor() as cur:
-            cur.execute(sql)  # the file is trusted runbook data; the session is read-only
+            # the session is read-only and its cursor sends only the read-only allowlist
+            cur.execute(sql)
             description = cur.description or []
             shape = [(col.name, col.type_code) for col in description]
             if len(shape) != 2 or shape[0][1] not in _TEXT_OIDS or shape[1][1] not in _INT_OIDS:
@@ -168,10 +173,21 @@ class PostgresActions:
         return call.ok()
 
     def sql(self, action: ResolvedAction, call: Call) -> ActionResult:
-        """``pg.sql``: one statement; a SELECT reports its row count only, never the rows."""
+        """``pg.sql``: one statement; a read reports its row count only, never the rows.
+
+        A statement of the read-only allowlist runs on a read-only session; anything else
+        (a SELECT calling pg_terminate_backend included) needs a writing session, which a
+        read-only cockpit never opens: it is refused before it is sent.
+        """
         p = action.params
         statement = p["statement"]
-        is_select = statement.lstrip().upper().startswith("SELECT")
+        try:
+            check_read_only_sql(statement)
+            is_select = True
+        except SqlRefused as exc:
+            if self.read_only:
+                raise Fail(f"read-only mode: refused SQL: {exc} (nothing was sent)") from None
+            is_select = False
         with self.connect(call, p["database"], read_only=is_select) as conn:
             cur = conn.execute(statement)
             if is_select:
