@@ -31,6 +31,8 @@ from dataclasses import MISSING, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from cockpit.yamlfile import DataFileError, read_data_text
+
 
 class ConfigError(Exception):
     """The configuration is unusable; the message is one line naming file, key and problem."""
@@ -351,6 +353,14 @@ _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 _HEADER = re.compile(r"^\s*\[\s*([A-Za-z0-9_.\"' -]+?)\s*\]\s*(#.*)?$")
 _SSLMODES = {"disable", "allow", "prefer", "require", "verify-ca", "verify-full"}
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
+_CONVENTIONAL_ENV = re.compile(r"^[A-Z][A-Z0-9]*(_[A-Z0-9]+)*$")
+#: The shortest secret the redactor accepts (it refuses shorter ones: they shred text).
+MIN_SECRET_LENGTH = 4
+#: The largest config file and secret file read.
+MAX_CONFIG_BYTES = 1024 * 1024
+_MAX_SECRET_FILE_BYTES = 64 * 1024
+
 
 
 class _Locator:
@@ -451,25 +461,46 @@ class _Loader:
             if not secret_path.is_absolute() and self.path is not None:
                 secret_path = self.path.parent / secret_path
             try:
-                text = secret_path.read_text(encoding="utf-8").strip()
-            except OSError as exc:
-                raise self.error(table, key, f"[{table}].{key}: cannot read {secret_path}: "
-                                 f"{exc.strerror or type(exc).__name__}", where=False) from None
+                text = read_data_text(secret_path, limit=_MAX_SECRET_FILE_BYTES).strip()
+            except DataFileError as exc:
+                # never the line: it would point into the secret
+                message = exc.message.replace("cannot read:", f"cannot read {secret_path}:", 1)
+                if message == exc.message:
+                    message = f"{secret_path}: {message}"
+                raise self.error(table, key, f"[{table}].{key}: {message}",
+                                 where=False) from None
             if not text:
                 raise self.error(table, key, f"[{table}].{key}: {secret_path} is empty",
                                  where=False)
-            return Secret(text, f"file {secret_path}")
+            return self.checked(table, key, Secret(text, f"file {secret_path}"))
         if env_ref:
             key = f"{name}_env"
+            if not _ENV_NAME.match(env_ref):
+                # a secret pasted where its variable's name belongs: never echo it
+                raise self.error(table, key, f"[{table}].{key}: must name an environment "
+                                 "variable (letters, digits and _); the value is not shown: "
+                                 "if it is the secret itself, put it in the environment and "
+                                 "write the variable's name here")
             value = self.environ.get(env_ref)
             if value:
-                return Secret(value, f"env {env_ref}")
-            # an optional secret's *_env is only set when written explicitly
-            raise self.error(table, key, f"[{table}].{key}: environment variable {env_ref} "
-                             "is not set", where=False)
+                return self.checked(table, key, Secret(value, f"env {env_ref}"))
+            # an optional secret's *_env is only set when written explicitly; the name is
+            # echoed only when it looks like one (UPPER_CASE), never what may be a key
+            shown = (f"environment variable {env_ref}" if _CONVENTIONAL_ENV.match(env_ref)
+                     else "the environment variable it names (not shown: it does not look "
+                     "like a variable name)")
+            raise self.error(table, key, f"[{table}].{key}: {shown} is not set", where=False)
         if required:
             raise self.error(table, None, f"[{table}]: {name}_env or {name}_file is required")
         return None
+
+    def checked(self, table: str, key: str, secret: Secret) -> Secret:
+        """``secret``, if long enough for the redactor to hide it everywhere it appears."""
+        if len(secret.reveal()) < MIN_SECRET_LENGTH:
+            raise self.error(table, key, f"[{table}].{key}: the secret is shorter than "
+                             f"{MIN_SECRET_LENGTH} characters, too short to be redacted from "
+                             "the record reliably; use a longer one", where=False)
+        return secret
 
     def section(self, table: str, cls: type, raw: object) -> Any:
         if not isinstance(raw, dict):
@@ -547,10 +578,11 @@ def load_config(path: str | Path | None = None,
     if path is not None:
         file_path = Path(path)
         try:
-            text = file_path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ConfigError(f"{file_path}: cannot read config file: "
-                              f"{exc.strerror or type(exc).__name__}") from None
+            text = read_data_text(file_path, limit=MAX_CONFIG_BYTES)
+        except DataFileError as exc:
+            where = f"{file_path}:{exc.line}" if exc.line else str(file_path)
+            message = exc.message.replace("cannot read:", "cannot read config file:", 1)
+            raise ConfigError(f"{where}: {message}") from None
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
