@@ -17,6 +17,7 @@ text because it is never part of a command.
 from __future__ import annotations
 
 import json
+import posixpath
 import re
 import shlex
 from collections.abc import Callable, Mapping
@@ -239,7 +240,25 @@ def _safe_text(raw: Any, name: str, subst: Subst) -> str:
 def _path(raw: Any, name: str, subst: Subst) -> str:
     value = _pattern(_PATH, "a safe file path (letters, digits, _ . / - : @ % + = , ~)")(
         raw, name, subst)
+    if isinstance(raw, str) and "${" in raw:
+        _confine_path(raw, str(value), name, subst(raw)[1])
     return str(value)
+
+
+def _confine_path(raw: str, value: str, name: str, used: tuple[str, ...]) -> None:
+    """A path built from variables stays inside the folder the runbook wrote before the
+    first variable (``/backups/emergency/rollback_${incident_id}.dump``: /backups/emergency),
+    and no ``..`` segment climbs out of it."""
+    literal = raw.split("${", 1)[0]
+    root = literal.rstrip("/") if literal.endswith("/") else posixpath.dirname(literal)
+    if ".." in value.split("/"):
+        raise ActionError(f"parameter '{name}': '{value}'{_origin(used)} climbs out of its "
+                          "folder ('..' is refused in a path built from variables)", name)
+    if root:
+        normal = posixpath.normpath(value)
+        if normal != root and not normal.startswith(root.rstrip("/") + "/"):
+            raise ActionError(f"parameter '{name}': '{value}'{_origin(used)} is outside "
+                              f"{root}, the folder the runbook names", name)
 
 
 def _sql_file(raw: Any, name: str, subst: Subst) -> str:

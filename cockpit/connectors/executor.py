@@ -24,6 +24,7 @@ Client libraries are imported on first use: building the executor is cheap.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -48,6 +49,7 @@ from cockpit.connectors.actions.shell import ProcessRunner, ShellActions
 from cockpit.notify.message import Channel
 from cockpit.notify.notifier import build_notifier
 from cockpit.sources.base import SourceError
+from cockpit.timeline.kinds import EventKind as K
 from cockpit.timeline.redact import Redactor
 
 __all__ = ["DRY_RUN_TYPES", "RESTARTED_AT", "LiveExecutor", "build_executor", "passfile_line"]
@@ -165,6 +167,12 @@ class LiveExecutor(Executor):
         (without one, a private ``notifications`` folder in the state folder)."""
         self.notifier.bind(record, head,
                            folder if folder is not None else self.state_dir / "notifications")
+        self.postgres.folder = folder
+        # an interrupted backup's partial dump (the cockpit was killed mid-step): removed,
+        # and the record says so
+        for leftover in self.postgres.remove_leftovers():
+            with contextlib.suppress(Exception):
+                record(K.BACKUP_LEFTOVER_REMOVED, leftover)
 
     def close(self) -> None:
         """Stop the outbox pump, kill running commands, close every client (idempotent)."""

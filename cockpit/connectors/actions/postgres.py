@@ -9,9 +9,11 @@ the archive is read back with ``pg_restore --list`` before the step succeeds.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import shutil
+import stat
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -28,6 +30,48 @@ from cockpit.connectors.readonly import ReadOnlyError, SqlRefused, check_read_on
 LOCK_WAIT_TIMEOUT = "30s"
 _INT_OIDS = frozenset({20, 21, 23, 26, 1700})  # int8, int2, int4, oid, numeric
 _TEXT_OIDS = frozenset({25, 1043, 19, 1042})  # text, varchar, name, bpchar
+
+
+#: A step's private folder for its passfile: ``cockpit-pg-<pid>-<random>`` in the temp
+#: folder (0700), removed when the step ends; one a killed cockpit left is removed at start.
+PRIVATE_PREFIX = "cockpit-pg-"
+#: The incident folder's list of backups in progress (``start``/``end`` lines): what a
+#: resume finds started and never ended is an interrupted backup's leftover.
+BACKUPS_FILE = "backups.jsonl"
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process: not ours to clean after
+    return True
+
+
+def remove_stale_private_dirs(tmp: Path | None = None) -> list[Path]:
+    """Remove the passfile folders of cockpits that were killed mid-step (ours only, their
+    process gone); returns what was removed."""
+    base = Path(tmp) if tmp is not None else Path(tempfile.gettempdir())
+    removed: list[Path] = []
+    for folder in base.glob(PRIVATE_PREFIX + "*"):
+        match = re.fullmatch(re.escape(PRIVATE_PREFIX) + r"(\d+)-.+", folder.name)
+        if match is None:
+            continue
+        try:
+            info = folder.lstat()
+        except OSError:
+            continue
+        if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
+            continue
+        if _alive(int(match.group(1))):
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        removed.append(folder)
+    return removed
 
 
 def passfile_line(host: str, port: int, dbname: str, user: str, password: str) -> str:
@@ -48,6 +92,68 @@ class PostgresActions:
         self.config = setup.config
         self.read_only = setup.read_only
         self.runner = runner
+        self.folder: Path | None = None
+        """The incident's folder (set when the executor is bound): its backups list."""
+        with contextlib.suppress(OSError):
+            remove_stale_private_dirs()
+
+    # ---------------------------------------------------------------- backups in progress
+
+    def _note_backup(self, op: str, partial: Path, final: Path, **extra: object) -> None:
+        """Append ``start``/``end`` for ``partial`` to the incident's backups list (0600)."""
+        if self.folder is None:
+            return
+        from cockpit.paths import make_private_dir, open_private_append
+
+        record = {"op": op, "partial": str(partial), "final": str(final), "pid": os.getpid(),
+                  **extra}
+        with contextlib.suppress(OSError):
+            make_private_dir(self.folder)
+            fd = open_private_append(self.folder / BACKUPS_FILE)
+            try:
+                os.write(fd, (json.dumps(record, sort_keys=True) + "\n").encode("utf-8"))
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+
+    def remove_leftovers(self) -> list[dict[str, object]]:
+        """Remove what interrupted backups of this incident left (a ``.NAME.partial-PID`` of a
+        process that is gone); returns ``{path, size_bytes, pid}`` for each one removed."""
+        if self.folder is None:
+            return []
+        started: dict[str, dict[str, object]] = {}
+        try:
+            with open(self.folder / BACKUPS_FILE, encoding="utf-8", errors="replace") as handle:
+                for line in handle:
+                    try:
+                        record = json.loads(line)
+                    except ValueError:
+                        continue
+                    if not isinstance(record, dict) or not isinstance(record.get("partial"), str):
+                        continue
+                    if record.get("op") == "start":
+                        started[record["partial"]] = record
+                    elif record.get("op") == "end":
+                        started.pop(record["partial"], None)
+        except OSError:
+            return []
+        removed: list[dict[str, object]] = []
+        for partial_name, record in started.items():
+            pid = record.get("pid")
+            if not isinstance(pid, int) or _alive(pid):
+                continue
+            partial = Path(partial_name)
+            outcome = "nothing left"
+            with contextlib.suppress(OSError):
+                info = partial.lstat()
+                if stat.S_ISREG(info.st_mode) or stat.S_ISLNK(info.st_mode):
+                    partial.unlink()
+                    outcome = "leftover removed"
+                    removed.append({"path": partial_name, "pid": pid, "size_bytes":
+                                    info.st_size if stat.S_ISREG(info.st_mode) else 0})
+            self._note_backup("end", partial, Path(str(record.get("final", ""))),
+                              outcome=outcome)
+        return removed
 
     def settings(self, database: str) -> Any:
         """The configured connection settings, pointed at ``database``."""
@@ -218,21 +324,33 @@ class PostgresActions:
 
     def backup(self, action: ResolvedAction, call: Call) -> ActionResult:
         """``pg.backup``: pg_dump to a temporary name, fsync, rename, read back."""
+        from cockpit.paths import make_private_dir, temp_name
+
         p = action.params
         settings = self.settings(p["database"])
         final = Path(p["path"])
+        if ".." in final.parts:
+            raise Fail(f"{final}: '..' is refused in a backup path")
+        if final.is_symlink():
+            raise Fail(f"{final} is a symbolic link: refusing to write a backup through it")
         if final.exists():
             raise Fail(f"{final} already exists: refusing to overwrite a backup")
         tools = {tool: shutil.which(tool) for tool in ("pg_dump", "pg_restore")}
         for tool, found in tools.items():
             if found is None:
                 raise Fail(f"{tool} is not installed (PostgreSQL client tools)")
-        try:
-            final.parent.mkdir(parents=True, exist_ok=True)
+        try:  # folders made here are owner-only; an existing one is left as it is
+            make_private_dir(final.parent, tighten=False)
         except OSError as exc:
-            raise Fail(f"cannot create {final.parent}: {exc.strerror}") from None
-        partial = final.with_name(f".{final.name}.partial-{os.getpid()}")
-        private = Path(tempfile.mkdtemp(prefix="cockpit-pg-"))  # 0700
+            raise Fail(f"cannot create {final.parent}: {exc.strerror or exc}") from None
+        partial = temp_name(final)  # .NAME.partial-PID, beside it
+        try:  # created owner-only before pg_dump writes into it: never world-readable
+            os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW,
+                             0o600))
+        except OSError as exc:
+            raise Fail(f"cannot create {partial.name}: {exc.strerror or exc}") from None
+        self._note_backup("start", partial, final)
+        private = Path(tempfile.mkdtemp(prefix=f"{PRIVATE_PREFIX}{os.getpid()}-"))  # 0700
         try:
             env = self.child_env(settings, private)
             argv = [str(tools["pg_dump"]), "--host", settings.host, "--port", str(settings.port),
@@ -242,12 +360,27 @@ class PostgresActions:
             call.say(f"pg_dump: dumping database \"{settings.dbname}\" to {final} "
                      f"(temporary {partial.name})")
             code = self.runner.stream(argv, call, env=env, label="pg_dump")
+            shutil.rmtree(private, ignore_errors=True)  # the passfile: not a moment longer
+            env.pop("PGPASSFILE", None)
             if code != 0:
                 raise Fail(f"pg_dump failed (exit {code})" if code > 0 else
                             f"pg_dump stopped: {call.stop_reason() or 'killed'}")
-            with open(partial, "rb") as handle:
-                os.fsync(handle.fileno())
-            os.replace(partial, final)
+            fd = os.open(partial, os.O_RDONLY | os.O_NOFOLLOW)
+            try:
+                os.fchmod(fd, 0o600)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            try:  # a hard link never replaces what appeared at the name meanwhile
+                os.link(partial, final, follow_symlinks=False)
+                partial.unlink()
+            except FileExistsError:
+                raise Fail(f"{final} appeared while dumping: refusing to overwrite it") from None
+            except OSError:  # a file system without hard links: rename, checked just before
+                if final.is_symlink() or final.exists():
+                    raise Fail(f"{final} appeared while dumping: refusing to overwrite it") \
+                        from None
+                os.replace(partial, final)
             dir_fd = os.open(final.parent, os.O_RDONLY)
             try:
                 os.fsync(dir_fd)
@@ -273,4 +406,5 @@ class PostgresActions:
             with contextlib.suppress(OSError):
                 partial.unlink()
             shutil.rmtree(private, ignore_errors=True)
+            self._note_backup("end", partial, final)
 

@@ -35,9 +35,10 @@ class ProcessRunner:
             _kill(proc)
 
     def stream(self, argv: list[str], call: Call, *, env: Mapping[str, str] | None = None,
-                label: str = "") -> int:
+                label: str = "", umask: int = 0o077) -> int:
         """Run argv (no shell), stream its output, stop it on timeout/cancel.
 
+        The command runs with ``umask`` (default 077: whatever it creates is owner-only).
         Returns the exit code, or -1 when it was stopped.
         """
         if env is None:
@@ -45,7 +46,8 @@ class ProcessRunner:
         try:
             proc = subprocess.Popen(  # noqa: S603 - argv list, never a shell
                 argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                text=True, errors="replace", env=dict(env), start_new_session=True, bufsize=1)
+                text=True, errors="replace", env=dict(env), start_new_session=True, bufsize=1,
+                umask=umask)
         except FileNotFoundError:
             raise Fail(f"{argv[0]}: command not found") from None
         except OSError as exc:
