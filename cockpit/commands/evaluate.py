@@ -66,9 +66,21 @@ def evaluate(samples_path: Path, policy_path: Path | None) -> None:
     except PolicyError as exc:
         click.echo(str(exc), err=True)
         raise SystemExit(2) from None
+    import os
+
+    from cockpit.decision.headless import MAX_SAMPLES_BYTES, read_lines
+    from cockpit.yamlfile import DataFileError, open_regular
+
+    source = str(samples_path)
     try:
-        with samples_path.open("rb") as handle:
-            samples = parse_samples(handle, policy, str(samples_path))
+        # a regular file under the limit (a FIFO or /dev/zero is refused), read a bounded
+        # line at a time
+        fd = open_regular(samples_path, limit=MAX_SAMPLES_BYTES)
+        with os.fdopen(fd, "rb") as handle:
+            samples = parse_samples(read_lines(handle, source), policy, source)
+    except DataFileError as exc:
+        click.echo(f"{samples_path}:0: {exc.message}", err=True)
+        raise SystemExit(2) from None
     except SampleError as exc:
         click.echo(str(exc), err=True)
         raise SystemExit(2) from None

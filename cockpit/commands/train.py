@@ -78,14 +78,27 @@ def run_headless(scenario_id: str, speed: float | None, seed: int | None,
     from cockpit.training.session import TrainingSession
     from cockpit.yamlfile import DataFileError
 
+    from cockpit.timeline.journal import JournalWriteError
+
+    def cannot_record(exc: OSError | JournalWriteError) -> int:
+        # a full disk or an unwritable state folder: one line, never a traceback
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        click.echo(f"cockpit: cannot record the training incident: {reason}", err=True)
+        return 2
+
     try:
         session = TrainingSession(find_scenario(scenario_id), mode="demo", seed=seed,
                                   speed=speed, actor="autopilot")
     except DataFileError as exc:
         raise click.ClickException(str(exc)) from None
+    except (OSError, JournalWriteError) as exc:
+        return cannot_record(exc)
     narrate = None if quiet else click.echo
     try:
         score = Autopilot(session, narrate).play()
+    except (OSError, JournalWriteError) as exc:
+        session.abandon()
+        return cannot_record(exc)
     except AutopilotError as exc:
         session.abandon()
         click.echo(f"cockpit: autopilot stopped: {exc}", err=True)

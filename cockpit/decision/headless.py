@@ -25,17 +25,28 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, BinaryIO
 
 from cockpit.decision.engine import DecisionEngine, TriggerChange, iso
 from cockpit.decision.policy import Policy
 
-__all__ = ["Evaluation", "Sample", "SampleError", "evaluate_samples", "parse_samples"]
+__all__ = ["MAX_LINE_BYTES", "MAX_SAMPLES_BYTES", "Evaluation", "Sample", "SampleError",
+           "evaluate_samples", "parse_samples", "read_lines"]
 
 _KEYS = frozenset({"t", "metric", "value"})
+#: The longest input line read (a sample line is under 120 bytes): a longer one is an
+#: error found after reading at most this much of it.
+MAX_LINE_BYTES = 4096
+#: The largest samples file evaluated (about 10 million samples).
+MAX_SAMPLES_BYTES = 1024 * 1024 * 1024
+#: Sample times the engine can do arithmetic on (windows, decide-by deadlines).
+_EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+_LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+#: The largest magnitude a value may have (metrics are percentages and milliseconds).
+_MAX_VALUE = 1e15
 
 
 class SampleError(ValueError):
@@ -70,17 +81,46 @@ def _reject_constant(name: str) -> float:
     raise ValueError(f"{name} is not a number")
 
 
+def _shown(value: object) -> str:
+    """``repr(value)`` cut to 40 characters: an error never echoes a whole input back
+    (``repr`` escapes control characters, so nothing reaches the terminal raw)."""
+    text = repr(value) if not isinstance(value, int) or abs(value) < 10**30 else \
+        "an integer of more than 30 digits"
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def read_lines(handle: BinaryIO, source: str,
+               limit: int = MAX_LINE_BYTES) -> Iterator[bytes]:
+    """The lines of ``handle``, each read with at most ``limit + 1`` bytes in memory.
+
+    A line longer than ``limit`` raises ``SampleError`` at its line number, so a 1 GB
+    line costs 4 KB, not gigabytes.
+    """
+    number = 0
+    while True:
+        line = handle.readline(limit + 1)
+        if not line:
+            return
+        number += 1
+        if len(line) > limit and not (len(line) == limit + 1 and line.endswith(b"\n")):
+            raise SampleError(f"{source}:{number}: line longer than {limit:,} bytes")
+        yield line
+
+
 def _parse_line(text: str, number: int, source: str, policy: Policy) -> Sample:
     where = f"{source}:{number}"
     try:
         record = json.loads(text, parse_constant=_reject_constant)
+    except RecursionError:
+        raise SampleError(f"{where}: malformed JSON: nested too deeply") from None
     except ValueError as exc:
-        raise SampleError(f"{where}: malformed JSON: {exc}") from None
+        raise SampleError(f"{where}: malformed JSON: {str(exc)[:80]}") from None
     if not isinstance(record, dict):
         raise SampleError(f"{where}: expected a JSON object with t, metric and value")
     unknown = sorted(set(record) - _KEYS)
     if unknown:
-        raise SampleError(f"{where}: unknown key {unknown[0]!r} (expected t, metric, value)")
+        raise SampleError(f"{where}: unknown key {_shown(unknown[0])} (expected t, metric, "
+                          "value)")
     missing = sorted(_KEYS - set(record))
     if missing:
         raise SampleError(f"{where}: missing {', '.join(repr(k) for k in missing)}")
@@ -90,26 +130,38 @@ def _parse_line(text: str, number: int, source: str, policy: Policy) -> Sample:
     is_event = metric in policy.events
     if not is_event and metric not in policy.metrics:
         known = ", ".join(sorted(policy.metrics | policy.events))
-        raise SampleError(f"{where}: unknown metric {metric!r} (known: {known})")
+        raise SampleError(f"{where}: unknown metric {_shown(metric)} (known: {known})")
     stamp = record["t"]
     if not isinstance(stamp, str):
-        raise SampleError(f"{where}: bad timestamp {stamp!r}: expected an ISO 8601 string")
+        raise SampleError(f"{where}: bad timestamp {_shown(stamp)}: expected an ISO 8601 "
+                          "string")
     try:
         moment = datetime.fromisoformat(stamp)
     except ValueError:
-        raise SampleError(f"{where}: bad timestamp {stamp!r}: not ISO 8601") from None
+        raise SampleError(f"{where}: bad timestamp {_shown(stamp)}: not ISO 8601") from None
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise SampleError(
-            f"{where}: bad timestamp {stamp!r}: no time zone (add 'Z' or '+00:00')"
+            f"{where}: bad timestamp {_shown(stamp)}: no time zone (add 'Z' or '+00:00')"
         )
+    try:
+        moment = moment.astimezone(UTC)
+    except OverflowError:
+        moment = _LATEST  # out of range whichever way it overflowed: refused below
+    if not _EARLIEST <= moment < _LATEST:
+        raise SampleError(f"{where}: bad timestamp {_shown(stamp)}: out of range (1970 to "
+                          "8999)")
     value = record["value"]
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise SampleError(f"{where}: value must be a number, not {value!r}")
+        raise SampleError(f"{where}: value must be a number, not {_shown(value)}")
+    if isinstance(value, int) and abs(value) > _MAX_VALUE:
+        raise SampleError(f"{where}: value {_shown(value)} is out of range")
     if not math.isfinite(value):
         raise SampleError(f"{where}: value must be finite")
+    if abs(value) > _MAX_VALUE:
+        raise SampleError(f"{where}: value {_shown(value)} is out of range")
     if is_event and value != 1:
-        raise SampleError(f"{where}: event {metric!r} must have value 1, not {value!r}")
-    return Sample(number, moment.astimezone(UTC), metric, float(value), is_event)
+        raise SampleError(f"{where}: event {metric!r} must have value 1, not {_shown(value)}")
+    return Sample(number, moment, metric, float(value), is_event)
 
 
 def parse_samples(lines: Iterable[bytes | str], policy: Policy, source: str) -> list[Sample]:
