@@ -74,11 +74,10 @@ def run_headless(scenario_id: str, speed: float | None, seed: int | None,
                  quiet: bool = False) -> int:
     """Play the autopilot on ``scenario_id`` without a UI; returns the exit code."""
     from cockpit.sim.scenario import find_scenario
+    from cockpit.timeline.journal import JournalWriteError
     from cockpit.training.autopilot import Autopilot, AutopilotError
     from cockpit.training.session import TrainingSession
     from cockpit.yamlfile import DataFileError
-
-    from cockpit.timeline.journal import JournalWriteError
 
     def cannot_record(exc: OSError | JournalWriteError) -> int:
         # a full disk or an unwritable state folder: one line, never a traceback
