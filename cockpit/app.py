@@ -622,7 +622,7 @@ def open_incident_app(session: IncidentSession) -> CockpitApp:
     from cockpit.config import load_config
     from cockpit.connectors import build_sources
     from cockpit.connectors.executor import build_executor
-    from cockpit.timeline.redact import register_secret
+    from cockpit.timeline.redact import configure_identifiers, register_secret
 
     config = load_config(state.config)
     for secret in config.secrets():
@@ -631,6 +631,9 @@ def open_incident_app(session: IncidentSession) -> CockpitApp:
     read_only = state.read_only or config.cockpit.read_only
     return make_app(build_sources(config, read_only=read_only), clock=session.clock,
                     environment=config.cockpit.environment,
+    configure_identifiers(patient_name_patterns=config.redaction.patient_name_patterns,
+                          mrn_patterns=config.redaction.mrn_patterns,
+                          terms=config.redaction.terms)
                     estate_label="LIVE READ-ONLY" if read_only else "LIVE", session=session,
                     executor=build_executor(config, read_only=read_only), read_only=read_only,
                     variables=config.runbook_variables())

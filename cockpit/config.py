@@ -273,6 +273,26 @@ class EmailSettings:
 #: TOML table name -> settings class, in the order sections are checked.
 SECTIONS: dict[str, type] = {
     "cockpit": CockpitSettings,
+@dataclass(frozen=True)
+class RedactionSettings:
+    """``[redaction]``: your own patient identifiers, redacted like the built-in kinds
+    (SSN, phone, date of birth, MRN...) in the journal, every export, the screen's step
+    previews and output, and outgoing messages."""
+
+    patient_name_patterns: tuple[str, ...] = ()
+    """Regular expressions matching patient names (each match becomes ``[REDACTED:patient]``)."""
+    mrn_patterns: tuple[str, ...] = ()
+    """Regular expressions matching your MRN formats, e.g. ``"\\bH\\d{8}\\b"`` (``mrn``)."""
+    terms: tuple[str, ...] = ()
+    """Literal terms (patient names) to redact, matched whole-word, any case."""
+    terms_file: str | None = None
+    """A file of further terms, one a line (``#`` comments; relative to this config file).
+    Keep it owner-only: it is a list of patients."""
+
+
+#: Largest ``[redaction].terms_file`` read (bytes).
+TERMS_FILE_LIMIT = 16 * 1024 * 1024
+
     "datadog": DatadogSettings,
     "kubernetes": KubernetesSettings,
     "postgres": PostgresSettings,
@@ -284,6 +304,7 @@ SECTIONS: dict[str, type] = {
 }
 
 
+    "redaction": RedactionSettings,
 @dataclass(frozen=True)
 class Config:
     """The whole configuration; a section that is None is not configured."""
@@ -309,9 +330,12 @@ class Config:
     path: Path | None = None
     """The file it was read from (None = defaults only)."""
 
+    redaction: RedactionSettings = field(default_factory=RedactionSettings)
+    """The operator's own patient identifiers (nothing beyond the built-in kinds by default)."""
     def configured(self) -> list[str]:
         """Names of the configured sections other than ``cockpit``, in file-format order."""
-        return [name for name in SECTIONS if name != "cockpit" and getattr(self, name) is not None]
+        return [name for name in SECTIONS
+                if name not in ("cockpit", "redaction") and getattr(self, name) is not None]
 
     def secrets(self) -> list[str]:
         """Every resolved secret value, for the timeline redactor to register."""
@@ -462,6 +486,48 @@ class _Loader:
                 secret_path = self.path.parent / secret_path
             try:
                 text = read_data_text(secret_path, limit=_MAX_SECRET_FILE_BYTES).strip()
+    def redaction_values(self, values: dict[str, Any]) -> None:
+        """Check ``[redaction]``'s patterns and read its terms file into ``terms``."""
+        for key in ("patient_name_patterns", "mrn_patterns"):
+            for pattern in values.get(key, ()):
+                try:
+                    compiled = re.compile(pattern)
+                except re.error as exc:
+                    raise self.error("redaction", key, f"[redaction].{key}: {pattern!r} is not "
+                                     f"a valid regular expression ({exc})") from None
+                if compiled.search("") is not None:
+                    raise self.error("redaction", key, f"[redaction].{key}: {pattern!r} "
+                                     "matches empty text")
+        terms = [t for t in values.get("terms", ()) if t.strip()]
+        ref = values.get("terms_file")
+        if ref:
+            path = Path(os.path.expanduser(ref))
+            if not path.is_absolute() and self.path is not None:
+                path = self.path.parent / path
+            where = f"[redaction].terms_file: {path}"
+            try:
+                if not path.is_file():
+                    raise self.error("redaction", "terms_file", f"{where}: not a regular file",
+                                     where=False)
+                if path.stat().st_size > TERMS_FILE_LIMIT:
+                    raise self.error("redaction", "terms_file", f"{where}: larger than "
+                                     f"{TERMS_FILE_LIMIT // (1024 * 1024)} MiB", where=False)
+                text = path.read_text(encoding="utf-8")
+            except OSError as exc:
+                raise self.error("redaction", "terms_file", f"{where}: cannot read it: "
+                                 f"{exc.strerror or type(exc).__name__}", where=False) from None
+            except UnicodeDecodeError:
+                raise self.error("redaction", "terms_file", f"{where}: not UTF-8 text",
+                                 where=False) from None
+            terms += [ln.strip() for ln in text.splitlines()
+                      if ln.strip() and not ln.strip().startswith("#")]
+        for term in terms:
+            if len(" ".join(term.split())) < 3:
+                # never echo the term itself: it is a patient's name
+                raise self.error("redaction", "terms", "[redaction]: a term shorter than 3 "
+                                 "characters would shred ordinary text", where=False)
+        values["terms"] = tuple(terms)
+
             except DataFileError as exc:
                 # never the line: it would point into the secret
                 message = exc.message.replace("cannot read:", f"cannot read {secret_path}:", 1)
@@ -549,6 +615,8 @@ class _Loader:
             if f.metadata.get("secret"):
                 merged[f.name] = self.resolve_secret(table, f.name, {**merged, **values},
                                                      f.metadata["required"])
+        if table == "redaction":
+            self.redaction_values(values)
         return cls(**merged)
 
 

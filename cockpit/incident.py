@@ -54,6 +54,7 @@ from cockpit.timeline.replay import (
 )
 from cockpit.timeline.replay import resume as resume_journal
 from cockpit.timeline.store import UnknownIncidentError, latest_open_incident, resolve_journal
+from cockpit.timeline.sanitize import sanitize_text
 
 if TYPE_CHECKING:
     from cockpit.decision.engine import DecisionEngine
@@ -455,8 +456,8 @@ class IncidentSession:
             return event
 
     def note(self, text: str, actor: str) -> Event:
-        """Record an engineer's note (``note.added {text, by}``)."""
-        text = text.strip()
+        """Record an engineer's note (``note.added {text, by}``), neutralised first."""
+        text = sanitize_text(text).strip()
         if not text:
             raise ValueError("a note needs some text")
         return self.record(K.NOTE_ADDED, {"text": text, "by": actor})
@@ -469,7 +470,7 @@ class IncidentSession:
         """
         with self._lock:
             head = self.head_short
-            lines = [ln for ln in text.rstrip().splitlines()
+            lines = [ln for ln in sanitize_text(text).rstrip().splitlines()
                      if not ln.startswith(STATUS_HEAD_PREFIX)]
             while lines and not lines[-1].strip():
                 lines.pop()

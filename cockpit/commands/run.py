@@ -27,10 +27,13 @@ def run(config_path: str, read_only: bool) -> None:
         raise click.UsageError(str(exc)) from None
     from cockpit.clock import WallClock
     from cockpit.connectors import build_sources
-    from cockpit.timeline.redact import register_secret
+    from cockpit.timeline.redact import configure_identifiers, register_secret
 
     for secret in config.secrets():
         register_secret(secret)
+    configure_identifiers(patient_name_patterns=config.redaction.patient_name_patterns,
+                          mrn_patterns=config.redaction.mrn_patterns,
+                          terms=config.redaction.terms)
     ro = read_only or config.cockpit.read_only
     sources = build_sources(config, read_only=ro)
     if not sources:

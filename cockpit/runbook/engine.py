@@ -55,6 +55,8 @@ from cockpit.runbook.model import (
     format_duration,
 )
 from cockpit.timeline.kinds import EventKind as K
+from cockpit.timeline.redact import redact_text
+from cockpit.timeline.sanitize import needs_sanitizing, visible
 
 if TYPE_CHECKING:
     from cockpit.timeline.replay import RunbookState
@@ -239,6 +241,7 @@ class RunbookRun:
 
     # -------------------------------------------------------------- queries
 
+        self._previews: dict[str, str] = {}
     def resolve(self, step: Step) -> ResolvedAction:
         """The step's action with this run's variables (``ActionError`` if one is wrong)."""
         return resolve(step.action, self.variables)
@@ -342,6 +345,7 @@ class RunbookRun:
             bool(action and action.mutates), bool(action is None or action.idempotent),
         )
 
+        preview = self._shown(preview)
     def state(self, step_id: str) -> StepStatus:
         """The status of one step (``KeyError`` for an unknown id)."""
         self.runbook.step(step_id)
@@ -352,6 +356,16 @@ class RunbookRun:
         """The id of the running step, if any."""
         with self._lock:
             return next((sid for sid, slot in self._slots.items()
+    def _shown(self, preview: str) -> str:
+        """A preview as the screen and the journal may show it: neutralised and redacted
+        (a variable's value can carry an escape sequence or a patient identifier)."""
+        shown = self._previews.get(preview)
+        if shown is None:
+            if len(self._previews) > 256:
+                self._previews.clear()
+            shown = self._previews[preview] = redact_text(preview)
+        return shown
+
                          if slot.state is StepState.RUNNING), None)
 
     @property
@@ -455,6 +469,10 @@ class RunbookRun:
             return changed
 
     def _apply_overrides(self, values: Mapping[str, Any]) -> None:
+                if needs_sanitizing(value):
+                    bad = next(c for c in value if needs_sanitizing(c))
+                    raise StepRefused(f"variable '{name}' contains a control or invisible "
+                                      f"character ({visible(bad)}); type it again")
         self.overrides.update({str(k): str(v) for k, v in values.items()})
         self.variables = effective_variables(self.runbook.variables, self._given, self.overrides)
 
@@ -596,18 +614,22 @@ class RunbookRun:
                 result: ActionResult, confirmation: Confirmation) -> StepStatus:
         with self._lock:
             duration = self._monotonic() - (slot.started_at or self._monotonic())
-            output = result.output or "\n".join(slot.lines)
+            # the executor's output and error are untrusted text (a command, a server)
+            output = redact_text(result.output) if result.output else "\n".join(slot.lines)
+            detail = redact_text(result.detail) if result.detail else ""
+        # a command's output is untrusted: no escape sequence or identifier reaches the pane
+        line = redact_text(line)
             if result.ok:
                 outcome, reason = StepState.DONE, ""
             elif ctx.cancelled():
-                outcome, reason = StepState.CANCELLED, result.detail or "cancelled by the operator"
+                outcome, reason = StepState.CANCELLED, detail or "cancelled by the operator"
             elif ctx.timed_out():
                 outcome = StepState.FAILED
                 reason = f"timed out after {format_duration(step.timeout_s)}"
-                if result.detail:
-                    reason += f" ({result.detail})"
+                if detail:
+                    reason += f" ({detail})"
             else:
-                outcome, reason = StepState.FAILED, result.detail or "failed"
+                outcome, reason = StepState.FAILED, detail or "failed"
             kept, digest, truncated = _digest_and_tail(output)
             data: dict[str, Any] = {
                 "runbook": self.runbook.id, "step": step.id, "outcome": outcome.value,

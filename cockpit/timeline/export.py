@@ -169,8 +169,24 @@ def _details(data: Mapping[str, Any], limit: int | None = None) -> str:
     return joined[: limit - 3] + "..."
 
 
+# Markdown: what recorded text may not do in the RCA. HTML (``<script>``, ``<img onerror>``)
+# and autolinks (``<javascript:...>``) lose their ``<``; link and image syntax
+# (``[x](javascript:...)``, ``![x](...)``, ``[x]: url``) loses its brackets; code spans
+# their backticks; table cells their pipes; and a line break cannot start a heading or a
+# list of its own: recorded text is always one line of plain text.
+_MD_ESCAPES = str.maketrans({
+    "\\": "\\\\", "`": "\\`", "[": "\\[", "]": "\\]", "|": "\\|", "<": "&lt;",
+})
+_SPACES = re.compile(r"\s+")
+
+
+def _mi(text: object) -> str:
+    """Recorded (untrusted) text as inert Markdown inline text."""
+    return _SPACES.sub(" ", str(text)).translate(_MD_ESCAPES)
+
+
 def _md_cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    return _mi(text)
 
 
 def _services(state: IncidentState) -> str:
@@ -209,17 +225,18 @@ def _training_score(events: Sequence[Event]) -> Mapping[str, Any] | None:
 
 def _training_md(score: Mapping[str, Any]) -> list[str]:
     lines = ["## Training Score", "",
-             f"**{score.get('total', 0)}/{score.get('max', 100)}** - outcome: "
+             f"**{_mi(score.get('total', 0))}/{_mi(score.get('max', 100))}** - outcome: "
              f"{'restored' if score.get('restored') else 'NOT restored'}; data lost: "
              f"{'YES' if score.get('data_lost') else 'no'}", "",
              "| Category | Points |", "|----------|--------|"]
     for cat in score.get("categories") or ():
         lines.append(f"| {_md_cell(str(cat.get('label', cat.get('name', ''))))} | "
-                     f"{cat.get('points', 0)}/{cat.get('max', 0)} |")
+                     f"{_mi(cat.get('points', 0))}/{_mi(cat.get('max', 0))} |")
     penalties = score.get("penalties") or ()
     lines += ["", "Penalties:" if penalties else "No penalties.", ""]
     for pen in penalties:
-        lines.append(f"- -{pen.get('points', 0)} {pen.get('category', '')}: {pen.get('why', '')}")
+        lines.append(f"- -{_mi(pen.get('points', 0))} {_mi(pen.get('category', ''))}: "
+                     f"{_mi(pen.get('why', ''))}")
     return [*lines, ""]
 
 
@@ -227,9 +244,9 @@ def _md(record: _Record) -> str:
     s = record.state
     m = s.milestones
     checks = consistency_checks(record.events)
-    title = f": {s.title}" if s.title else ""
+    title = f": {_mi(s.title)}" if s.title else ""
     lines = [
-        f"# Rollback Post-Incident Review - {record.incident_id}{title}",
+        f"# Rollback Post-Incident Review - {_mi(record.incident_id)}{title}",
         "",
         f"> Journal: {len(record.events)} events, head `{record.head_short}`. "
         f"Check with `cockpit timeline verify {record.incident_id}`.",
@@ -237,16 +254,16 @@ def _md(record: _Record) -> str:
         "## Incident Summary",
         f"- **Date/Time:** {_hm(s.opened_at)}",
         f"- **Duration:** {_duration_text(s)}",
-        f"- **Severity:** {(s.severity or 'not set').capitalize()}",
-        f"- **Scenario / environment / mode:** {s.scenario or '-'} / {s.environment or '-'} / "
-        f"{s.mode or '-'}",
-        f"- **Services Affected:** {_services(s)}",
+        f"- **Severity:** {_mi((s.severity or 'not set').capitalize())}",
+        f"- **Scenario / environment / mode:** {_mi(s.scenario or '-')} / "
+        f"{_mi(s.environment or '-')} / {_mi(s.mode or '-')}",
+        f"- **Services Affected:** {_mi(_services(s))}",
         "- **Customer Impact:** _To be completed (number affected, functionality lost)._",
         "",
         "## Timeline",
     ]
     for name, label, moment in m.items():
-        lines.append(f"- **{_hm(moment)}** - {label}{_milestone_note(s, name)}")
+        lines.append(f"- **{_hm(moment)}** - {label}{_mi(_milestone_note(s, name))}")
     lines += [
         "",
         "## Root Cause",
@@ -269,7 +286,7 @@ def _md(record: _Record) -> str:
         for c in checks:
             counts = ", ".join(f"{k}: {v}" for k, v in c.counts.items()) or "none reported"
             lines.append(
-                f"| {_hm(c.t)} | {_md_cell(c.runbook + '/' + c.step)} | {c.outcome} | "
+                f"| {_hm(c.t)} | {_md_cell(c.runbook + '/' + c.step)} | {_md_cell(c.outcome)} | "
                 f"{_md_cell(counts)} |"
             )
         lines.append("")
@@ -280,13 +297,15 @@ def _md(record: _Record) -> str:
     if not (s.decisions or s.answers or s.approvals):
         lines.append("None recorded.")
     for a in s.answers:
-        lines.append(f"- {_hm(a.t)} - {a.question}: **{a.answer}** (by {a.by or 'unknown'})")
+        lines.append(f"- {_hm(a.t)} - {_mi(a.question)}: **{_mi(a.answer)}** "
+                     f"(by {_mi(a.by or 'unknown')})")
     for d in s.decisions:
-        reasons = f" - {'; '.join(d.reasons)}" if d.reasons else ""
-        lines.append(f"- {_hm(d.t)} - decision **{d.decision}** (by {d.by or 'unknown'}){reasons}")
+        reasons = f" - {_mi('; '.join(d.reasons))}" if d.reasons else ""
+        lines.append(f"- {_hm(d.t)} - decision **{_mi(d.decision)}** "
+                     f"(by {_mi(d.by or 'unknown')}){reasons}")
     for ap in s.approvals:
-        lines.append(f"- {_hm(ap.t)} - approval by {ap.approver} as {ap.role} "
-                     f"for step {ap.step or '-'}")
+        lines.append(f"- {_hm(ap.t)} - approval by {_mi(ap.approver)} as {_mi(ap.role)} "
+                     f"for step {_mi(ap.step or '-')}")
     lines += ["", "## Runbook Steps", ""]
     steps = s.steps()
     if not steps:
@@ -297,7 +316,7 @@ def _md(record: _Record) -> str:
         for st in steps:
             note = st.reason or (st.preview if st.status == "interrupted" else "") or ""
             lines.append(
-                f"| {_md_cell(st.runbook)} | {_md_cell(st.step)} | {st.status} | "
+                f"| {_md_cell(st.runbook)} | {_md_cell(st.step)} | {_md_cell(st.status)} | "
                 f"{_hm(st.started_at)} | {_hm(st.finished_at)} | {_md_cell(note)} |"
             )
     lines += [
@@ -311,10 +330,11 @@ def _md(record: _Record) -> str:
     interrupted = [st for st in steps if st.status == "interrupted"]
     failed = [st for st in steps if st.status == "failed"]
     if interrupted:
-        lines.append("- Interrupted steps: " + ", ".join(f"{x.runbook}/{x.step}"
+        lines.append("- Interrupted steps: " + ", ".join(_mi(f"{x.runbook}/{x.step}")
                                                           for x in interrupted))
     if failed:
-        lines.append("- Failed steps: " + ", ".join(f"{x.runbook}/{x.step}" for x in failed))
+        lines.append("- Failed steps: " + ", ".join(_mi(f"{x.runbook}/{x.step}")
+                                                     for x in failed))
     lines += [
         "",
         "## Action Items",
@@ -333,7 +353,8 @@ def _md(record: _Record) -> str:
     for e in record.events:
         actor = f"{e.actor.get('user', '?')}@{e.actor.get('host', '?')}"
         lines.append(
-            f"| {e.seq} | {e.t} | {e.kind} | {_md_cell(actor)} | {_md_cell(_details(e.data))} |"
+            f"| {e.seq} | {_md_cell(e.t)} | {_md_cell(e.kind)} | {_md_cell(actor)} | "
+            f"{_md_cell(_details(e.data))} |"
         )
     lines += ["", f"_Journal head `{record.head_short}`, {len(record.events)} events._", ""]
     return "\n".join(lines)

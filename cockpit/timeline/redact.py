@@ -16,6 +16,21 @@ hooks and any URL with "webhook" in it), ``bearer`` (Authorization headers),
 at runtime). A dict key that names a secret or an identifier (``password``,
 ``ssn``, ``dob``, ``mrn``...) has its whole string value redacted.
 
+Every string is first neutralised by :func:`cockpit.timeline.sanitize.sanitize_text`
+(escape sequences and controls removed, invisible characters shown as ``<U+XXXX>``),
+counted as ``control``; an event's strings are also bounded to
+:data:`~cockpit.timeline.sanitize.SANITIZED_LIMIT` characters.
+
+Patient identifiers in detail: ``ssn`` with dashes, spaces or dots (the same
+separator twice) or, after an SSN word, none; ``phone`` in the usual US forms,
+E.164 and, after a phone word, ten bare digits; ``dob`` after a birth word, in
+digits or words (``DOB March 3, 1961``, ``born 3rd of March 1961``,
+``DOB 03-Mar-1961``); ``mrn`` after ``MRN``/``MR#``/"medical record number" with
+any of ``-:#=``, "No." or spaces before it, digits or letters and digits;
+``patient`` a name after "patient:"/"patient name:"/"pt:". The operator adds
+their own (:meth:`Redactor.add_pattern`, :meth:`Redactor.add_terms`, from the
+config's ``[redaction]`` table through :func:`configure_identifiers`).
+
 Deliberately *not* redacted: ISO timestamps (``2025-01-21T14:30:00Z``), dates
 that do not follow a birth-date word, version numbers (``v2.0.0``), IP
 addresses, 40/64-hex digests (git SHAs, SHA-256) and bare digit runs.
@@ -30,6 +45,8 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from cockpit.timeline.sanitize import SANITIZED_LIMIT, needs_sanitizing, sanitize_text
 
 _NOT_REDACTED = r"(?!\[REDACTED)"
 
@@ -51,8 +68,14 @@ _SENSITIVE_KEYS: dict[str, str] = {
     "date_of_birth": "dob",
     "birth_date": "dob",
     "mrn": "mrn",
+    "medical_record_number": "mrn",
+    "patient_id": "mrn",
+    "patient_name": "patient",
+    "patient": "patient",
     "patient_email": "email",
     "phone": "phone",
+    "phone_number": "phone",
+    "social_security_number": "ssn",
 }
 
 
@@ -69,7 +92,23 @@ def _rule(kind: str, pattern: str, group: int = 0, flags: int = 0) -> _Rule:
 
 
 _I = re.IGNORECASE
-_DATE = r"(?:\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{2,4}|\d{1,2}-\d{1,2}-\d{4})"
+_MONTH = (
+    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
+    r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
+)
+_DAY = r"(?:[0-3]?\d(?:st|nd|rd|th)?)"
+_DATE = (
+    r"(?:\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{2,4}|\d{1,2}-\d{1,2}-\d{4}|"
+    r"\d{1,2}\.\d{1,2}\.\d{2,4}|"
+    # March 3, 1961 / Mar. 3rd 1961
+    + _MONTH + r"\s+" + _DAY + r",?\s+\d{4}|"
+    # 3 March 1961 / 3rd of March, 1961 / 03-Mar-1961
+    + _DAY + r"(?:\s+of)?[\s-]+" + _MONTH + r",?[\s-]+\d{4}|"
+    # 1961-Mar-03
+    r"\d{4}-" + _MONTH + r"-\d{1,2})"
+)
+_WORD = r"[A-Z](?:[a-z]|'[A-Z])[A-Za-z]*(?:[-'][A-Za-z]+)*"
+_NAME = _WORD + r"(?:,?\s(?:[A-Z]\.|" + _WORD + r")){0,3}"
 
 # Order matters: URLs and headers before the generic key/value and number rules.
 _RULES: tuple[_Rule, ...] = (
@@ -115,6 +154,14 @@ _RULES: tuple[_Rule, ...] = (
     _rule("api_key", r"(?<![0-9A-Za-z])[0-9a-f]{32}(?![0-9A-Za-z])", flags=_I),
     # patient data
     _rule("ssn", r"(?<![\d-])\d{3}-\d{2}-\d{4}(?![\d-])"),
+    _rule("ssn", r"(?<![\w.])\d{3}([ .])\d{2}\1\d{4}(?![\w]|\.\d)"),
+    _rule(
+        "ssn",
+        r"\b(?:SSN|SS#|SSAN|social[ _-]security(?:[ _-](?:number|no\.?|#))?)"
+        r"[\"']?\s*(?:[:#=]|is|was)?\s*[\"']?(" + _NOT_REDACTED + r"\d{9})(?!\d)",
+        group=1,
+        flags=_I,
+    ),
     _rule(
         "dob",
         r"\b(?:DOB|D\.O\.B\.?|date[ _-]of[ _-]birth|birth[ _-]?date|birthday|born(?: on)?|birth)"
@@ -124,9 +171,20 @@ _RULES: tuple[_Rule, ...] = (
     ),
     _rule(
         "mrn",
-        r"\b(?:MRN|medical record(?: number| no\.?)?)\s*[:#=]?\s*(\d{4,})",
+        r"\b(?:MRN|MR#|MR\s*No\.?|medical[ _-]record(?:[ _-](?:number|no\.?|#|id))?)"
+        r"(?:\s*(?:No\.?|number|#))?[\"']?[\s:#=_.-]*[\"']?("
+        + _NOT_REDACTED
+        + r"(?=[A-Z0-9-]*\d)[A-Z0-9][A-Z0-9-]{3,})",
         group=1,
         flags=_I,
+    ),
+    _rule(
+        "patient",
+        r"\b(?i:patient(?:[ _-]?name)?|pt)\b\s*(?:[:=]|(?i:named|called))\s*[\"']?("
+        + _NOT_REDACTED
+        + _NAME
+        + r")",
+        group=1,
     ),
     _rule(
         "email",
@@ -137,6 +195,14 @@ _RULES: tuple[_Rule, ...] = (
         r"(?<![\w.\-/:])(?:\+?1[\s.-])?(?:\(\d{3}\)\s?|\d{3}[\s.-])\d{3}[\s.-]\d{4}(?![\w\-/:])",
     ),
     _rule("phone", r"(?<![\w+])\+\d{1,3}(?:[\s.-]\d{2,5}){2,4}(?![\w.\-])"),
+    _rule("phone", r"(?<![\w+])\+[1-9]\d{9,14}(?!\d)"),
+    _rule(
+        "phone",
+        r"\b(?:phone|tel(?:ephone)?|mobile|cell|fax|ph)[\"']?\s*(?:no\.?|number|#)?\s*"
+        r"(?:[:#=]|is)?\s*[\"']?(" + _NOT_REDACTED + r"1?\d{10})(?!\d)",
+        group=1,
+        flags=_I,
+    ),
 )
 
 
@@ -163,8 +229,54 @@ class Redactor:
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         self._lock = threading.Lock()
         self._secrets: tuple[str, ...] = ()
+        self._extra: tuple[_Rule, ...] = ()
+        self._extra_seen: set[tuple[str, str]] = set()
         for secret in secrets:
             self.add_secret(secret)
+
+    def add_pattern(self, kind: str, pattern: str) -> None:
+        """Redact every match of the regular expression ``pattern`` as ``kind``.
+
+        For the operator's own identifiers (``[redaction].mrn_patterns``...). A pattern
+        that matches the empty string is refused (``ValueError``), as is a bad regex.
+        """
+        try:
+            compiled = re.compile(pattern)
+        except re.error as exc:
+            raise ValueError(f"redaction pattern {pattern!r} is not a valid regex: {exc}") from None
+        if compiled.search("") is not None:
+            raise ValueError(f"redaction pattern {pattern!r} matches empty text")
+        self._add_rule(_Rule(kind, compiled))
+
+    def _add_rule(self, rule: _Rule) -> None:
+        with self._lock:
+            key = (rule.kind, rule.pattern.pattern)
+            if key not in self._extra_seen:  # configuring twice (run, then resume) is harmless
+                self._extra_seen.add(key)
+                self._extra = (*self._extra, rule)
+
+    def add_terms(self, kind: str, terms: Iterable[str]) -> int:
+        """Redact each of ``terms`` (names, one per item) as ``kind``; returns how many.
+
+        Matched whole-word and case-insensitively, whitespace inside a term matching any
+        run of whitespace. Blank items and ``#`` comments are ignored; terms shorter
+        than 3 characters are refused (they would shred ordinary text).
+        """
+        words: list[str] = []
+        for raw in terms:
+            term = " ".join(raw.split())
+            if not term or term.startswith("#"):
+                continue
+            if len(term) < 3:
+                raise ValueError(f"redaction term {term!r} is shorter than 3 characters")
+            words.append(term)
+        if not words:
+            return 0
+        body = "|".join(r"\s+".join(re.escape(part) for part in w.split())
+                        for w in sorted(set(words), key=len, reverse=True))
+        compiled = re.compile(r"(?<!\w)(?:" + body + r")(?!\w)", re.IGNORECASE)
+        self._add_rule(_Rule(kind, compiled))
+        return len(set(words))
 
     def add_secret(self, value: str) -> None:
         """Register a literal secret (e.g. a password loaded from the environment).
@@ -189,10 +301,15 @@ class Redactor:
         """Return ``text`` with every sensitive value replaced; add to ``counts``."""
         if counts is None:
             counts = Counter()
+        if needs_sanitizing(text):
+            counts["control"] += 1
+            text = sanitize_text(text)
         for secret in self._secrets:
             if secret in text:
                 counts["secret"] += text.count(secret)
                 text = text.replace(secret, marker("secret"))
+        for rule in self._extra:
+            text = rule.pattern.sub(_replacer(rule, counts), text)
         for rule in _RULES:
             text = rule.pattern.sub(_replacer(rule, counts), text)
         return text
@@ -209,14 +326,22 @@ class Redactor:
             if kind and value and not value.startswith("[REDACTED:"):
                 counts[kind] += 1
                 return marker(kind)
-            return self.redact_text(value, counts)
+            return sanitize_text(self.redact_text(value, counts), SANITIZED_LIMIT)
         if isinstance(value, Mapping):
             return {
-                str(k): self._walk(v, counts, str(k)) for k, v in value.items()
+                self._key(str(k), counts): self._walk(v, counts, str(k))
+                for k, v in value.items()
             }
         if isinstance(value, list | tuple):
             return [self._walk(v, counts, key) for v in value]
         return value
+
+
+    def _key(self, key: str, counts: Counter[str]) -> str:
+        """A mapping key is caller text too (a step's reported counts...)."""
+        if key.isidentifier() and key.isascii():
+            return key
+        return sanitize_text(self.redact_text(key, counts), 256)
 
 
 def _replacer(rule: _Rule, counts: Counter[str]) -> Callable[[re.Match[str]], str]:
@@ -243,3 +368,31 @@ def default_redactor() -> Redactor:
 def register_secret(value: str) -> None:
     """Register a literal secret on the process-wide redactor (see :meth:`Redactor.add_secret`)."""
     _default.add_secret(value)
+
+
+def redact_text(text: str) -> str:
+    """``text`` neutralised (:func:`~cockpit.timeline.sanitize.sanitize_text`) and redacted by
+    the process-wide redactor: what every outgoing message (Slack, email, PagerDuty, the
+    outbox) and every screen preview should pass through."""
+    return _default.redact_text(text)
+
+
+def configure_identifiers(
+    *,
+    patient_name_patterns: Iterable[str] = (),
+    mrn_patterns: Iterable[str] = (),
+    terms: Iterable[str] = (),
+    redactor: Redactor | None = None,
+) -> None:
+    """Register the operator's patient identifiers (the config's ``[redaction]``).
+
+    Patterns are regular expressions (a name pattern is redacted as ``patient``, an
+    MRN pattern as ``mrn``); ``terms`` are literal names (``patient``). ``ValueError``
+    names a bad one.
+    """
+    red = redactor or _default
+    for pattern in patient_name_patterns:
+        red.add_pattern("patient", pattern)
+    for pattern in mrn_patterns:
+        red.add_pattern("mrn", pattern)
+    red.add_terms("patient", terms)
