@@ -627,13 +627,13 @@ def open_incident_app(session: IncidentSession) -> CockpitApp:
     config = load_config(state.config)
     for secret in config.secrets():
         register_secret(secret)
+    configure_identifiers(patient_name_patterns=config.redaction.patient_name_patterns,
+                          mrn_patterns=config.redaction.mrn_patterns,
+                          terms=config.redaction.terms)
     # opened read-only (the flag or the config), resumed read-only
     read_only = state.read_only or config.cockpit.read_only
     return make_app(build_sources(config, read_only=read_only), clock=session.clock,
                     environment=config.cockpit.environment,
-    configure_identifiers(patient_name_patterns=config.redaction.patient_name_patterns,
-                          mrn_patterns=config.redaction.mrn_patterns,
-                          terms=config.redaction.terms)
                     estate_label="LIVE READ-ONLY" if read_only else "LIVE", session=session,
                     executor=build_executor(config, read_only=read_only), read_only=read_only,
                     variables=config.runbook_variables())

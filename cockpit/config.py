@@ -270,9 +270,6 @@ class EmailSettings:
     """Resolved SMTP password."""
 
 
-#: TOML table name -> settings class, in the order sections are checked.
-SECTIONS: dict[str, type] = {
-    "cockpit": CockpitSettings,
 @dataclass(frozen=True)
 class RedactionSettings:
     """``[redaction]``: your own patient identifiers, redacted like the built-in kinds
@@ -293,6 +290,9 @@ class RedactionSettings:
 #: Largest ``[redaction].terms_file`` read (bytes).
 TERMS_FILE_LIMIT = 16 * 1024 * 1024
 
+#: TOML table name -> settings class, in the order sections are checked.
+SECTIONS: dict[str, type] = {
+    "cockpit": CockpitSettings,
     "datadog": DatadogSettings,
     "kubernetes": KubernetesSettings,
     "postgres": PostgresSettings,
@@ -301,10 +301,10 @@ TERMS_FILE_LIMIT = 16 * 1024 * 1024
     "slack": SlackSettings,
     "pagerduty": PagerDutySettings,
     "email": EmailSettings,
+    "redaction": RedactionSettings,
 }
 
 
-    "redaction": RedactionSettings,
 @dataclass(frozen=True)
 class Config:
     """The whole configuration; a section that is None is not configured."""
@@ -327,11 +327,11 @@ class Config:
     """PagerDuty channel, if configured."""
     email: EmailSettings | None = None
     """Email channel, if configured."""
+    redaction: RedactionSettings = field(default_factory=RedactionSettings)
+    """The operator's own patient identifiers (nothing beyond the built-in kinds by default)."""
     path: Path | None = None
     """The file it was read from (None = defaults only)."""
 
-    redaction: RedactionSettings = field(default_factory=RedactionSettings)
-    """The operator's own patient identifiers (nothing beyond the built-in kinds by default)."""
     def configured(self) -> list[str]:
         """Names of the configured sections other than ``cockpit``, in file-format order."""
         return [name for name in SECTIONS
@@ -475,17 +475,6 @@ class _Loader:
             return dict(value)
         raise AssertionError(f"unsupported config type {hint!r}")  # pragma: no cover
 
-    def resolve_secret(self, table: str, name: str, values: dict[str, Any],
-                       required: bool) -> Secret | None:
-        file_ref = values.get(f"{name}_file")
-        env_ref = values.get(f"{name}_env")
-        if file_ref:
-            key = f"{name}_file"
-            secret_path = Path(os.path.expanduser(file_ref))
-            if not secret_path.is_absolute() and self.path is not None:
-                secret_path = self.path.parent / secret_path
-            try:
-                text = read_data_text(secret_path, limit=_MAX_SECRET_FILE_BYTES).strip()
     def redaction_values(self, values: dict[str, Any]) -> None:
         """Check ``[redaction]``'s patterns and read its terms file into ``terms``."""
         for key in ("patient_name_patterns", "mrn_patterns"):
@@ -528,6 +517,17 @@ class _Loader:
                                  "characters would shred ordinary text", where=False)
         values["terms"] = tuple(terms)
 
+    def resolve_secret(self, table: str, name: str, values: dict[str, Any],
+                       required: bool) -> Secret | None:
+        file_ref = values.get(f"{name}_file")
+        env_ref = values.get(f"{name}_env")
+        if file_ref:
+            key = f"{name}_file"
+            secret_path = Path(os.path.expanduser(file_ref))
+            if not secret_path.is_absolute() and self.path is not None:
+                secret_path = self.path.parent / secret_path
+            try:
+                text = read_data_text(secret_path, limit=_MAX_SECRET_FILE_BYTES).strip()
             except DataFileError as exc:
                 # never the line: it would point into the secret
                 message = exc.message.replace("cannot read:", f"cannot read {secret_path}:", 1)
@@ -604,6 +604,8 @@ class _Loader:
                     raise self.error("http.version_urls", name,
                                      f"[http].version_urls.{name}: expected an http(s) URL, "
                                      f"got {_describe(url)}")
+        if table == "redaction":
+            self.redaction_values(values)
         if table == "email" and not values.get("to"):
             raise self.error(table, "to", "[email].to: at least one recipient is required")
         if table == "email" and not values.get("from_addr"):
@@ -615,8 +617,6 @@ class _Loader:
             if f.metadata.get("secret"):
                 merged[f.name] = self.resolve_secret(table, f.name, {**merged, **values},
                                                      f.metadata["required"])
-        if table == "redaction":
-            self.redaction_values(values)
         return cls(**merged)
 
 

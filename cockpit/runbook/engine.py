@@ -236,12 +236,12 @@ class RunbookRun:
         self._slots: dict[str, _Slot] = {step.id: _Slot() for step in runbook.steps}
         self.aborted: str | None = None
         """The abort reason once the run is aborted."""
+        self._previews: dict[str, str] = {}
         if not _opened:
             record(K.RUNBOOK_OPENED, {"runbook": runbook.id, "title": runbook.title})
 
     # -------------------------------------------------------------- queries
 
-        self._previews: dict[str, str] = {}
     def resolve(self, step: Step) -> ResolvedAction:
         """The step's action with this run's variables (``ActionError`` if one is wrong)."""
         return resolve(step.action, self.variables)
@@ -335,6 +335,7 @@ class RunbookRun:
             action, preview = None, f"(cannot resolve: {exc})"
         if slot.preview:
             preview = slot.preview
+        preview = self._shown(preview)
         elapsed = slot.duration_s
         if state is StepState.RUNNING and slot.started_at is not None:
             elapsed = self._monotonic() - slot.started_at
@@ -345,17 +346,6 @@ class RunbookRun:
             bool(action and action.mutates), bool(action is None or action.idempotent),
         )
 
-        preview = self._shown(preview)
-    def state(self, step_id: str) -> StepStatus:
-        """The status of one step (``KeyError`` for an unknown id)."""
-        self.runbook.step(step_id)
-        return next(s for s in self.steps() if s.step.id == step_id)
-
-    @property
-    def running(self) -> str | None:
-        """The id of the running step, if any."""
-        with self._lock:
-            return next((sid for sid, slot in self._slots.items()
     def _shown(self, preview: str) -> str:
         """A preview as the screen and the journal may show it: neutralised and redacted
         (a variable's value can carry an escape sequence or a patient identifier)."""
@@ -366,6 +356,16 @@ class RunbookRun:
             shown = self._previews[preview] = redact_text(preview)
         return shown
 
+    def state(self, step_id: str) -> StepStatus:
+        """The status of one step (``KeyError`` for an unknown id)."""
+        self.runbook.step(step_id)
+        return next(s for s in self.steps() if s.step.id == step_id)
+
+    @property
+    def running(self) -> str | None:
+        """The id of the running step, if any."""
+        with self._lock:
+            return next((sid for sid, slot in self._slots.items()
                          if slot.state is StepState.RUNNING), None)
 
     @property
@@ -459,6 +459,10 @@ class RunbookRun:
                 value = str(raw).strip()
                 if not value:
                     raise StepRefused(f"variable '{name}' needs a value")
+                if needs_sanitizing(value):
+                    bad = next(c for c in value if needs_sanitizing(c))
+                    raise StepRefused(f"variable '{name}' contains a control or invisible "
+                                      f"character ({visible(bad)}); type it again")
                 if value != editable[name]:
                     changed[name] = value
             if not changed:
@@ -469,10 +473,6 @@ class RunbookRun:
             return changed
 
     def _apply_overrides(self, values: Mapping[str, Any]) -> None:
-                if needs_sanitizing(value):
-                    bad = next(c for c in value if needs_sanitizing(c))
-                    raise StepRefused(f"variable '{name}' contains a control or invisible "
-                                      f"character ({visible(bad)}); type it again")
         self.overrides.update({str(k): str(v) for k, v in values.items()})
         self.variables = effective_variables(self.runbook.variables, self._given, self.overrides)
 
@@ -605,6 +605,8 @@ class RunbookRun:
         return ActionResult(True, items)
 
     def _emit(self, step_id: str, line: str) -> None:
+        # a command's output is untrusted: no escape sequence or identifier reaches the pane
+        line = redact_text(line)
         with self._lock:
             self._slots[step_id].lines.append(line)
         if self._on_output is not None:
@@ -617,8 +619,6 @@ class RunbookRun:
             # the executor's output and error are untrusted text (a command, a server)
             output = redact_text(result.output) if result.output else "\n".join(slot.lines)
             detail = redact_text(result.detail) if result.detail else ""
-        # a command's output is untrusted: no escape sequence or identifier reaches the pane
-        line = redact_text(line)
             if result.ok:
                 outcome, reason = StepState.DONE, ""
             elif ctx.cancelled():
