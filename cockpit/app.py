@@ -554,10 +554,13 @@ def make_app(
     incident_id: str | None = None,
     config_path: str | None = None,
     variables: dict[str, str] | None = None,
+    signing_key: Path | None = None,
 ) -> CockpitApp:
     """The cockpit on a live estate: the single factory the CLI, tests and snapshots share.
 
     Without ``session`` a new live incident is opened (its journal under the state dir).
+    ``signing_key``: the SSH key that signs the journal's checkpoints (default: this
+    host's, created under the state folder).
     """
     from cockpit.runtime.build import default_policy
 
@@ -570,7 +573,8 @@ def make_app(
     runtime = IncidentRuntime(clock=clock, policy=default_policy(), session=session,
                               journal_problem=problem, environment=environment,
                               estate_label=estate_label, executor=executor,
-                              read_only=read_only, variables=variables)
+                              read_only=read_only, variables=variables,
+                              signing_key=signing_key)
     return CockpitApp(runtime, sources, start_clock=start_clock)
 
 
@@ -636,16 +640,23 @@ def open_incident_app(session: IncidentSession) -> CockpitApp:
                     environment=config.cockpit.environment,
                     estate_label="LIVE READ-ONLY" if read_only else "LIVE", session=session,
                     executor=build_executor(config, read_only=read_only), read_only=read_only,
-                    variables=config.runbook_variables())
+                    variables=config.runbook_variables(), signing_key=config.signing_key())
 
 
 def make_replay_app(journal: Path, *, speed: float = 10.0, start_clock: bool = True,
-                    advance_s: float = 0.0) -> CockpitApp:
-    """The war room playing a recorded incident back, read-only (``cockpit replay``)."""
-    from cockpit.timeline.journal import read_events
+                    advance_s: float = 0.0, force: bool = False) -> CockpitApp:
+    """The war room playing a recorded incident back, read-only (``cockpit replay``).
+
+    The record is verified first: one that fails raises ``JournalCorruptError`` naming
+    where, unless ``force`` (the header then says UNVERIFIED)."""
+    from cockpit.timeline.journal import JournalCorruptError, read_events
     from cockpit.timeline.playback import PlaybackSource
     from cockpit.timeline.replay import replay
+    from cockpit.timeline.verify import verify
 
+    problem = verify(journal).first_problem()
+    if problem and not force:
+        raise JournalCorruptError(f"the record failed verification: {problem}")
     events = read_events(journal)
     if not events:
         raise JournalError(f"{journal}: the journal has no events")
@@ -656,7 +667,8 @@ def make_replay_app(journal: Path, *, speed: float = 10.0, start_clock: bool = T
     clock = SimClock(opened, speed)
     runtime = follower_runtime(playback, clock=clock,
                                environment=state.environment or "production",
-                               label=f"REPLAY {journal.parent.name}",
+                               label=f"REPLAY {journal.parent.name}"
+                                     + (" UNVERIFIED" if problem else ""),
                                incident_id=journal.parent.name)
     if advance_s:  # the war room's first tick plays (and tells) what is due by then
         clock.advance(advance_s)

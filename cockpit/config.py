@@ -84,6 +84,9 @@ class CockpitSettings:
     """When true, no action may change production (also ``COCKPIT_READ_ONLY``)."""
     status_update_minutes: int = 15
     """Minutes between status updates, as the procedures require."""
+    signing_key: str = ""
+    """SSH private key (no passphrase) that signs the journal's checkpoints; relative to this
+    config file. Empty = a per-host key the cockpit creates under its state folder."""
 
 
 @dataclass(frozen=True)
@@ -332,6 +335,15 @@ class Config:
     path: Path | None = None
     """The file it was read from (None = defaults only)."""
 
+    def signing_key(self) -> Path | None:
+        """``[cockpit] signing_key`` as a path (relative to the config file), or None."""
+        if not self.cockpit.signing_key:
+            return None
+        key = Path(os.path.expanduser(self.cockpit.signing_key))
+        if not key.is_absolute() and self.path is not None:
+            key = self.path.parent / key
+        return key
+
     def configured(self) -> list[str]:
         """Names of the configured sections other than ``cockpit``, in file-format order."""
         return [name for name in SECTIONS
@@ -384,7 +396,6 @@ MIN_SECRET_LENGTH = 4
 #: The largest config file and secret file read.
 MAX_CONFIG_BYTES = 1024 * 1024
 _MAX_SECRET_FILE_BYTES = 64 * 1024
-
 
 
 class _Locator:

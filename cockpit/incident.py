@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cockpit.clock import Clock
+from cockpit.timeline.checkpoint import Checkpointer, head_ref
 from cockpit.timeline.journal import (
     JOURNAL_NAME,
     Event,
@@ -53,8 +54,8 @@ from cockpit.timeline.replay import (
     replay,
 )
 from cockpit.timeline.replay import resume as resume_journal
-from cockpit.timeline.store import UnknownIncidentError, latest_open_incident, resolve_journal
 from cockpit.timeline.sanitize import sanitize_text
+from cockpit.timeline.store import UnknownIncidentError, latest_open_incident, resolve_journal
 
 if TYPE_CHECKING:
     from cockpit.decision.engine import DecisionEngine
@@ -78,6 +79,8 @@ __all__ = [
 MODES = ("training", "live")
 STATUS_HEAD_PREFIX = "Journal head: "
 DEFAULT_STATUS_MINUTES = 15
+#: Seconds a closing or disconnecting session waits for its last head to be signed.
+FINAL_CHECKPOINT_WAIT_S = 3.0
 _STALE_STATES = frozenset({"stale"})
 _OK_STATES = frozenset({"ok"})
 _DONE = frozenset({"done", "skipped"})
@@ -224,6 +227,8 @@ class IncidentSession:
             weakref.WeakKeyDictionary()
         )
         self._finished = False
+        self.checkpointer: Checkpointer | None = None
+        """Signs the journal's head beside it (set by the runtime that owns the session)."""
 
     # -- construction -------------------------------------------------------------------
 
@@ -330,6 +335,27 @@ class IncidentSession:
     def head_short(self) -> str:
         """First 12 hex characters of the journal head."""
         return self.state.head_short
+
+    @property
+    def head_ref(self) -> str:
+        """The journal head as messages quote it: ``COUNT:HASH12``."""
+        with self._lock:
+            return head_ref(self.journal.seq, self.journal.head)
+
+    def checkpoint(self) -> str:
+        """Have the current head signed (in the background, never waiting); return it as
+        ``COUNT:HASH12``. At every status update, decision, export, close and message."""
+        with self._lock:
+            count, head = self.journal.seq, self.journal.head
+        if self.checkpointer is not None:
+            self.checkpointer.request(count, head)
+        return head_ref(count, head)
+
+    def _final_checkpoint(self) -> None:
+        """Sign the head the session ends on, waiting a little for it (the cockpit goes)."""
+        if self.checkpointer is not None:
+            self.checkpoint()
+            self.checkpointer.wait(FINAL_CHECKPOINT_WAIT_S)
 
     @property
     def finished(self) -> bool:
@@ -477,9 +503,11 @@ class IncidentSession:
             if not lines:
                 raise ValueError("a status update needs some text")
             lines += ["", f"{STATUS_HEAD_PREFIX}{head}"]
-            return self.record(
+            event = self.record(
                 K.STATUS_UPDATE, {"text": "\n".join(lines), "channel": channel, "head": head}
             )
+        self.checkpoint()
+        return event
 
     def status_due(self, now: datetime) -> bool:
         """True when ``status_update_minutes`` have passed since the last update (or opening)."""
@@ -510,6 +538,7 @@ class IncidentSession:
             except JournalWriteError:
                 recorded = False
             self._finished = True
+            self._final_checkpoint()
             self.journal.close()
             return recorded
 
@@ -518,6 +547,7 @@ class IncidentSession:
         with self._lock:
             event = self.record(K.INCIDENT_CLOSED, {})
             self._finished = True
+            self._final_checkpoint()
             self.journal.close()
             return event
 
@@ -527,6 +557,7 @@ class IncidentSession:
         """The incident as ``md``, ``json`` or ``html`` text (see ``cockpit.timeline.export``)."""
         from cockpit.timeline.export import export_journal
 
+        self.checkpoint()
         with self._lock:
             return export_journal(self.journal.path, fmt)
 

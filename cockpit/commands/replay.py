@@ -5,6 +5,9 @@ recorded samples, the decision panel re-evaluates them and shows the recorded se
 answers and decisions when they happened, and every note, step, notification and status
 update is announced at its time. Read-only: nothing is written, no lock is taken, so an
 incident still open in another cockpit can be watched too.
+
+The record is verified first (``cockpit timeline verify``): one that fails is refused
+(exit 1, one line naming where) unless ``--force``; the header then says UNVERIFIED.
 """
 
 from __future__ import annotations
@@ -22,14 +25,20 @@ from cockpit.commands._incident_ref import journal_or_exit
               help="Recorded seconds per real second (+ and - change it in the app).")
 @click.option("--from", "start", type=click.FloatRange(0), default=0.0, metavar="SECONDS",
               help="Start this many seconds into the record.")
-def replay(ref: str, speed: float, start: float) -> None:
-    """Play incident ID (or a journal path) back in the war room, read-only."""
+@click.option("--force", is_flag=True,
+              help="Play a record that fails verification (the header says UNVERIFIED).")
+def replay(ref: str, speed: float, start: float, force: bool) -> None:
+    """Play incident ID (or a journal path) back in the war room, read-only; verified
+    first: a record that fails is refused unless --force."""
     path = journal_or_exit(ref)
     from cockpit.app import make_replay_app
-    from cockpit.timeline.journal import JournalError
+    from cockpit.timeline.journal import JournalCorruptError, JournalError
 
     try:
-        app = make_replay_app(path, speed=speed, advance_s=start)
+        app = make_replay_app(path, speed=speed, advance_s=start, force=force)
+    except JournalCorruptError as exc:
+        click.echo(f"error: {path}: {exc} (--force plays it marked UNVERIFIED)", err=True)
+        raise SystemExit(1) from None
     except (JournalError, OSError, ValueError) as exc:
         click.echo(f"error: {path}: {exc}", err=True)
         raise SystemExit(2) from None

@@ -46,7 +46,8 @@ def run(config_path: str, read_only: bool) -> None:
     try:
         app = make_app(sources, clock=WallClock(), environment=config.cockpit.environment,
                        estate_label=label, executor=executor, read_only=ro,
-                       config_path=str(config_path), variables=config.runbook_variables())
+                       config_path=str(config_path), variables=config.runbook_variables(),
+                       signing_key=config.signing_key())
         app.run()
     finally:
         executor.close()  # idempotent: the app closes it too when it unmounts

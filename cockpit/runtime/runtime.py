@@ -27,6 +27,7 @@ import threading
 from collections.abc import Callable, ItemsView, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cockpit.actions.executor import Executor, NoExecutor
@@ -131,6 +132,7 @@ class IncidentRuntime:
         coach: Coach | None = None,
         scenario_id: str | None = None,
         incident_id: str = "",
+        signing_key: Path | None = None,
     ) -> None:
         self.clock = clock
         self.policy = policy
@@ -176,8 +178,33 @@ class IncidentRuntime:
         self.tick_hooks: list[Callable[[], None]] = []
         """Called after every observation of the simulated estate (the autopilot's status
         updates hang here)."""
+        self._checkpoint_problem = ""
         if session is not None:
-            self.executor.bind(self._record_from_thread, lambda: session.head_short)
+            self._attach_checkpointer(session, signing_key)
+            # every message quotes the signed head COUNT:HASH (and has it signed)
+            self.executor.bind(self._record_from_thread, session.checkpoint,
+                               session.folder)
+
+    def _attach_checkpointer(self, session: IncidentSession, key: Path | None) -> None:
+        """Sign the journal's head beside it: with ``key`` (``[cockpit] signing_key``), or
+        this host's key under the state folder, created on first use (in the signer's
+        thread, like every signature)."""
+        from cockpit.timeline.checkpoint import Checkpointer, Signer, host_key
+
+        state_dir = session.folder.parent.parent
+
+        def signer() -> Signer:
+            return Signer(key if key is not None else host_key(state_dir))
+
+        session.checkpointer = Checkpointer(session.folder, session.incident_id, signer,
+                                            on_error=self._checkpoint_failed)
+
+    def _checkpoint_failed(self, reason: str) -> None:
+        if reason != self._checkpoint_problem:
+            self._checkpoint_problem = reason
+            self.say(f"The journal head could not be signed: {reason}. The record is kept; "
+                     "`cockpit timeline verify` cannot rule out lines cut off its end.",
+                     title="Checkpoint not signed", severity="warning")
 
     # ----------------------------------------------------------------- reading
 
@@ -408,8 +435,12 @@ class IncidentRuntime:
                 if series.points:
                     self._sample(series.metric, *series.points[-1])
         elif isinstance(snap, HealthSnapshot):
-            self.engine.observe("health_check_failing_pct", snap.at, snap.failing_pct)
-            self._sample("health_check_failing_pct", snap.at, snap.failing_pct)
+            # over the endpoints that answered; none answered: no sample (missing data,
+            # never evidence of a breach), so the trigger goes STALE, never FIRED
+            failing_pct = snap.failing_pct
+            if failing_pct is not None:
+                self.engine.observe("health_check_failing_pct", snap.at, failing_pct)
+                self._sample("health_check_failing_pct", snap.at, failing_pct)
         elif isinstance(snap, DatabaseSnapshot):
             self.engine.observe("db_connection_error_pct", snap.at, snap.connection_error_pct)
             self._sample("db_connection_error_pct", snap.at, snap.connection_error_pct)
@@ -617,6 +648,8 @@ class IncidentRuntime:
             reasons = self.decision(now).recommendation.reasons
         self.engine.record_decision(decision, by or self.operator(), now, tuple(reasons))
         self._sync()
+        if self.session is not None:
+            self.session.checkpoint()
 
     def note(self, text: str, by: str | None = None) -> None:
         """Add a note to the record."""

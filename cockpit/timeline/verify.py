@@ -152,7 +152,8 @@ def _check_checkpoints(found: CheckpointFile, records: Sequence[dict[str, Any]],
         where = f"checkpoint {checkpoint.n}"
         if checkpoint.incident != incident_id:
             problems.append(Problem(checkpoint.n, f"{where} is of incident "
-                                    f"{checkpoint.incident}, not {incident_id}",
+                                    f"{checkpoint.incident[:80]!r}, not "
+                                    f"{incident_id}",
                                     CHECKPOINTS_NAME))
             continue
         if signatures:
