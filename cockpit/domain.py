@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Literal
 
 #: The kinds of data source the war room polls, in panel order.
 SOURCE_KINDS: tuple[str, ...] = ("metrics", "health", "cluster", "database", "cache")
@@ -94,9 +95,19 @@ class MetricsSnapshot:
         return out
 
 
+#: An endpoint's state on the panel: it answered 2xx, it answered something else, or it
+#: did not answer at all (timed out, refused, reset): then it is no evidence either way.
+EndpointState = Literal["OK", "FAIL", "UNKNOWN"]
+
+
 @dataclass(frozen=True)
 class EndpointHealth:
-    """One health endpoint's answer."""
+    """One health endpoint's answer.
+
+    ``answered`` is False when the probe got no HTTP answer (a timeout, a refused or
+    reset connection): the endpoint is UNKNOWN, not failing, because a broken
+    monitoring path is not evidence that the service is down.
+    """
 
     name: str
     url: str
@@ -104,6 +115,18 @@ class EndpointHealth:
     status_code: int | None
     latency_ms: float | None
     detail: str = ""
+    answered: bool = True
+
+    def __post_init__(self) -> None:
+        if self.ok and not self.answered:
+            raise ValueError("an endpoint that did not answer cannot be healthy")
+
+    @property
+    def state(self) -> EndpointState:
+        """``OK`` (2xx), ``FAIL`` (any other answer) or ``UNKNOWN`` (no answer)."""
+        if not self.answered:
+            return "UNKNOWN"
+        return "OK" if self.ok else "FAIL"
 
 
 @dataclass(frozen=True)
@@ -117,12 +140,39 @@ class HealthSnapshot:
     token from :func:`version_token` (``?`` when unknown or unreadable)."""
 
     @property
-    def failing_pct(self) -> float:
-        """Percentage (0-100) of endpoints failing; 0 when none are configured."""
+    def answered(self) -> tuple[EndpointHealth, ...]:
+        """The endpoints that gave an HTTP answer (OK or FAIL), in order."""
+        return tuple(endpoint for endpoint in self.endpoints if endpoint.answered)
+
+    @property
+    def failing(self) -> int:
+        """How many endpoints answered with a failure (UNKNOWN ones are not counted)."""
+        return sum(1 for endpoint in self.endpoints if endpoint.state == "FAIL")
+
+    @property
+    def unknown(self) -> int:
+        """How many endpoints gave no answer."""
+        return len(self.endpoints) - len(self.answered)
+
+    @property
+    def probe_down(self) -> bool:
+        """True when endpoints are configured and not one of them answered: the probe
+        path (network, proxy, DNS) is down, and nothing is known about the services."""
+        return bool(self.endpoints) and not self.answered
+
+    @property
+    def failing_pct(self) -> float | None:
+        """Percentage (0-100) of the endpoints *that answered* which are failing.
+
+        None when no endpoint answered (missing data, never a breach); 0 when none
+        are configured.
+        """
         if not self.endpoints:
             return 0.0
-        failing = sum(1 for endpoint in self.endpoints if not endpoint.ok)
-        return 100.0 * failing / len(self.endpoints)
+        answered = self.answered
+        if not answered:
+            return None
+        return 100.0 * self.failing / len(answered)
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,9 @@
 """Health endpoints: each endpoint's status in words and codes, the failing share, and the
-version each service runs (the first thing to check after a rollback)."""
+version each service runs (the first thing to check after a rollback).
+
+An endpoint that gave no answer (timed out, refused) is UNKNOWN, never FAIL: the failing
+share is over the endpoints that answered, and when none answered the last line says the
+probe path is down (the services may be fine; the cockpit cannot see them)."""
 
 from __future__ import annotations
 
@@ -21,22 +25,30 @@ def _cut(text: str, width: int) -> str:
     return text if len(text) <= width else text[: max(0, width - 1)] + "…"
 
 
-def summary_line(failing: int, total: int, failing_pct: float,
-                 versions: tuple[tuple[str, str], ...], width: int) -> tuple[str, int]:
+def summary_line(failing: int, total: int, failing_pct: float | None,
+                 versions: tuple[tuple[str, str], ...], width: int,
+                 unknown: int = 0) -> tuple[str, int]:
     """The panel's last line, fitted to ``width``: ``(text, length of the failing part)``.
 
-    The panels' rows are budgeted (the 80x24 metrics group and the 160x48 top row are
+    ``total`` counts the endpoints that answered, ``unknown`` those that did not. The
+    panels' rows are budgeted (the 80x24 metrics group and the 160x48 top row are
     full), so the failing share and the versions (by service name) share one line: the
     longest of these forms that fits:
     ``1/5 failing (20%; rollback at > 50%) · versions: api 2.0.0 · frontend 3.4.1``,
     without the threshold, without the word ``versions:``, without the percentage;
-    else as many whole versions as fit, then ``…``.
+    else as many whole versions as fit, then ``…``. Unknown endpoints add
+    ``, 1 unknown`` to the failing part; when none answered (``failing_pct`` None) the
+    failing part is ``probe path down: 0/5 answered``.
     """
-    full = f"{failing}/{total} failing ({failing_pct:.0f}%; rollback at > 50%)"
+    if failing_pct is None:
+        full = short = shortest = f"probe path down: 0/{unknown} answered"
+    else:
+        extra = f", {unknown} unknown" if unknown else ""
+        full = f"{failing}/{total} failing ({failing_pct:.0f}%; rollback at > 50%){extra}"
+        short = f"{failing}/{total} failing ({failing_pct:.0f}%){extra}"
+        shortest = f"{failing}/{total} failing{extra}"
     if not versions:
         return _cut(full, width), min(len(full), width)
-    short = f"{failing}/{total} failing ({failing_pct:.0f}%)"
-    shortest = f"{failing}/{total} failing"
     items = [f"{name} {version}" for name, version in sorted(versions)]
     listed = " · ".join(items)
     for head, tail in ((full, f"versions: {listed}"), (short, f"versions: {listed}"),
@@ -50,6 +62,11 @@ def summary_line(failing: int, total: int, failing_pct: float,
         text += f" · {item}"
     text = _cut(f"{text} · …", width)
     return text, min(len(shortest), width)
+
+
+#: Each endpoint state's word and style (the word carries the state; colour only helps).
+MARKERS = {"OK": ("OK", "green"), "FAIL": ("FAIL", "bold red"),
+           "UNKNOWN": ("UNKNOWN", "bold yellow")}
 
 
 class HealthPanel(SourcePanel):
@@ -75,20 +92,22 @@ class HealthPanel(SourcePanel):
         self._snapshot = snapshot
         table = Table.grid(padding=(0, 1), expand=True)
         table.add_column(ratio=2, no_wrap=True)
-        table.add_column(width=4, no_wrap=True)
+        table.add_column(width=7 if snapshot.unknown else 4, no_wrap=True)
         table.add_column(width=3, no_wrap=True)
         table.add_column(justify="right", no_wrap=True)
         for endpoint in snapshot.endpoints:
-            marker = Text("OK", "green") if endpoint.ok else Text("FAIL", "bold red")
+            marker = Text(*MARKERS[endpoint.state])
             latency = f"{endpoint.latency_ms:.0f}ms" if endpoint.latency_ms is not None else "-"
             table.add_row(endpoint.name, marker, str(endpoint.status_code or "-"), latency)
-        failing = sum(1 for e in snapshot.endpoints if not e.ok)
-        breach = snapshot.failing_pct > 50
+        failing_pct = snapshot.failing_pct
+        breach = failing_pct is not None and failing_pct > 50
         width = self.content_region.width or DEFAULT_WIDTH
-        text, head = summary_line(failing, len(snapshot.endpoints), snapshot.failing_pct,
-                                  snapshot.versions, width)
+        text, head = summary_line(snapshot.failing, len(snapshot.answered), failing_pct,
+                                  snapshot.versions, width, unknown=snapshot.unknown)
         line = Text(no_wrap=True, overflow="ellipsis")
-        line.append(text[:head], "bold red" if breach else "dim")
+        style = "bold red" if breach else "bold yellow" if snapshot.probe_down else "dim"
+        line.append(text[:head], style)
         line.append(text[head:])
         self.set_class(breach, "-breach")
+        self.set_class(snapshot.probe_down, "-probe-down")
         self.query_one("#health-body", Static).update(Group(table, line))

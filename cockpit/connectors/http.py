@@ -1,17 +1,28 @@
 """The health panel: the procedures' endpoints checked concurrently over HTTP.
 
 httpx with a per-request timeout and ``follow_redirects=False`` (a redirect
-from a health check is a misconfiguration, not a pass). A non-2xx answer, a
-timeout or a refused connection is a *failing endpoint* with its reason; only
-a broken configuration makes the whole source fail.
+from a health check is a misconfiguration, not a pass). A non-2xx answer is a
+*failing endpoint* with its reason; a timeout, a refused or reset connection is
+an *unknown* one (no answer is no evidence: the triggers treat it as missing
+data); only a broken configuration makes the whole source fail.
+
+Every poll has a hard deadline: httpx's timeout bounds each read, not a whole
+request, so a server that trickles its answer a byte at a time would otherwise hold
+the poll (and the panel) for as long as it likes. A probe still running at the
+deadline is reported UNKNOWN and left to finish in its own daemon thread; the next
+poll probes again with a fresh request, so an endpoint that answers again recovers
+at once, however its previous request ended.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import UTC, datetime
+from typing import TypeVar
 
 import httpx
 
@@ -22,6 +33,14 @@ from cockpit.sources.base import SourceError
 
 #: Longest version string kept from a version endpoint's answer.
 VERSION_MAX = 80
+#: Seconds a poll waits beyond ``[http].timeout_s`` before it reports the probes still
+#: running as UNKNOWN.
+DEADLINE_MARGIN_S = 1.0
+#: Probes of one URL left running past their deadline before no new one is started
+#: (each holds a daemon thread until the server lets go).
+MAX_HUNG_PER_URL = 2
+
+T = TypeVar("T")
 
 
 class ReadOnlyTransport(httpx.BaseTransport):
@@ -113,13 +132,18 @@ def describe_http_error(exc: BaseException, timeout_s: float) -> str:
     return f"request failed ({type(exc).__name__})"
 
 
+def unanswered(name: str, url: str, reason: str) -> EndpointHealth:
+    """An endpoint that gave no HTTP answer: UNKNOWN, with the reason."""
+    return EndpointHealth(name, url, False, None, None, reason, answered=False)
+
+
 def check_endpoint(client: httpx.Client, name: str, url: str, timeout_s: float) -> EndpointHealth:
-    """GET one health URL and judge it (2xx = healthy)."""
+    """GET one health URL and judge it: 2xx is OK, any other answer FAIL, no answer UNKNOWN."""
     started = time.perf_counter()
     try:
         response = client.get(url)
     except httpx.HTTPError as exc:
-        return EndpointHealth(name, url, False, None, None, describe_http_error(exc, timeout_s))
+        return unanswered(name, url, describe_http_error(exc, timeout_s))
     latency = (time.perf_counter() - started) * 1000.0
     code = response.status_code
     if 200 <= code < 300:
@@ -142,7 +166,7 @@ def screen_versions(versions: dict[str, str]) -> tuple[tuple[str, str], ...]:
 
 
 class HttpHealthSource:
-    """The ``health`` source: concurrent GETs of the configured endpoints."""
+    """The ``health`` source: concurrent GETs of the configured endpoints, within a deadline."""
 
     kind = "health"
     label = "http"
@@ -154,41 +178,88 @@ class HttpHealthSource:
             raise SourceError("[http].base_url must start with http:// or https://")
         self.settings = settings
         self.interval_s = settings.interval_s
-        self.timeout_s = settings.timeout_s + 2
+        self.timeout_s = settings.timeout_s + DEADLINE_MARGIN_S + 2
         self._now = now
         self.urls = endpoint_urls(settings)
         self.read_only = read_only
         self.client = make_http_client(settings.timeout_s, read_only)
         self.versions: dict[str, str] = {}
         """Name -> version (or ``? reason``) from the last :meth:`read_versions`."""
-        workers = len(self.urls) + len(settings.version_urls)
-        self._pool = ThreadPoolExecutor(max_workers=max(1, min(16, workers)),
-                                        thread_name_prefix="cockpit-http")
+        self._lock = threading.Lock()
+        self._hung: dict[str, int] = {}
+        """URL -> probes of it still running past their deadline."""
+
+    def _probe(self, url: str, call: Callable[[], T]) -> Future[T] | None:
+        """Run ``call`` in a daemon thread; None when too many probes of ``url`` still hang."""
+        with self._lock:
+            if self._hung.get(url, 0) >= MAX_HUNG_PER_URL:
+                return None
+            self._hung[url] = self._hung.get(url, 0) + 1
+        future: Future[T] = Future()
+
+        def target() -> None:
+            try:
+                future.set_result(call())
+            except BaseException as exc:  # noqa: BLE001 - reported by whoever waits
+                future.set_exception(exc)
+            finally:
+                with self._lock:
+                    self._hung[url] -= 1
+
+        threading.Thread(target=target, name="cockpit-http", daemon=True).start()
+        return future
+
+    def _deadline(self) -> float:
+        return time.monotonic() + self.settings.timeout_s + DEADLINE_MARGIN_S
+
+    def _late(self) -> str:
+        return f"no answer within {self.settings.timeout_s:g}s"
 
     def fetch(self) -> HealthSnapshot:
-        """Check every endpoint at once; the slowest bounds the poll."""
-        futures = [self._pool.submit(check_endpoint, self.client, name, url,
-                                     self.settings.timeout_s) for name, url in self.urls]
+        """Check every endpoint at once; the deadline bounds the poll."""
+        timeout = self.settings.timeout_s
+        deadline = self._deadline()
+        probes = [(name, url, self._probe(url, lambda n=name, u=url: check_endpoint(
+            self.client, n, u, timeout))) for name, url in self.urls]
         versions: tuple[tuple[str, str], ...] = ()
         if self.settings.version_urls:
-            # concurrently with the health checks (shared pool)
-            versions = screen_versions(self.read_versions())
-        results = tuple(future.result() for future in futures)
-        return HealthSnapshot(at=self._now(), endpoints=results, versions=versions)
+            # concurrently with the health checks
+            versions = screen_versions(self.read_versions(deadline))
+        results = []
+        for name, url, future in probes:
+            if future is None:
+                results.append(unanswered(name, url, "earlier checks still unanswered"))
+                continue
+            try:
+                results.append(future.result(timeout=max(0.0, deadline - time.monotonic())))
+            except FutureTimeout:
+                results.append(unanswered(name, url, self._late()))
+            except Exception as exc:  # noqa: BLE001 - a probe that crashed did not answer
+                results.append(unanswered(name, url, f"check failed ({type(exc).__name__})"))
+        return HealthSnapshot(at=self._now(), endpoints=tuple(results), versions=versions)
 
-    def read_versions(self) -> dict[str, str]:
+    def read_versions(self, deadline: float | None = None) -> dict[str, str]:
         """GET every ``[http].version_urls`` entry at once: name -> version, or ``? reason``."""
+        deadline = self._deadline() if deadline is None else deadline
         items = list(self.settings.version_urls.items())
-        futures = [self._pool.submit(read_version, self.client, url, self.settings.timeout_s)
-                   for _, url in items]
+        probes = [self._probe(url, lambda u=url: read_version(self.client, u,
+                                                               self.settings.timeout_s))
+                  for _, url in items]
         versions = {}
-        for (name, _), future in zip(items, futures, strict=True):
-            ok, value, _body = future.result()
+        for (name, _), future in zip(items, probes, strict=True):
+            if future is None:
+                versions[name] = "? earlier reads still unanswered"
+                continue
+            try:
+                ok, value, _body = future.result(timeout=max(0.0, deadline - time.monotonic()))
+            except FutureTimeout:
+                ok, value = False, self._late()
+            except Exception as exc:  # noqa: BLE001
+                ok, value = False, f"request failed ({type(exc).__name__})"
             versions[name] = value if ok else f"? {value}"
         self.versions = versions
         return versions
 
     def close(self) -> None:
-        """Close connections and the worker threads."""
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        """Close connections (probes still hung end with them)."""
         self.client.close()

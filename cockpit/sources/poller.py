@@ -2,9 +2,12 @@
 
 Core code: plain asyncio, no Textual. The app runs :meth:`Poller.run` as an
 async worker per source. Each fetch runs in its own daemon thread, so a hung
-client can neither block the event loop nor keep the process alive at exit;
-while a previous fetch is still hung, no new thread is started (threads would
-pile up) and the source stays STALE until it answers.
+client can neither block the event loop nor keep the process alive at exit.
+A fetch still running past its timeout is abandoned (left to end in its thread,
+its result ignored) and the next poll starts a fresh one, so a source that answers
+again recovers on the next poll however its last request ended; at most
+:data:`MAX_ABANDONED` abandoned fetches may still be running (threads must not pile
+up): past that the poller waits on the newest and the source stays STALE.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from cockpit.domain import Snapshot
 from cockpit.sources.base import Source, SourceError, SourceStatus
 
 MAX_REASON = 100
+#: Fetches left running past their timeout before no new one is started.
+MAX_ABANDONED = 2
 
 
 def describe_error(exc: BaseException) -> str:
@@ -45,6 +50,9 @@ class Poller:
         self._monotonic = monotonic
         self._inflight: asyncio.Future[Snapshot] | None = None
         self._inflight_since = 0.0
+        self._abandoned: set[asyncio.Future[Snapshot]] = set()
+        self._unanswered_since: float | None = None
+        """When the source was last asked without answering yet (None: it answered)."""
         self.status = SourceStatus(source.kind, source.label, "waiting", checked=monotonic())
 
     def _start_fetch(self) -> asyncio.Future[Snapshot]:
@@ -74,28 +82,49 @@ class Poller:
         threading.Thread(target=target, name=f"poll-{self.source.kind}", daemon=True).start()
         return future
 
+    def _abandon(self, future: asyncio.Future[Snapshot]) -> None:
+        """Stop waiting on a fetch past its timeout; whatever it ends with is ignored."""
+        self._abandoned.add(future)
+
+        def forget(done: asyncio.Future[Snapshot]) -> None:
+            self._abandoned.discard(done)
+            if not done.cancelled():
+                done.exception()  # retrieved: a late failure is no news
+
+        future.add_done_callback(forget)
+
     async def poll_once(self) -> SourceStatus:
         """Poll once (or keep waiting on a hung poll) and return the new status."""
         timeout = self.source.timeout_s
-        if self._inflight is None or self._inflight.done():
-            self._inflight = self._start_fetch()
+        inflight = self._inflight
+        if (inflight is not None and not inflight.done()
+                and self._monotonic() - self._inflight_since >= timeout
+                and len(self._abandoned) < MAX_ABANDONED):
+            self._abandon(inflight)
+            inflight = None
+        if inflight is None or inflight.done():
+            self._inflight = inflight = self._start_fetch()
             self._inflight_since = self._monotonic()
+            if self._unanswered_since is None:
+                self._unanswered_since = self._inflight_since
             waited_before = 0.0
         else:
             waited_before = self._monotonic() - self._inflight_since
         previous = self.status
         try:
             remaining = max(0.05, timeout - waited_before)
-            snapshot = await asyncio.wait_for(asyncio.shield(self._inflight), remaining)
+            snapshot = await asyncio.wait_for(asyncio.shield(inflight), remaining)
         except TimeoutError:
-            waited = self._monotonic() - self._inflight_since
+            waited = self._monotonic() - (self._unanswered_since or self._inflight_since)
             reason = f"no answer after {waited:.0f}s (timeout {timeout:g}s)"
             self.status = self._stale(previous, reason)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001
+            self._unanswered_since = None
             self.status = self._stale(previous, describe_error(exc))
         else:
+            self._unanswered_since = None
             now = self._monotonic()
             self.status = SourceStatus(
                 self.source.kind, self.source.label, "ok", snapshot, "", now, now

@@ -24,16 +24,18 @@ def test_each_endpoint_is_judged_on_its_own(loopback) -> None:
     assert by_name["auth"].url == server.url + "/v1/auth/health"
     assert not by_name["users"].ok and by_name["users"].detail == "HTTP 503 Service Unavailable"
     assert not by_name["students"].ok and "redirect not followed" in by_name["students"].detail
-    assert not by_name["medications"].ok
+    assert not by_name["medications"].ok and by_name["medications"].state == "UNKNOWN"
     assert by_name["medications"].detail == "no answer within 0.5s"
-    assert snap.failing_pct == 60.0
+    # the share is over the endpoints that answered: 2 of 4 (the silent one is no evidence)
+    assert snap.failing_pct == 50.0
 
 
-def test_refused_connection_is_a_failing_endpoint_not_a_source_error() -> None:
+def test_refused_connection_is_an_unknown_endpoint_not_a_source_error() -> None:
     base = f"http://127.0.0.1:{free_port()}"
     snap = HttpHealthSource(HttpSettings(base_url=base, endpoints=("auth",))).fetch()
     (only,) = snap.endpoints
     assert not only.ok and only.detail == "connection failed" and base not in only.detail
+    assert only.state == "UNKNOWN" and snap.probe_down and snap.failing_pct is None
 
 
 def test_path_template_is_applied(loopback) -> None:

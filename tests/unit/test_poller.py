@@ -54,10 +54,15 @@ async def test_hung_source_goes_stale_after_its_timeout_and_keeps_last_snapshot(
     assert stale.state == "stale"
     assert "no answer after" in stale.reason and "timeout 0.1s" in stale.reason
     assert stale.snapshot == good.snapshot  # last values stay on screen
-    # still hung: no new thread is started, the status stays STALE
+    # the hung fetch is abandoned: the next poll asks again (it hangs too, still STALE)
     calls = source.calls
     again = await poller.poll_once()
-    assert again.state == "stale" and source.calls == calls
+    assert again.state == "stale" and source.calls == calls + 1
+    # no more than MAX_ABANDONED fetches are left hanging: then the poller waits
+    await poller.poll_once()
+    calls = source.calls
+    await poller.poll_once()
+    assert source.calls == calls
     # it recovers by itself when the source answers again
     source.mode = "ok"
     source.release.set()
