@@ -72,9 +72,11 @@ def mark_failed(text: str, fmt: str, problem: str) -> str:
     advice = ("Do not rely on it as evidence; `cockpit timeline verify` names every "
               "problem.")
     if fmt == "json":
-        data = json.loads(text)
-        marked = {"verification": {"ok": False, "problem": problem}, **data}
-        return json.dumps(marked, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
+        # the first key, on the second line: {"ok": false, "problem": ..., "warning": ...}
+        verdict = json.dumps({"ok": False, "problem": problem,
+                              "warning": f"{FAILED_HEADLINE}. {advice}"}, ensure_ascii=False)
+        rest = text.lstrip()[1:].lstrip() if text.lstrip().startswith("{") else text
+        return "{\n" + f'  "verification": {verdict},\n  ' + rest
     if fmt == "html":
         banner = (f'<p class="verify-failed" role="alert"><strong>{FAILED_HEADLINE}</strong>: '
                   f"{html.escape(problem)}. {html.escape(advice)}</p>")

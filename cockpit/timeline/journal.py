@@ -404,7 +404,8 @@ class Journal:
         problem = check_records(parsed.records)
         if problem is not None:
             raise JournalCorruptError(
-                f"{self.folder}/{problem}; run `cockpit timeline verify {self.incident_id}`"
+                f"{self.folder}/{problem.describe()}; run `cockpit timeline verify "
+                f"{self.incident_id}`"
             )
         self._events = list(parsed.events)
         if parsed.torn_line is not None:

@@ -105,3 +105,108 @@ def test_cli_verify_exit_codes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     bad = runner.invoke(timeline, ["verify", INCIDENT_ID])
     assert bad.exit_code == 1
     assert "journal.jsonl:3: chain broken" in bad.output
+
+
+# -- heads, checkpoints and forks ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("42:abcdef012345", (42, "abcdef012345")),
+    (" 7:ABCDEF01 ", (7, "abcdef01")),
+    ("0:" + "0" * 64, (0, "0" * 64)),
+])
+def test_head_refs_parse(text: str, expected: tuple[int, str]) -> None:
+    from cockpit.timeline.checkpoint import parse_head_ref
+
+    assert parse_head_ref(text) == expected
+
+
+@pytest.mark.parametrize("text", ["", "42", "42:", "42:abc", "4x:abcdef01", "42:ghijklmn",
+                                  "42:abcdef01:00", "+4:abcdef01", "4:" + "a" * 65,
+                                  "4:abcd\x1bef01"])
+def test_malformed_head_refs_are_refused(text: str) -> None:
+    from cockpit.timeline.checkpoint import parse_head_ref
+
+    with pytest.raises(ValueError, match="not a journal head COUNT:HASH"):
+        parse_head_ref(text)
+
+
+def test_a_published_head_is_checked_against_the_event_it_counts(journal_path: Path) -> None:
+    third = json.loads(_lines(journal_path)[2])["hash"]
+    assert verify(journal_path, head=f"3:{third[:12]}").ok
+    wrong = verify(journal_path, head=f"4:{third[:12]}")
+    assert wrong.first_problem().startswith("journal.jsonl:4: does not match the published")
+
+
+def _checkpoint_line(path: Path, **fields: object) -> None:
+    record = {"n": 1, "count": 1, "head": "0" * 64, "incident": INCIDENT_ID,
+              "t": "2025-01-21T14:30:00.000Z", "key": "ssh-ed25519 AAAA", "sig": "none"}
+    record.update(fields)
+    with open(path.parent / "checkpoints.jsonl", "a", encoding="utf-8") as handle:
+        handle.write(json.dumps(record) + "\n")
+
+
+def test_a_checkpoint_of_another_incident_is_a_problem(journal_path: Path) -> None:
+    _checkpoint_line(journal_path, incident="INC-20250101-000000-\x1b[2Jx")
+    report = verify(journal_path, signatures=False)
+    assert report.first_problem().startswith(
+        "checkpoints.jsonl:1: checkpoint 1 is of incident 'INC-20250101-000000-\\x1b[2Jx'")
+
+
+def test_a_checkpoint_beyond_the_journal_is_truncation(journal_path: Path) -> None:
+    count = len(_lines(journal_path))
+    _checkpoint_line(journal_path, count=count + 5, head="a" * 64)
+    report = verify(journal_path, signatures=False)
+    assert report.first_problem() == (
+        f"journal.jsonl:{count + 1}: truncated after checkpoint 1: it signed {count + 5} "
+        f"events (head {count + 5}:aaaaaaaaaaaa), the journal has {count}")
+
+
+def test_a_checkpoint_with_an_unsigned_signature_fails(journal_path: Path) -> None:
+    last = json.loads(_lines(journal_path)[-1])
+    _checkpoint_line(journal_path, count=last["seq"], head=last["hash"])
+    assert verify(journal_path, signatures=False).ok  # count and head agree...
+    report = verify(journal_path)
+    assert report.first_problem().startswith("checkpoints.jsonl:1: checkpoint 1: bad signature")
+
+
+def test_a_torn_checkpoint_line_is_a_warning(journal_path: Path) -> None:
+    (journal_path.parent / "checkpoints.jsonl").write_text('{"n": 1, "cou', encoding="utf-8")
+    report = verify(journal_path)
+    assert report.ok
+    assert "checkpoints.jsonl: torn last line (crash mid-write), ignored" in report.warnings
+
+
+def test_two_lines_with_one_seq_are_a_fork(journal_path: Path) -> None:
+    from cockpit.timeline.journal import canonical_json, event_hash
+
+    lines = _lines(journal_path)
+    rival = json.loads(lines[-1])
+    rival["kind"] = "note.added"
+    rival["hash"] = event_hash(rival)
+    _write(journal_path, [*lines, canonical_json(rival) + "\n"])
+    assert verify(journal_path).first_problem() == (
+        f"journal.jsonl:{len(lines) + 1}: chain forks: seq {len(lines)} again (first at line "
+        f"{len(lines)}): two writers appended to this journal")
+
+
+def test_a_corrupt_journal_is_refused_naming_the_line(journal_path: Path) -> None:
+    from cockpit.timeline.journal import Journal, JournalCorruptError
+
+    lines = _lines(journal_path)
+    del lines[4]
+    _write(journal_path, lines)
+    with pytest.raises(JournalCorruptError) as caught:
+        Journal.open(journal_path)
+    assert f"{INCIDENT_ID}/journal.jsonl:5: chain broken" in str(caught.value)
+    assert "Problem(" not in str(caught.value)
+
+
+def test_cli_verify_says_when_no_checkpoint_can_rule_out_a_cut(
+        journal_path: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("COCKPIT_STATE_DIR", str(tmp_path))
+    result = CliRunner().invoke(timeline, ["verify", INCIDENT_ID])
+    assert result.exit_code == 0
+    assert "warning: no signed checkpoint: lines cut off the end cannot be seen" in (
+        result.stderr)
+    assert "no signed checkpoint" in result.stdout
