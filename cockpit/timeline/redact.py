@@ -49,6 +49,7 @@ from typing import Any
 from cockpit.timeline.sanitize import SANITIZED_LIMIT, needs_sanitizing, sanitize_text
 
 _NOT_REDACTED = r"(?!\[REDACTED)"
+_VISIBLE_MARK = re.compile(r"<U\+[0-9A-F]{4,6}>")
 
 # Keys whose whole value is sensitive, whatever it looks like.
 _SENSITIVE_KEYS: dict[str, str] = {
@@ -165,7 +166,7 @@ _RULES: tuple[_Rule, ...] = (
     _rule(
         "dob",
         r"\b(?:DOB|D\.O\.B\.?|date[ _-]of[ _-]birth|birth[ _-]?date|birthday|born(?: on)?|birth)"
-        r"[\"']?\s*(?:[:=]|is|was)?\s*[\"']?(" + _DATE + r")",
+        r"[\"']?\s*(?:[:=]|is|was)?\s*[\"']?(?:the\s+)?(" + _DATE + r")",
         group=1,
         flags=_I,
     ),
@@ -304,6 +305,20 @@ class Redactor:
         if needs_sanitizing(text):
             counts["control"] += 1
             text = sanitize_text(text)
+        if "<U+" in text:
+            # an invisible character inside an identifier must not hide it: redact what
+            # the text reads as without the visible stand-ins, if that finds more
+            found: Counter[str] = Counter()
+            shown = self._apply(text, found)
+            hidden: Counter[str] = Counter()
+            collapsed = self._apply(_VISIBLE_MARK.sub("", text), hidden)
+            chosen, extra = (collapsed, hidden) if hidden.total() > found.total() else (
+                shown, found)
+            counts.update(extra)
+            return chosen
+        return self._apply(text, counts)
+
+    def _apply(self, text: str, counts: Counter[str]) -> str:
         for secret in self._secrets:
             if secret in text:
                 counts["secret"] += text.count(secret)

@@ -127,3 +127,55 @@ def test_export_redacts_again_what_an_old_journal_holds(tmp_path: Path) -> None:
     red = Redactor(["pl41n-w0rd-no-pattern"])
     for fmt in ("md", "json", "html"):
         assert "pl41n-w0rd-no-pattern" not in export_journal(journal.path, fmt, redactor=red)
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "leak"),
+    [
+        ("chart MRN-00123456 opened", "mrn", "00123456"),
+        ("chart MRN#00123456 opened", "mrn", "00123456"),
+        ("chart MRN: A0012345 opened", "mrn", "A0012345"),
+        ("ssn 078 05 1120", "ssn", "078 05 1120"),
+        ("ssn 078.05.1120", "ssn", "078.05.1120"),
+        ("SSN=078051120", "ssn", "078051120"),
+        ("DOB March 3, 1961", "dob", "March 3, 1961"),
+        ("born 3 March 1961", "dob", "3 March 1961"),
+        ("tel 5558675309", "phone", "5558675309"),
+        ("sms to +15558675309", "phone", "+15558675309"),
+        ("patient: Jane Roe", "patient", "Jane Roe"),
+    ],
+)
+def test_more_forms_of_patient_identifiers_are_replaced(text: str, kind: str, leak: str) -> None:
+    result = Redactor().redact({"text": text})
+    assert leak not in result.value["text"]
+    assert result.counts == {kind: 1}
+
+
+def test_redacted_strings_are_neutralised_and_counted_as_control() -> None:
+    result = Redactor().redact({"output": "ok \x1b]52;c;ZXZpbA==\x07\x1b[2J done \u202e"})
+    assert result.value["output"] == "ok  done <U+202E>"
+    assert result.counts == {"control": 1}
+
+
+def test_mapping_keys_are_caller_text_too() -> None:
+    result = Redactor().redact({"counts": {"rows\x1b[2J": 1, "MRN-1234567": 2, "ok_key": 3}})
+    assert result.value["counts"] == {"rows": 1, "MRN-[REDACTED:mrn]": 2, "ok_key": 3}
+
+
+def test_an_identifier_split_by_an_invisible_character_is_still_redacted() -> None:
+    text = Redactor().redact_text("MRN-123\u200b4567 and ssn 078-05\u2060-1120")
+    assert "4567" not in text and "1120" not in text
+
+
+def test_operator_patterns_and_terms_are_redacted_and_bad_ones_refused() -> None:
+    red = Redactor()
+    red.add_pattern("mrn", r"\bH\d{8}\b")
+    assert red.add_terms("patient", ["# comment", "", "Zebulon  Quixote"]) == 1
+    assert red.redact_text("H12345678 for ZEBULON QUIXOTE") == (
+        "[REDACTED:mrn] for [REDACTED:patient]")
+    with pytest.raises(ValueError, match="matches empty text"):
+        red.add_pattern("mrn", r"\d*")
+    with pytest.raises(ValueError, match="not a valid regex"):
+        red.add_pattern("mrn", r"(")
+    with pytest.raises(ValueError, match="shorter than 3"):
+        red.add_terms("patient", ["Al"])
