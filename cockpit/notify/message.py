@@ -58,7 +58,10 @@ def slack_rollback_message(environment: str, reason: str, initiated_by: str, eta
         {"title": "Reason", "value": reason, "short": True},
         {"title": "Initiated By", "value": initiated_by, "short": True},
         {"title": "ETA", "value": eta, "short": True},
-        {"title": "Journal head", "value": journal_head[:16], "short": False},
+        # the signed head COUNT:HASH is quoted whole (a long incident's count has digits
+        # to spare); a bare hash is shortened
+        {"title": "Journal head",
+         "value": journal_head if ":" in journal_head else journal_head[:16], "short": False},
     ]
     payload = {
         "text": text or "🚨 CRITICAL: Production rollback initiated",
