@@ -2,9 +2,16 @@
 
 Every export states the journal's event count and head hash (short form), so a
 truncated or rewritten journal can be caught by comparing with
-``cockpit timeline verify``. Event data is redacted again on the way out
-(defence in depth), and the Markdown and HTML text is redacted once more as a
-whole. Output depends only on the events: the same journal gives the same bytes.
+``cockpit timeline verify``. Event data is redacted (and neutralised: no escape
+sequence, control or invisible character) again on the way out (defence in
+depth), and the Markdown and HTML text is redacted once more as a whole. Output
+depends only on the events: the same journal gives the same bytes.
+
+Recorded text is escaped for its format: the HTML page is one jinja2 template
+(``templates/export.html.j2``) with autoescape on, fed a view model of plain
+values; in Markdown every recorded value is one line of inert text (``_mi``:
+no HTML, no link or image syntax, no code spans, no table pipes, no line breaks
+that could forge a heading); JSON is ``json.dumps``.
 
 Data loss (Impact Assessment) comes from data-consistency checks: a
 ``step.finished`` of a step whose runbook, step id or title mentions
@@ -15,7 +22,7 @@ non-zero count means "Yes - see checks".
 
 from __future__ import annotations
 
-import html
+import functools
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -412,24 +419,22 @@ def _json(record: _Record) -> dict[str, Any]:
 
 # -- HTML -----------------------------------------------------------------------------------
 
-_CSS = """
-body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:2em auto;max-width:70em;
-color:#1b1f24;padding:0 1em}
-h1{font-size:1.5em}h2{border-bottom:1px solid #ccd;padding-bottom:.2em;margin-top:1.6em}
-table{border-collapse:collapse;width:100%;font-size:.85em}
-th,td{border:1px solid #ccd;padding:.25em .45em;text-align:left;vertical-align:top}
-th{background:#eef1f5}code{background:#eef1f5;padding:0 .2em}
-.meta{color:#555}.todo{color:#8a6d00;font-style:italic}
-svg{background:#fafbfc;border:1px solid #ccd;margin:.5em 0}
-.k-step{color:#0a5}.k-trigger{color:#b30}
-"""
+_CHART = {"width": 720, "height": 200, "pad": 40}
 
 
-def _chart(metric: str, points: Sequence[tuple[datetime, float]], state: IncidentState) -> str:
-    width, height, pad = 720, 200, 40
-    title = html.escape(metric)
+def _geometry() -> dict[str, str]:
+    width, height, pad = _CHART["width"], _CHART["height"], _CHART["pad"]
+    return {"width": str(width), "height": str(height), "pad": str(pad),
+            "right": str(width - pad), "bottom": str(height - pad), "top": str(pad / 2),
+            "foot": str(height - pad / 4), "axis": str(pad - 4), "top_label": str(pad / 2 + 8)}
+
+
+def _chart(metric: str, points: Sequence[tuple[datetime, float]],
+           state: IncidentState) -> dict[str, Any]:
+    """One metric's chart, as the template draws it (numbers and text, never markup)."""
     if not points:
-        return f"<p class='meta'>{title}: no samples recorded.</p>"
+        return {"metric": metric, "points": 0}
+    width, height, pad = _CHART["width"], _CHART["height"], _CHART["pad"]
     t0 = min(p[0] for p in points)
     t1 = max(p[0] for p in points)
     span = max((t1 - t0).total_seconds(), 1.0)
@@ -443,32 +448,13 @@ def _chart(metric: str, points: Sequence[tuple[datetime, float]], state: Inciden
     def y(value: float) -> float:
         return height - pad + -(value - lo) / (hi - lo) * (height - 2 * pad)
 
-    path = " ".join(f"{x(t):.1f},{y(v):.1f}" for t, v in points)
-    marks = []
-    for _, label, moment in state.milestones.items():
-        if moment is not None and t0 <= moment <= t1:
-            mx = x(moment)
-            marks.append(
-                f"<line x1='{mx:.1f}' y1='{pad / 2}' x2='{mx:.1f}' y2='{height - pad}' "
-                f"stroke='#999' stroke-dasharray='4 3'><title>{html.escape(label)}</title></line>"
-            )
-    return (
-        f"<figure><figcaption>{title} (min {min(p[1] for p in points):g}, max {hi:g}, "
-        f"{len(points)} samples)</figcaption>"
-        f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height}' "
-        f"viewBox='0 0 {width} {height}' role='img' aria-label='{title}'>"
-        f"<line x1='{pad}' y1='{height - pad}' x2='{width - pad}' y2='{height - pad}' "
-        f"stroke='#445'/><line x1='{pad}' y1='{pad / 2}' x2='{pad}' y2='{height - pad}' "
-        f"stroke='#445'/>"
-        f"<text x='{pad}' y='{height - pad / 4}' font-size='11'>{t0:%H:%M:%S}</text>"
-        f"<text x='{width - pad}' y='{height - pad / 4}' font-size='11' "
-        f"text-anchor='end'>{t1:%H:%M:%S}</text>"
-        f"<text x='{pad - 4}' y='{pad / 2 + 8}' font-size='11' text-anchor='end'>{hi:g}</text>"
-        f"<text x='{pad - 4}' y='{height - pad}' font-size='11' text-anchor='end'>{lo:g}</text>"
-        + "".join(marks)
-        + f"<polyline fill='none' stroke='#c0392b' stroke-width='1.5' points='{path}'/>"
-        "</svg></figure>"
-    )
+    return {
+        "metric": metric, "points": len(points), "min": f"{min(p[1] for p in points):g}",
+        "hi": f"{hi:g}", "lo": f"{lo:g}", "t0": f"{t0:%H:%M:%S}", "t1": f"{t1:%H:%M:%S}",
+        "path": " ".join(f"{x(t):.1f},{y(v):.1f}" for t, v in points),
+        "marks": [(f"{x(moment):.1f}", label) for _, label, moment in state.milestones.items()
+                  if moment is not None and t0 <= moment <= t1],
+    }
 
 
 def _chart_order(metric: str) -> tuple[int, str]:
@@ -480,66 +466,61 @@ def _chart_order(metric: str) -> tuple[int, str]:
     return (2, low)
 
 
-def _html(record: _Record) -> str:
+def _html_view(record: _Record) -> dict[str, Any]:
+    """The HTML export's view model: plain values; the template escapes every one."""
     s = record.state
-    e = html.escape
     checks = consistency_checks(record.events)
-    out = [
-        "<!DOCTYPE html>",
-        "<html lang='en'><head><meta charset='utf-8'>",
-        f"<title>{e(record.incident_id)} - incident record</title>",
-        f"<style>{_CSS}</style></head><body>",
-        f"<h1>Incident {e(record.incident_id)}{': ' + e(s.title) if s.title else ''}</h1>",
-        f"<p class='meta'>Journal: {len(record.events)} events, head "
-        f"<code>{e(record.head_short)}</code>. Check with "
-        f"<code>cockpit timeline verify {e(record.incident_id)}</code>.</p>",
-        "<h2>Summary</h2><table>",
-        f"<tr><th>Opened</th><td>{e(_hm(s.opened_at))}</td></tr>",
-        f"<tr><th>Duration</th><td>{e(_duration_text(s))}</td></tr>",
-        f"<tr><th>Severity</th><td>{e(s.severity or 'not set')}</td></tr>",
-        f"<tr><th>Scenario</th><td>{e(s.scenario or '-')}</td></tr>",
-        f"<tr><th>Data loss</th><td>{e(data_loss_verdict(checks))}</td></tr>",
-        "</table>",
-    ]
     training = _training_score(record.events)
-    if training is not None:
-        out.append("<h2>Training score</h2><pre>"
-                   + e("\n".join(ln for ln in _training_md(training) if ln)) + "</pre>")
-    out += [
-        "<h2>Timeline</h2><table><tr><th>Time</th><th>Milestone</th></tr>",
-    ]
-    for name, label, moment in s.milestones.items():
-        out.append(
-            f"<tr><td>{e(_hm(moment))}</td><td>{e(label)}{e(_milestone_note(s, name))}</td></tr>"
-        )
-    out.append("</table><h2>Charts</h2>")
     metrics = sorted(s.samples, key=_chart_order)
     wanted = [m for m in metrics if _chart_order(m)[0] < 2]
+    missing = []
     if not any(_chart_order(m)[0] == 0 for m in metrics):
-        out.append("<p class='meta'>error rate: no samples recorded.</p>")
+        missing.append("error rate")
     if not any(_chart_order(m)[0] == 1 for m in metrics):
-        out.append("<p class='meta'>latency: no samples recorded.</p>")
-    for metric in wanted + [m for m in metrics if m not in wanted]:
-        out.append(_chart(metric, s.samples[metric], s))
-    out.append("<h2>Event log</h2><table><tr><th>#</th><th>Time (UTC)</th><th>Kind</th>"
-               "<th>Actor</th><th>Details</th></tr>")
+        missing.append("latency")
+    rows = []
     for ev in record.events:
         if ev.kind == "sample":
             continue
-        actor = f"{ev.actor.get('user', '?')}@{ev.actor.get('host', '?')}"
         css = "k-step" if ev.kind.startswith("step.") else (
             "k-trigger" if ev.kind.startswith("trigger.") else "")
-        out.append(
-            f"<tr><td>{ev.seq}</td><td>{e(ev.t)}</td><td class='{css}'>{e(ev.kind)}</td>"
-            f"<td>{e(actor)}</td><td>{e(_details(ev.data))}</td></tr>"
-        )
-    samples = sum(1 for ev in record.events if ev.kind == "sample")
-    out.append("</table>")
-    if samples:
-        out.append(f"<p class='meta'>{samples} metric samples are shown in the charts only.</p>")
-    out.append(f"<p class='meta'>Journal head <code>{e(record.head_short)}</code>, "
-               f"{len(record.events)} events.</p></body></html>\n")
-    return "\n".join(out)
+        rows.append({"seq": ev.seq, "t": ev.t, "kind": ev.kind, "css": css,
+                     "actor": f"{ev.actor.get('user', '?')}@{ev.actor.get('host', '?')}",
+                     "details": _details(ev.data)})
+    return {
+        "incident_id": record.incident_id, "title": s.title, "events": len(record.events),
+        "head_short": record.head_short,
+        "summary": [("Opened", _hm(s.opened_at)), ("Duration", _duration_text(s)),
+                    ("Severity", s.severity or "not set"), ("Scenario", s.scenario or "-"),
+                    ("Data loss", data_loss_verdict(checks))],
+        "training": None if training is None else "\n".join(
+            ln for ln in _training_md(training) if ln),
+        "milestones": [(_hm(moment), label + _milestone_note(s, name))
+                       for name, label, moment in s.milestones.items()],
+        "missing_charts": missing,
+        "charts": [_chart(m, s.samples[m], s) for m in wanted + [m for m in metrics
+                                                                 if m not in wanted]],
+        "g": _geometry(),
+        "rows": rows,
+        "samples": sum(1 for ev in record.events if ev.kind == "sample"),
+    }
+
+
+@functools.cache
+def _html_template() -> Any:
+    import jinja2  # only an HTML export needs it
+
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("cockpit.timeline", "templates"),
+        autoescape=True, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    return env.get_template("export.html.j2")
+
+
+def _html(record: _Record) -> str:
+    """The one-file HTML export: ``templates/export.html.j2``, autoescaped."""
+    return str(_html_template().render(**_html_view(record)))
 
 
 # -- public API -----------------------------------------------------------------------------

@@ -322,3 +322,20 @@ def test_json_export_is_json_with_the_text_as_data(tmp_path: Path) -> None:
     exported = json.loads(export_journal(_markup_incident(tmp_path), "json", redactor=Redactor()))
     notes = [e["data"]["text"] for e in exported["events"] if e["kind"] == "note.added"]
     assert "<script>alert(document.cookie)</script>" in notes
+
+
+def test_html_export_escapes_metric_names_and_attributes(tmp_path: Path) -> None:
+    """Chart captions, aria-labels and milestone titles are text too (an attribute quote
+    cannot end the attribute)."""
+    session = _incident(tmp_path)
+    session.record("sample", {"metric": "error'onmouseover='alert(1)<script>", "value": 7.0})
+    session.record("sample", {"metric": "latency_p95_ms", "value": 900.0})
+    path = session.journal.path
+    session.disconnect()
+    page = export_journal(path, "html", redactor=Redactor())
+    tags = _tags(page)
+    assert "script" not in [tag for tag, _ in tags.tags]
+    assert not [name for _, attrs in tags.tags for name, _ in attrs if name.startswith("on")]
+    labels = [v for tag, attrs in tags.tags if tag == "svg" for k, v in attrs
+              if k == "aria-label"]
+    assert "error'onmouseover='alert(1)<script>" in labels
