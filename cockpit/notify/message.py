@@ -98,8 +98,8 @@ def parse_retry_after(raw: str | None, now: datetime | None = None) -> float | N
     """
     if raw is None:
         return None
-    text = raw.strip()[:64]
-    if not text:
+    text = raw.strip()
+    if not text or len(text) > 64:  # an HTTP date is 29 characters; this is no header of ours
         return None
     try:
         value = float(text)

@@ -266,11 +266,14 @@ class Outbox:
             return []
         try:
             due = [e for e in self.pending() if (e.next_at or e.created_at) <= at]
-            return [self._attempt(entry, at) for entry in due]
+            return [self._attempt(entry, at, live=now is None) for entry in due]
         finally:
             self._delivering.release()
 
-    def _attempt(self, entry: OutboxEntry, at: datetime) -> tuple[str, Outcome, str]:
+    def _attempt(self, entry: OutboxEntry, at: datetime,
+                 live: bool = False) -> tuple[str, Outcome, str]:
+        """One attempt; the next is due ``wait`` after this one *ended* (on the wall clock
+        when ``live``, else after ``at``), so a slow answer never shortens the wait."""
         note = entry.notification
         attempts = entry.attempts + 1
         next_at: datetime | None = None
@@ -293,7 +296,8 @@ class Outbox:
                               "kept in the outbox until retried or dropped")
                 else:
                     wait = self._wait(attempts, exc.retry_after_s)
-                    next_at = at + timedelta(seconds=wait)
+                    ended = datetime.now(UTC) if live else at
+                    next_at = max(at, ended) + timedelta(seconds=wait)
                     outcome = "retrying"
                     detail = f"{detail}; retry in {wait:.3g}s"
             except Exception as exc:  # noqa: BLE001 - a bug in a channel must not stop delivery
