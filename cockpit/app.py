@@ -534,7 +534,11 @@ class CockpitApp(App[None]):
 
     def action_screenshot(self) -> None:
         stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-        path = self.save_screenshot(f"cockpit-{stamp}.svg", str(self.screenshot_dir))
+        from cockpit.paths import write_private
+
+        # what the war room shows may be patient data: owner-only, never through a symlink
+        path = write_private(self.screenshot_dir / f"cockpit-{stamp}.svg",
+                             self.export_screenshot())
         self.notify(f"Screenshot saved: {path}")
 
 

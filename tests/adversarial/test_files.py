@@ -394,3 +394,21 @@ def test_a_killed_cockpits_passfile_folder_is_removed_at_start(
     executor.close()
     assert not stale.exists()
     assert live.exists() and unrelated.exists()
+
+
+# ------------------------------------------------------------------ screenshots
+
+
+async def test_a_war_room_screenshot_is_owner_only(tmp_path: Path) -> None:
+    from cockpit.app import make_sim_app
+
+    app = make_sim_app("bad-deploy", start_clock=False)
+    app.screenshot_dir = tmp_path / "shots"
+    app.screenshot_dir.mkdir()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        app.action_screenshot()
+        await pilot.pause()
+    (shot,) = app.screenshot_dir.iterdir()
+    assert shot.suffix == ".svg" and mode(shot) == 0o600
+    assert "<svg" in shot.read_text()
