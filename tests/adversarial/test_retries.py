@@ -304,3 +304,53 @@ def test_slack_receives_special_sequences_inert(hook_factory, tmp_path: Path, te
 def test_slack_escape_leaves_plain_text_alone() -> None:
     plain = "Rollback of api to v2.3.1 complete; error rate 0.4% (was 6.8%)"
     assert slack_escape(plain) == plain
+
+
+# ------------------------------------------------------------------ through the incident runtime
+
+
+def test_the_runtime_keeps_the_outbox_with_the_incident_and_says_when_it_gives_up(
+        hook_factory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cockpit.clock import SimClock
+    from cockpit.config import Config
+    from cockpit.connectors.executor import LiveExecutor
+    from cockpit.incident import IncidentSession
+    from cockpit.runtime.build import default_policy
+    from cockpit.runtime.notices import Said
+    from cockpit.runtime.runtime import IncidentRuntime
+    from cockpit.timeline.journal import read_events
+
+    state = tmp_path / "state"
+    monkeypatch.setenv("COCKPIT_STATE_DIR", str(state))
+    hook = hook_factory(always(500))
+    slack = hook.channel()
+    config = Config(slack=SlackSettings(webhook_url=Secret(hook.url, "env SLACK"),
+                                        timeout_s=2.0))
+    executor = LiveExecutor(config, read_only=False, state_dir=state, channels={"slack": slack})
+    assert executor.notifier.outbox is None, "no outbox before there is an incident"
+    clock = SimClock(T0, 1.0)
+    session = IncidentSession.start(scenario=None, environment="production", mode="live",
+                                    title="checkout errors", clock=clock, state_dir=state,
+                                    incident_id="INC-20250121-143000-ret")
+    runtime = IncidentRuntime(clock=clock, policy=default_policy(), session=session,
+                              executor=executor)
+    said: list[Said] = []
+    runtime.subscribe(lambda notice: said.append(notice) if isinstance(notice, Said) else None)
+    box = executor.notifier.outbox
+    assert box is not None and box.folder == session.folder
+    box.max_attempts, box.base_backoff_s, box.max_backoff_s, box.jitter = 2, 1.0, 1.0, 0.0
+    try:
+        runtime.status_update("Rolling back checkout 2.14 to 2.13.", post=True)
+        end = time.monotonic() + 10
+        while not said and time.monotonic() < end:
+            time.sleep(0.05)
+    finally:
+        executor.close()
+        runtime.disconnect()
+    assert (session.folder / "outbox.jsonl").is_file()
+    assert not (state / "notifications").exists(), "no outbox shared by every incident"
+    kinds = [e.kind for e in read_events(session.journal.path)]
+    assert K.NOTIFICATION_ABANDONED in kinds
+    (notice,) = said
+    assert notice.severity == "error" and "not delivered" in notice.text
+    assert "gave up after 2 attempts" in notice.text
