@@ -339,3 +339,27 @@ def test_html_export_escapes_metric_names_and_attributes(tmp_path: Path) -> None
     labels = [v for tag, attrs in tags.tags if tag == "svg" for k, v in attrs
               if k == "aria-label"]
     assert "error'onmouseover='alert(1)<script>" in labels
+
+
+async def test_the_runbook_pane_shows_hostile_output_inert() -> None:
+    """The war room's pane (pilot): a command's output with OSC 52, a title change, a screen
+    wipe, 8-bit CSI, DCS, a bidi override and a zero-width joiner, as the operator sees it."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parents[1] / "ui"))
+    from runbook_harness import NotingHarness
+
+    text = ("rev 41 \x1b]52;c;Y3VybA==\x07\x1b]0;owned\x07\x1b[2J\x9b31m"
+            "\x1bP1$r\x1b\\ \u202egpj.exe \u200dok")
+    app = NotingHarness()
+    app.executor = HostileExecutor(text)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("p", *"frontend-kubernetes", "enter")
+        await pilot.pause()
+        await pilot.press("enter")
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+        await pilot.press("up")
+        shown = app.pane_text()
+        assert not hidden(shown) and "Y3VybA" not in shown and "owned" not in shown
+        assert "rev 41" in shown and "<U+202E>gpj.exe <U+200D>ok" in shown
