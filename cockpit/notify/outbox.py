@@ -88,11 +88,17 @@ def clamp_wait(seconds: float | None, maximum: float) -> float | None:
     return min(top, max(MIN_WAIT_S, seconds))
 
 
+#: Payload keys that address or classify a message rather than say something: kept as
+#: they are (a redacted recipient would send the mail nowhere).
+ADDRESS_KEYS = frozenset({"to", "dedup_key", "event_action", "severity", "source", "color",
+                          "urgent", "short"})
+
+
 def _clean_value(value: Any, clean: Callable[[str], str]) -> Any:
     if isinstance(value, str):
         return clean(value)
     if isinstance(value, Mapping):
-        return {k: _clean_value(v, clean) for k, v in value.items()}
+        return {k: v if k in ADDRESS_KEYS else _clean_value(v, clean) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_clean_value(v, clean) for v in value]
     return value

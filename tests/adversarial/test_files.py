@@ -412,3 +412,21 @@ async def test_a_war_room_screenshot_is_owner_only(tmp_path: Path) -> None:
     (shot,) = app.screenshot_dir.iterdir()
     assert shot.suffix == ".svg" and mode(shot) == 0o600
     assert "<svg" in shot.read_text()
+
+
+def test_the_outbox_redacts_what_a_message_says_not_where_it_goes(tmp_path: Path) -> None:
+    from cockpit.notify.message import email_message, pagerduty_event
+
+    mail = email_message("Patient SSN 123-45-6789 affected", "SSN 123-45-6789, MRN-0042137")
+    mail.payload["to"] = ["compliance@whitecross.health"]
+    box = Outbox(tmp_path, {})
+    box.enqueue(mail)
+    box.enqueue(pagerduty_event("INC-20250121-143000-beef", "trigger",
+                                "api down for patient 123-45-6789", "rollback-cockpit"))
+    email_entry, page = (e.notification.payload for e in Outbox(tmp_path, {}).entries())
+    assert email_entry["to"] == ["compliance@whitecross.health"]
+    assert "123-45-6789" not in email_entry["subject"] + email_entry["body"]
+    assert "0042137" not in email_entry["body"]
+    assert page["dedup_key"] == "INC-20250121-143000-beef"
+    assert page["event_action"] == "trigger" and page["payload"]["severity"] == "critical"
+    assert "123-45-6789" not in page["payload"]["summary"]
