@@ -19,6 +19,7 @@ from collections.abc import Callable
 
 from cockpit.domain import Snapshot
 from cockpit.sources.base import Source, SourceError, SourceStatus
+from cockpit.timeline.redact import redact_text
 
 MAX_REASON = 100
 #: Fetches left running past their timeout before no new one is started.
@@ -32,7 +33,8 @@ def describe_error(exc: BaseException) -> str:
     else:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         text = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
-    text = " ".join(text.split())
+    # a server wrote it: no escape sequence or patient identifier reaches the screen
+    text = " ".join(redact_text(text).split())
     return text if len(text) <= MAX_REASON else text[: MAX_REASON - 1] + "…"
 
 

@@ -363,3 +363,17 @@ async def test_the_runbook_pane_shows_hostile_output_inert() -> None:
         shown = app.pane_text()
         assert not hidden(shown) and "Y3VybA" not in shown and "owned" not in shown
         assert "rev 41" in shown and "<U+202E>gpj.exe <U+200D>ok" in shown
+
+
+@pytest.mark.parametrize("error", [
+    "ERR \x1b]52;c;ZXZpbA==\x07\x1b[2J server said no",
+    "DETAIL: Key (ssn)=(078-05-1120) for MRN-1234567 \u202e",
+])
+def test_a_source_error_is_shown_inert(error: str) -> None:
+    from cockpit.sources.base import SourceError
+    from cockpit.sources.poller import describe_error
+
+    for exc in (SourceError(error), RuntimeError(error)):
+        shown = describe_error(exc)
+        assert not hidden(shown)
+        assert "ZXZpbA" not in shown and "078-05-1120" not in shown and "1234567" not in shown
