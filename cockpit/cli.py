@@ -25,6 +25,7 @@ LAZY_COMMANDS: dict[str, str] = {
     "replay": "cockpit.commands.replay:replay",
     "timeline": "cockpit.commands.timeline:timeline",
     "export": "cockpit.commands.export:export",
+    "outbox": "cockpit.commands.outbox:outbox",
 }
 
 

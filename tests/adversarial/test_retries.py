@@ -354,3 +354,44 @@ def test_the_runtime_keeps_the_outbox_with_the_incident_and_says_when_it_gives_u
     (notice,) = said
     assert notice.severity == "error" and "not delivered" in notice.text
     assert "gave up after 2 attempts" in notice.text
+
+
+# ------------------------------------------------------------------ the operator's answer
+
+
+def test_the_operator_lists_drops_and_retries_from_the_command_line(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from cockpit.cli import cli
+    from cockpit.timeline.journal import Journal, read_events
+
+    monkeypatch.setenv("COCKPIT_STATE_DIR", str(tmp_path / "state"))
+    journal = Journal.create(tmp_path / "state", incident_id="INC-20250121-143000-cli")
+    journal.append("note.added", {"text": "slack is down"})
+    box = Outbox(journal.folder, {}, max_attempts=1)
+    gone = box.enqueue(Notification("slack", "Slack: rollback started", {"text": "x"}))
+    kept = box.enqueue(Notification("email", "Email: compliance told", {"body": "y"}))
+    box.deliver_due()  # no channel configured: both refused
+    runner = CliRunner()
+    incident = journal.incident_id
+    listing = runner.invoke(cli, ["outbox", incident])
+    assert listing.exit_code == 0 and gone in listing.output and kept in listing.output
+    # the incident is open in a cockpit: nothing changes behind its back
+    busy = runner.invoke(cli, ["outbox", incident, "--drop", gone, "--reason", "posted by hand"])
+    assert busy.exit_code == 2 and "another cockpit" in busy.output
+    journal.close()
+    assert runner.invoke(cli, ["outbox", incident, "--drop", gone]).exit_code == 2, \
+        "a drop needs a reason"
+    dropped = runner.invoke(cli, ["outbox", incident, "--drop", gone, "--reason",
+                                  "posted by hand in #incident"])
+    assert dropped.exit_code == 0, dropped.output
+    retried = runner.invoke(cli, ["outbox", incident, "--retry", kept])
+    assert retried.exit_code == 0, retried.output
+    unknown = runner.invoke(cli, ["outbox", incident, "--retry", "nope"])
+    assert unknown.exit_code == 2 and "Traceback" not in unknown.output
+    states = {e.id: e.state for e in Outbox(journal.folder, {}).entries()}
+    assert states == {gone: "dropped", kept: "pending"}
+    (event,) = [e for e in read_events(journal.path) if e.kind == K.NOTIFICATION_ABANDONED]
+    assert event.data["outcome"] == "dropped" and event.data["id"] == gone
+    assert "posted by hand" in event.data["reason"]
