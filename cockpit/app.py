@@ -10,7 +10,9 @@ answer), and the app handles the terminal (SIGHUP, quitting, screenshots).
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
+import sys
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -60,6 +62,12 @@ from widgets.incident_header import IncidentHeader
 from widgets.runbook_panel import RunbookPanel
 
 TICK_S = 0.25
+#: Seconds between checks that the terminal is still there (one isatty call each).
+TERMINAL_WATCH_S = 0.5
+#: Exit codes when the operator is gone: 128 + the signal, as a shell reports them (a
+#: terminal gone without a signal is a hangup too).
+EXIT_HANGUP = 128 + signal.SIGHUP
+EXIT_SIGTERM = 128 + signal.SIGTERM
 
 
 @dataclass
@@ -115,6 +123,9 @@ class CockpitApp(App[None]):
         self.demo = demo
         """The autopilot at the keyboard in a demo walkthrough (see make_demo_app)."""
         self._last_tick = time.monotonic()
+        self._terminal_fd: int | None = None
+        self._operator_gone = False
+        """Set once SIGHUP, SIGTERM or a vanished terminal has been handled."""
         self.pollers = {source.kind: Poller(source, self._post_status) for source in self.sources}
         runtime.subscribe(self._on_notice)
         if demo is not None:
@@ -176,18 +187,63 @@ class CockpitApp(App[None]):
                             exit_on_error=False)
         self.set_interval(TICK_S, self._tick)
         try:
-            # Textual does not handle SIGHUP: when the SSH session drops, stop cleanly
-            # rather than spin against a terminal that is gone.
+            # Textual handles neither SIGHUP nor SIGTERM: when the SSH session drops or
+            # the cockpit is told to stop, record it and stop cleanly (the terminal
+            # restored) rather than spin against a terminal that is gone.
             import asyncio
 
-            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self._hangup)
+            loop = asyncio.get_running_loop()
+            loop.add_signal_handler(signal.SIGHUP, self._hangup)
+            loop.add_signal_handler(signal.SIGTERM, self._hangup, EXIT_SIGTERM)
         except (NotImplementedError, RuntimeError, ValueError):
             pass
+        self._terminal_fd = self._watched_terminal()
+        if self._terminal_fd is not None:
+            self.set_interval(TERMINAL_WATCH_S, self._watch_terminal)
 
-    def _hangup(self) -> None:
-        """SIGHUP: the SSH session is gone (see :meth:`IncidentRuntime.hangup`)."""
+    def _watched_terminal(self) -> int | None:
+        """The terminal the war room reads its keys from, when it is one (not in tests)."""
+        if self.is_headless:
+            return None
+        stdin = sys.__stdin__
+        try:
+            fd = stdin.fileno() if stdin is not None else -1
+        except (OSError, ValueError):
+            return None
+        return fd if fd >= 0 and os.isatty(fd) else None
+
+    def _watch_terminal(self) -> None:
+        """Every :data:`TERMINAL_WATCH_S`: has the terminal gone without a SIGHUP (the pty
+        closed under a process that ignores it, or in another session)? A hung-up
+        terminal reads EOF forever, and Textual's input thread would spin on it: the
+        cockpit would stop recording and keep the incident locked. Treated as a hangup."""
+        fd = self._terminal_fd
+        if fd is None or self._operator_gone:
+            return
+        try:
+            gone = not os.isatty(fd)  # EIO on a hung-up terminal: not a tty any more
+        except OSError:
+            gone = True
+        if gone:
+            self._hangup()
+
+    def _hangup(self, return_code: int = EXIT_HANGUP) -> None:
+        """SIGHUP, SIGTERM or a terminal gone: the operator is gone (see
+        :meth:`IncidentRuntime.hangup`): ``operator.disconnected``, the lock released."""
+        if self._operator_gone:
+            return
+        self._operator_gone = True
+        self._stop_reading_keys()
         self.runtime.hangup()
-        self.exit(return_code=129)
+        self.exit(return_code=return_code)
+
+    def _stop_reading_keys(self) -> None:
+        """Stop Textual's input thread at once (and the mouse reports): on a terminal that
+        is gone it reads EOF in a loop at full CPU while the running steps are waited
+        for. The driver restores the rest of the terminal when the app exits."""
+        driver = self._driver
+        if driver is not None:
+            driver.disable_input()
 
     def on_unmount(self) -> None:
         if self.demo is not None:

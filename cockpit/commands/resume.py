@@ -9,6 +9,8 @@ cockpit; 0 otherwise (the app's own exit code if it has one).
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
 from pathlib import Path
 from typing import NoReturn
@@ -132,15 +134,70 @@ def offer_resume() -> bool:
     click.echo(f"Open incident {latest.id} ({latest.scenario or 'live'}, "
                f"severity {latest.severity or 'not set'}, last event {last}, "
                f"{latest.events} events).")
-    answer = click.prompt("[r]esume it, [n]ew training incident, [c]lose it and start new",
-                          type=click.Choice(["r", "n", "c"]), default="r",
-                          show_choices=False)
+    answer = ask_on_terminal("[r]esume it, [n]ew training incident, [c]lose it and start new",
+                             ("r", "n", "c"), default="r")
     if answer == "r":
         resume_incident(latest.id)
         return True
     if answer == "c":
         _close_abandoned(latest.id)
     return False
+
+
+#: Seconds between checks, while the prompt waits, that its terminal is still there.
+PROMPT_WATCH_S = 1.0
+#: Exit code when the terminal goes under a prompt (a hangup: 128 + SIGHUP).
+EXIT_TERMINAL_GONE = 129
+
+
+def _terminal_gone() -> NoReturn:
+    """The terminal went while we asked: nothing was chosen, nothing is done."""
+    with contextlib.suppress(OSError):
+        click.echo("\ncockpit: the terminal is gone; nothing chosen", err=True)
+    sys.exit(EXIT_TERMINAL_GONE)
+
+
+def _read_line(fd: int) -> str:
+    """One line from the terminal ``fd``, blocking in ``select`` (never spinning), checking
+    every :data:`PROMPT_WATCH_S` that it is still a terminal; EOF, EIO or a vanished
+    terminal (hung up without a SIGHUP reaching us) exits with 129."""
+    import select
+
+    data = b""
+    while b"\n" not in data:
+        try:
+            ready, _, _ = select.select([fd], [], [], PROMPT_WATCH_S)
+            if not os.isatty(fd):
+                _terminal_gone()
+            if not ready:
+                continue
+            chunk = os.read(fd, 1024)
+        except InterruptedError:
+            continue
+        except OSError:  # EIO: the terminal is gone
+            _terminal_gone()
+        if not chunk:  # EOF
+            _terminal_gone()
+        data += chunk
+    return data.split(b"\n", 1)[0].decode("utf-8", "replace")
+
+
+def ask_on_terminal(question: str, choices: tuple[str, ...], default: str) -> str:
+    """Ask until one of ``choices`` is typed (Enter alone is ``default``), watching the
+    terminal: a prompt left on a terminal that is gone exits instead of living on."""
+    import signal
+
+    previous = signal.signal(signal.SIGHUP, lambda *_: _terminal_gone())
+    try:
+        fd = sys.stdin.fileno()
+        while True:
+            click.echo(f"{question} [{default}]: ", nl=False)
+            answer = _read_line(fd).strip().lower() or default
+            if answer in choices:
+                return answer
+            click.echo(f"Answer {', '.join(choices[:-1])} or {choices[-1]}.")
+    finally:
+        signal.signal(signal.SIGHUP, previous)
 
 
 def _close_abandoned(ref: str) -> None:

@@ -145,6 +145,7 @@ class Verb(StrEnum):
     ABORT = "abort runbooks"
     RETRY = "retry steps"
     VARIABLES = "change variables"
+    ATTEST = "attest notifications"
 
 
 # ------------------------------------------------------------------ helpers
@@ -228,6 +229,11 @@ class RunbookDesk:
         self._current: str | None = None
         self._clocks: dict[str, tuple[int, datetime]] = {}
         self._subscribers: list[Callable[[str], None]] = []
+        self._settled = threading.Condition(threading.Lock())
+        """Notified at every change (a step started or ended): :meth:`wait_idle` waits on
+        it instead of polling. Its own lock, held around nothing else (a step's thread
+        may hold its run's lock when it notifies)."""
+        self._changes = 0
 
     # -------------------------------------------------------------- notices
 
@@ -249,6 +255,9 @@ class RunbookDesk:
             self.phase(runbook_id)  # a new phase begins when the change happens
         with self._lock:
             subscribers = list(self._subscribers)
+        with self._settled:
+            self._changes += 1
+            self._settled.notify_all()
         for callback in subscribers:
             callback(runbook_id)
 
@@ -380,6 +389,32 @@ class RunbookDesk:
             raise StepRefused(f"{runbook_id} is already aborted: {run.aborted}")
         elif verb is Verb.VARIABLES and not run.editable_variables():
             raise StepRefused(f"{runbook_id} uses no variables.")
+        elif verb is Verb.ATTEST and not self.unnotified(runbook_id, step_id):
+            raise StepRefused("Nothing to attest: the selected step waits for no notification.")
+
+    def unnotified(self, runbook_id: str, step_id: str | None) -> list[str]:
+        """The targets the step's ``notified`` guard still waits for (none: ``[]``)."""
+        if step_id is None:
+            return []
+        step = self.run(runbook_id).runbook.step(step_id)
+        notified = self.facts().notified
+        return [t for t in step.requires.notified if t not in notified]
+
+    def attest(self, runbook_id: str, step_id: str, how: str) -> list[str]:
+        """The operator told the step's unnotified targets themselves (by phone, in
+        person): record ``notification.attested`` {target, how, by} for each, a labelled
+        fact of its own that the guard accepts, never a delivery. Returns the targets."""
+        how = " ".join(how.split())
+        if not how:
+            raise StepRefused("say how they were told (a phone call to whom, when)")
+        self.check(Verb.ATTEST, runbook_id, step_id)
+        targets = self.unnotified(runbook_id, step_id)
+        for target in targets:
+            self.record(K.NOTIFICATION_ATTESTED,
+                        {"target": target, "how": how, "by": self.operator(),
+                         "runbook": runbook_id, "step": step_id})
+        self._changed(runbook_id)
+        return targets
 
     # -------------------------------------------------------------- starting
 
@@ -583,7 +618,7 @@ class RunbookDesk:
         eta = f"about {format_duration(left)} (phase budgets left)" if left else None
         return Progress(steps=steps, phase=phase, eta=eta)
 
-    def wait_idle(self, poll_s: float = 0.05, *, changes_only: bool = False) -> None:
+    def wait_idle(self, *, changes_only: bool = False) -> None:
         """Before the cockpit goes: let a running step finish and be recorded (blocking).
 
         A step that changes something is given the rest of its timeout. A step that only
@@ -613,8 +648,19 @@ class RunbookDesk:
                     return True
             return False
 
-        while deadline and time.monotonic() < deadline and busy():
-            time.sleep(poll_s)
+        # blocks on the desk's condition (notified when a step ends), never spins; the
+        # wake-up once a second covers a run whose step ended without a notice
+        while deadline:
+            with self._settled:
+                seen = self._changes
+            if not busy():
+                return
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            with self._settled:
+                if self._changes == seen:
+                    self._settled.wait(min(left, 1.0))
 
     def idle(self) -> bool:
         """Whether no step of any run is running."""
