@@ -147,6 +147,10 @@ def _check_checkpoints(found: CheckpointFile, records: Sequence[dict[str, Any]],
                                 CHECKPOINTS_NAME))
     if found.torn:
         warnings.append(f"{CHECKPOINTS_NAME}: torn last line (crash mid-write), ignored")
+    keys = {c.key for c in found.checkpoints}
+    if len(keys) > 1 and allowed_signers is None:
+        warnings.append(f"the checkpoints are signed by {len(keys)} different keys: check "
+                        "them with --allowed-signers")
     truncated = False
     for checkpoint in found.checkpoints:
         where = f"checkpoint {checkpoint.n}"

@@ -371,6 +371,17 @@ def test_checkpoints_re_signed_by_a_forger_fail_against_the_allowed_signers(
     assert "signed by a key not in own" in out
 
 
+def test_checkpoints_appended_by_another_key_are_pointed_out(recorded: Path,
+                                                             tmp_path: Path) -> None:
+    lines = _lines(recorded)
+    forger = Checkpointer(recorded.parent, INCIDENT, Signer(host_key(tmp_path / "forger")))
+    forger.request(len(lines), json.loads(lines[-1])["hash"])
+    assert forger.wait(10.0)
+    code, _, err = _invoke("timeline", "verify", INCIDENT)
+    assert code == 0
+    assert "signed by 2 different keys: check them with --allowed-signers" in err
+
+
 @pytest.mark.parametrize("field,value", [("count", 3), ("head", "f" * 64),
                                          ("incident", "INC-20250101-000000-0000")])
 def test_an_edited_checkpoint_fails_its_signature(recorded: Path, field: str,
