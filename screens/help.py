@@ -43,6 +43,8 @@ HELP_TEXT = """\
   [b]c[/b] cancel the running step   [b]r[/b] retry a failed one
   [b]k[/b] skip (a reason is required)   [b]a[/b] abort the runbook (reason)
   [b]v[/b] set the runbook's variables   [b]p[/b] pick another runbook
+  [b]t[/b] a step waits for someone to be notified and you told them yourself
+             (by phone...): recorded as your attestation, never as a delivery
   Step markers: [ ] pending  [>] ready  [#] blocked  [*] running  [x] done
                 [!] failed  [-] skipped  [?] interrupted  [c] cancelled
 

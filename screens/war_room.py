@@ -15,6 +15,7 @@ from textual.widgets import Footer, Tab, Tabs
 
 from cockpit.runbook.desk import AskApprover, ConfirmDestructive, RunbookDesk, Verb
 from cockpit.runbook.engine import Confirmation, StepRefused
+from cockpit.runbook.model import NOTIFY_TARGETS
 from cockpit.sources.base import SourceStatus
 from screens.reason_prompt import ReasonPrompt
 from screens.runbook_picker import RunbookPicker
@@ -231,6 +232,30 @@ class RunbookDeskScreen(Screen[None]):
         self.app.push_screen(ReasonPrompt(f"Abort runbook: {title}",
                                           "No step may start afterwards; a running step is "
                                           "cancelled."), aborted)
+
+    @on(RunbookPanel.AttestRequested)
+    def _attest(self, request: RunbookPanel.AttestRequested) -> None:
+        desk = self._desk_for(request)
+        if desk is None or request.runbook_id is None or request.step_id is None:
+            return
+        runbook_id, step_id, pane = request.runbook_id, request.step_id, request.control
+        if not self._attempt("Attestation",
+                             lambda: desk.check(Verb.ATTEST, runbook_id, step_id)):
+            return
+        targets = ", ".join(NOTIFY_TARGETS.get(t, t) for t in desk.unnotified(runbook_id,
+                                                                             step_id))
+
+        def attested(how: str | None) -> None:
+            self._back_to(pane)
+            if how is not None and self._attempt(
+                    "Attestation", lambda: desk.attest(runbook_id, step_id, how)):
+                self._say(f"Recorded: you told {targets} yourself ({how}).")
+
+        self.app.push_screen(ReasonPrompt(
+            f"You told {targets} yourself?", "Recorded as your attestation, with your name, "
+            "beside (never instead of) the deliveries: say how and when.",
+            label="How they were told", placeholder="e.g. phoned Pat Lee, compliance, 14:40"),
+            attested)
 
     @on(RunbookPanel.VariablesRequested)
     def _variables(self, request: RunbookPanel.VariablesRequested) -> None:

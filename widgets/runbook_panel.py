@@ -106,6 +106,7 @@ class RunbookPanel(Vertical):
         Binding("k", "skip", "Skip", id="runbook.skip"),
         Binding("a", "abort", "Abort", id="runbook.abort"),
         Binding("v", "variables", "Variables", id="runbook.variables"),
+        Binding("t", "attest", "Told them", id="runbook.attest"),
         Binding("p", "picker", "Runbooks", id="runbook.picker"),
     ]
 
@@ -144,6 +145,9 @@ class RunbookPanel(Vertical):
 
     class VariablesRequested(Request):
         """``v``: edit the variables of the runbook shown."""
+
+    class AttestRequested(Request):
+        """``t``: the operator told the targets the selected step waits for themselves."""
 
     class PickerRequested(Request):
         """``p`` (and ``o`` in the war room): pick a runbook to open or bring forward."""
@@ -291,6 +295,9 @@ class RunbookPanel(Vertical):
 
     def action_variables(self) -> None:
         self._request(self.VariablesRequested, step=False)
+
+    def action_attest(self) -> None:
+        self._request(self.AttestRequested)
 
     # ------------------------------------------------------------ events
 
@@ -464,6 +471,9 @@ class RunbookPanel(Vertical):
         state = status.state if status else None
         if state is StepState.READY:
             keys.append("enter run")
+        if status is not None and state is StepState.BLOCKED and any(
+                " notified (" in blocker for blocker in status.blockers):
+            keys.append("t told them")  # the operator may attest telling them in person
         if state is StepState.RUNNING:
             keys.append("c cancel")
         if state in _RETRYABLE:

@@ -37,6 +37,11 @@ class ActionResult:
     output: str = ""
     facts: tuple[str, ...] = ()
     detail: str = ""
+    delivered: bool = False
+    """A notification: the channel accepted the message (a notified guard may count it)."""
+    notification_id: str = ""
+    """A notification still being delivered: its outbox id; the guard counts it only once
+    ``notification.delivered`` with this id is recorded."""
 
 
 @dataclass

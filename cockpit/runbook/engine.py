@@ -162,8 +162,13 @@ class GuardFacts(Protocol):
         ...
 
     @property
+    def undelivered(self) -> Mapping[str, str]:
+        """target -> why a notification to it is not delivered yet (pending, failed)."""
+        ...
+
+    @property
     def notified(self) -> Set[str]:
-        """Notification targets reached by a step done (``compliance``...)."""
+        """Targets a channel accepted a message for, or the operator attested telling."""
         ...
 
     @property
@@ -281,6 +286,11 @@ class RunbookRun:
                                 "recorded in this incident")
         for target in step.requires.notified:
             if target not in inc.notified:
+                undelivered = inc.undelivered.get(target)
+                if undelivered:
+                    problems.append(f"blocked: needs {NOTIFY_TARGETS.get(target, target)} "
+                                    f"notified ({target}): {undelivered}")
+                    continue
                 problems.append(f"blocked: needs {NOTIFY_TARGETS.get(target, target)} notified "
                                 f"({target}) in this incident")
         return problems
@@ -640,7 +650,12 @@ class RunbookRun:
             if reason:
                 data["reason"] = reason
             if outcome is StepState.DONE and step.notifies:
-                data["notified"] = list(step.notifies)
+                # "notified" means a channel accepted the message: queued is not told
+                if result.delivered:
+                    data["notified"] = list(step.notifies)
+                elif result.notification_id:
+                    data["notifying"] = {"id": result.notification_id,
+                                         "targets": list(step.notifies)}
             slot.state, slot.reason, slot.output = outcome, reason, output
             slot.duration_s = duration
             slot.executing = False

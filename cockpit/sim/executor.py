@@ -434,7 +434,8 @@ class SimExecutor(Executor):
     def _deliver(self, channel: str, summary: str, ctx: RunContext) -> ActionResult:
         with self._lock:
             self.deliveries.append(SimDelivery(channel, summary, self.estate.now()))
-        return ActionResult(True, self._say(ctx, f"{channel}: delivered (simulated): {summary}"))
+        return ActionResult(True, self._say(ctx, f"{channel}: delivered (simulated): {summary}"),
+                            delivered=True)
 
     def _notify_slack(self, p: Mapping[str, Any], ctx: RunContext) -> ActionResult:
         return self._deliver("slack", p["message"], ctx)

@@ -65,6 +65,9 @@ class EventKind(StrEnum):
     NOTIFICATION_FAILED = "notification.failed"
     NOTIFICATION_ABANDONED = "notification.abandoned"
     """channel, id, outcome (abandoned|dropped), reason, attempts: the outbox stopped trying"""
+    NOTIFICATION_ATTESTED = "notification.attested"
+    """target, how, by: the operator attests telling a target themselves (by phone...),
+    a labelled fact of its own that a notified guard accepts, never a delivery"""
     SOURCE_STALE = "source.stale"
     SOURCE_RECOVERED = "source.recovered"
     BACKUP_LEFTOVER_REMOVED = "backup.leftover_removed"

@@ -168,14 +168,21 @@ class Facts:
 
     ``facts`` from ``fact.established`` (and ``incident_declared``/``rollback_decided``
     from the declaration and a decision to roll back), ``approvals`` role -> approver
-    from ``approval.recorded``, ``notified`` from steps done that notify,
+    from ``approval.recorded``, ``notified`` from recorded deliveries (and attestations),
     ``steps_done`` as ``runbook/step``.
     """
 
     facts: frozenset[str] = frozenset()
     approvals: Mapping[str, str] = field(default_factory=dict)
     notified: frozenset[str] = frozenset()
+    """Targets a channel accepted a message for (``notification.delivered``, or a step done
+    whose channel delivered at once), or the operator attested telling (``attested``)."""
     steps_done: frozenset[str] = frozenset()
+    undelivered: Mapping[str, str] = field(default_factory=dict)
+    """target -> why its notification is not delivered yet (queued and retrying, or failed)."""
+    attested: Mapping[str, str] = field(default_factory=dict)
+    """target -> who attested telling them and how (``notification.attested``): a labelled
+    fact of its own, never mistaken for a delivery."""
 
 
 @dataclass(frozen=True)
@@ -366,6 +373,11 @@ class Reducer:
         self._facts: set[str] = set()
         self._role_approvals: dict[str, str] = {}
         self._notified: set[str] = set()
+        self._undelivered: dict[str, str] = {}
+        self._attested: dict[str, str] = {}
+        self._notifying: dict[str, tuple[str, ...]] = {}
+        """outbox id -> the targets its delivery will notify"""
+        self._delivered_ids: set[str] = set()
         self._steps_done: set[str] = set()
         self._sim_events: list[SimEventRecord] = []
         self._consequences: list[SimEventRecord] = []
@@ -386,6 +398,42 @@ class Reducer:
             self._apply(event)
         self._cached = None
         return self.state
+
+    def _reached(self, targets: Iterable[str]) -> None:
+        for target in targets:
+            self._notified.add(target)
+            self._undelivered.pop(target, None)
+
+    def _notifying_step(self, notifying: Mapping[str, Any]) -> None:
+        """A notify step done whose message is still in the outbox: its targets count as
+        notified only when the delivery of that message is recorded."""
+        entry = str(notifying.get("id", ""))
+        targets = tuple(str(t) for t in notifying.get("targets") or ())
+        if entry in self._delivered_ids:
+            self._reached(targets)
+            return
+        self._notifying[entry] = targets
+        for target in targets:
+            if target not in self._notified:
+                self._undelivered[target] = "the message is queued, not delivered yet"
+
+    def _delivery(self, kind: str, data: Mapping[str, Any]) -> None:
+        entry = str(data.get("id", ""))
+        if not entry:
+            return
+        if kind == K.NOTIFICATION_DELIVERED:
+            targets = self._notifying.pop(entry, None)
+            if targets is None:
+                self._delivered_ids.add(entry)
+            else:
+                self._reached(targets)
+        elif kind == K.NOTIFICATION_FAILED:
+            targets = self._notifying.get(entry, ())
+            why = str(data.get("reason") or data.get("outcome") or "failed")
+            channel = str(data.get("channel") or "the channel")
+            for target in targets:
+                if target not in self._notified:
+                    self._undelivered[target] = f"{channel} did not deliver: {why}"
 
     def _effective(self, data: Mapping[str, Any]) -> None:
         if "effective" not in data:
@@ -529,7 +577,10 @@ class Reducer:
             )
             if outcome == "done":
                 self._steps_done.add(f"{d.get('runbook')}/{d.get('step')}")
-                self._notified.update(str(x) for x in d.get("notified") or ())
+                self._reached(str(x) for x in d.get("notified") or ())
+                notifying = d.get("notifying")
+                if isinstance(notifying, Mapping):
+                    self._notifying_step(notifying)
         elif kind == K.STEP_SKIPPED:
             steps, step = self._step(d, t)
             steps[step] = dataclasses.replace(
@@ -560,7 +611,12 @@ class Reducer:
             self._status.append(
                 TextEntry(t, str(d.get("text", "")), _by(event, d), d.get("channel"))
             )
+        elif kind == K.NOTIFICATION_ATTESTED:
+            target = str(d.get("target", ""))
+            self._reached([target])
+            self._attested[target] = f"{_by(event, d) or 'unknown'}: {d.get('how', '')}"
         elif kind.startswith("notification."):
+            self._delivery(kind, d)
             status = kind.split(".", 1)[1]
             channel_summary = (str(d.get("channel", "")), str(d.get("summary", "")))
             self._notifications.pop(channel_summary, None)
@@ -644,7 +700,9 @@ class Reducer:
             others=tuple(self._others),
             milestones=self._milestones.milestones,
             facts=Facts(frozenset(self._facts), MappingProxyType(dict(self._role_approvals)),
-                        frozenset(self._notified), frozenset(self._steps_done)),
+                        frozenset(self._notified), frozenset(self._steps_done),
+                        MappingProxyType(dict(self._undelivered)),
+                        MappingProxyType(dict(self._attested))),
             tree=MappingProxyType(dict(self._tree)),
             sim_events=tuple(self._sim_events),
             consequences=tuple(self._consequences),

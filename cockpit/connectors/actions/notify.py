@@ -9,6 +9,8 @@ retries in the background.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from cockpit.actions.executor import ActionResult
 from cockpit.actions.types import ResolvedAction
 from cockpit.connectors.actions.base import Call, Fail
@@ -38,9 +40,12 @@ class NotifyActions:
                                            cancelled=call.ctx.cancelled)
         if sent.outcome == "delivered":
             call.say(f"{channel}: delivered: {sent.detail}")
-            return call.ok()
+            return replace(call.ok(), delivered=True)
         if sent.outcome == "failed":
             raise Fail(f"{channel}: not delivered: {sent.detail}")
         why = f": {sent.detail}" if sent.detail else ""
         call.say(f"{channel}: queued; delivery continues in the background{why}")
-        return call.ok(detail=f"{channel} delivery pending{why}")
+        # the step is done (the message is in the outbox), but nobody is told until the
+        # delivery of this entry is recorded: a notified guard waits for that
+        return replace(call.ok(detail=f"{channel} delivery pending{why}"),
+                       notification_id=entry_id)
