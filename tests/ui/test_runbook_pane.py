@@ -523,3 +523,28 @@ async def test_a_run_that_finished_with_failures_is_never_complete(tmp_path: Any
         text = app.pane_text()
         assert "COMPLETE" not in text
         assert "FINISHED WITH 3 FAILED: c1, c3, c4" in text
+
+
+async def test_told_them_myself_is_recorded_as_an_attestation_that_opens_the_guard() -> None:
+    app = NotingHarness(folder=FIXTURES)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_runbook(pilot, "db-migration")
+        for _ in range(2):  # stop writes, backup
+            await pilot.press("enter")
+            await settle(pilot)
+        await pilot.press("enter", *keys("Sam Okafor"), "enter")  # the DBA approves
+        await settle(pilot)
+        await pilot.press("enter")  # no data loss confirmed
+        await settle(pilot)
+        await pilot.press("k", *keys("mail is down"), "enter")  # the notification, skipped
+        await settle(pilot)
+        assert state(app, "undo-migration") is StepState.BLOCKED
+        assert "t told them" in app.pane_text()
+        await pilot.press("t", *keys("phoned Pat Lee at 14:40"), "enter")
+        await settle(pilot)
+        facts = app.record.facts()
+        assert "compliance" in facts.notified
+        assert facts.attested["compliance"].endswith("phoned Pat Lee at 14:40")
+        assert "notification.attested" in app.kinds()
+        assert "notification.delivered" not in app.kinds()
+        assert state(app, "undo-migration") is StepState.READY
