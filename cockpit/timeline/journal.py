@@ -399,9 +399,11 @@ class Journal:
             parsed = split_journal(raw)
         except ValueError as exc:
             raise JournalCorruptError(f"{self.folder}/{exc}") from None
-        from cockpit.timeline.verify import check_records
+        from cockpit.timeline.verify import check_checkpoints, check_records
 
-        problem = check_records(parsed.records)
+        # a chain that forks, or a journal shorter than (or other than) what it signed
+        problem = check_records(parsed.records) or check_checkpoints(self.folder,
+                                                                     parsed.records)
         if problem is not None:
             raise JournalCorruptError(
                 f"{self.folder}/{problem.describe()}; run `cockpit timeline verify "

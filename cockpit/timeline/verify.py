@@ -138,6 +138,16 @@ def check_records(records: Sequence[dict[str, Any]]) -> Problem | None:
     return problems[0] if problems else None
 
 
+def check_checkpoints(folder: Path, records: Sequence[dict[str, Any]]) -> Problem | None:
+    """The first checkpoint beside a journal that its records contradict (shorter than it
+    signed, or another event at its count), signatures not checked; None if none."""
+    folder = Path(folder)
+    problems = _check_checkpoints(read_checkpoints(folder), records, folder.name, None, [],
+                                  signatures=False)
+    journal = [p for p in problems if not p.file]
+    return journal[0] if journal else None
+
+
 def _check_checkpoints(found: CheckpointFile, records: Sequence[dict[str, Any]],
                        incident_id: str, allowed_signers: Path | None,
                        warnings: list[str], *, signatures: bool) -> list[Problem]:

@@ -477,6 +477,22 @@ def test_a_forked_journal_is_refused_on_open_and_by_verify(open_journal: Journal
     assert "chain forks" in verify(open_journal.path).first_problem()
 
 
+@pytest.mark.parametrize("cut", [1, 4])
+def test_a_journal_cut_below_its_checkpoint_is_not_resumed(recorded: Path, state_dir: Path,
+                                                           cut: int) -> None:
+    lines = _lines(recorded)
+    _write(recorded, lines[:-cut])
+    with pytest.raises(JournalCorruptError, match="truncated after checkpoint"):
+        Journal.open(INCIDENT, state_dir)
+    assert len(_lines(recorded)) == len(lines) - cut  # nothing appended to the forgery
+
+
+def test_a_rewritten_journal_is_not_resumed(recorded: Path, state_dir: Path) -> None:
+    _rewrite_from(recorded, _note_line(recorded, "round 0"), "round 0", "round 5")
+    with pytest.raises(JournalCorruptError, match="the record was rewritten after it"):
+        Journal.open(INCIDENT, state_dir)
+
+
 # -- a checkpoint never stalls the war room -------------------------------------------------
 
 
