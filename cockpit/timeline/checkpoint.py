@@ -75,10 +75,15 @@ def _ssh_keygen() -> str:
 
 
 def _run(argv: list[str], data: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+    """Run ssh-keygen detached from the terminal: a key with a passphrase fails at once
+    instead of prompting on the war room's screen (no controlling tty, no askpass)."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("DISPLAY", "WAYLAND_DISPLAY", "SSH_ASKPASS")}
+    env["SSH_ASKPASS_REQUIRE"] = "never"
     try:
         return subprocess.run(  # noqa: S603 - argv list of ssh-keygen, never a shell
             argv, input=data if data is not None else b"", capture_output=True,
-            timeout=SSH_TIMEOUT_S, check=False)
+            timeout=SSH_TIMEOUT_S, check=False, start_new_session=True, env=env)
     except subprocess.TimeoutExpired:
         raise CheckpointError(f"{Path(argv[0]).name} timed out after {SSH_TIMEOUT_S:g} s") from None
     except OSError as exc:
@@ -86,8 +91,9 @@ def _run(argv: list[str], data: bytes | None = None) -> subprocess.CompletedProc
 
 
 def _first_line(raw: bytes) -> str:
-    text = raw.decode("utf-8", "replace").strip()
-    return text.splitlines()[0] if text else "no output"
+    text = raw.decode("utf-8", "replace").replace("Enter passphrase:", "").strip()
+    line = text.splitlines()[0] if text else "no output"
+    return "".join(c for c in line if c.isprintable())[:200]
 
 
 def host_key(state_dir: Path) -> Path:
@@ -141,7 +147,8 @@ class Signer:
                       data)
         signature = result.stdout.decode("ascii", "replace")
         if result.returncode != 0 or "BEGIN SSH SIGNATURE" not in signature:
-            raise CheckpointError(f"ssh-keygen could not sign with {self.key}: "
+            raise CheckpointError(f"ssh-keygen could not sign with {self.key} (it needs a key "
+                                  "without a passphrase, or one in ssh-agent): "
                                   f"{_first_line(result.stderr)}")
         return signature
 

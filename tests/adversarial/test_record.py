@@ -17,7 +17,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -525,20 +525,40 @@ def test_a_slow_signature_does_not_hold_up_the_status_update(state_dir: Path) ->
     assert verify(session.folder).ok
 
 
+def _passphrase_key(tmp_path: Path) -> Path:
+    key = tmp_path / "with-passphrase"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "hunter22", "-f", str(key)],
+                   check=True, stdin=subprocess.DEVNULL, timeout=30)
+    return key
+
+
+def _garbage_key(tmp_path: Path) -> Path:
+    bad = tmp_path / "not-a-key"
+    bad.write_text("garbage\n", encoding="utf-8")
+    return bad
+
+
+MakeKey = Callable[[Path], Path]
+
+
+@pytest.mark.parametrize("make_key", [_garbage_key, _passphrase_key])
 def test_a_key_that_cannot_sign_is_said_and_the_record_is_kept(state_dir: Path,
-                                                               tmp_path: Path) -> None:
+                                                               tmp_path: Path,
+                                                               make_key: MakeKey) -> None:
     runtime = _runtime(state_dir)
     said: list[Notice] = []
     runtime.subscribe(said.append)
     session = runtime.session
     assert session is not None
-    bad = tmp_path / "not-a-key"
-    bad.write_text("garbage\n", encoding="utf-8")
+    bad = make_key(tmp_path)
     session.checkpointer = Checkpointer(session.folder, session.incident_id, Signer(bad),
                                         on_error=runtime._checkpoint_failed)
+    started = time.monotonic()
     runtime.status_update("Rolling back.")
     assert session.checkpointer.wait(10.0)
+    assert time.monotonic() - started < 5.0  # a passphrase prompt never waits for anyone
     warnings = [n for n in said if isinstance(n, Said) and n.severity == "warning"]
     assert warnings and "could not be signed" in warnings[0].text
+    assert "without a passphrase" in warnings[0].text
     assert runtime.recording
     runtime.disconnect()
