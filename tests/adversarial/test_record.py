@@ -186,6 +186,21 @@ def test_replay_of_an_edited_journal_is_refused(recorded: Path) -> None:
     assert f"journal.jsonl:{line}: hash mismatch" in err
 
 
+def test_a_forced_replay_of_an_edited_journal_is_marked_unverified(recorded: Path) -> None:
+    from cockpit.app import make_replay_app
+
+    line = _note_line(recorded, "round 1")
+    _edit_value(recorded, line, "round 1", "round 6")
+    with pytest.raises(JournalCorruptError, match=f"journal.jsonl:{line}: hash mismatch"):
+        make_replay_app(recorded, start_clock=False)
+    app = make_replay_app(recorded, start_clock=False, force=True)
+    assert app.runtime.estate_label == f"REPLAY {INCIDENT} UNVERIFIED"
+    # put back, the genuine journal replays unmarked
+    _edit_value(recorded, line, "round 6", "round 1")
+    assert make_replay_app(recorded, start_clock=False).runtime.estate_label == (
+        f"REPLAY {INCIDENT}")
+
+
 def test_a_rebuilt_chain_is_caught_by_the_checkpoint_it_contradicts(recorded: Path) -> None:
     line = _note_line(recorded, "round 1")
     _rewrite_from(recorded, line, "round 1", "round 8")
