@@ -307,8 +307,7 @@ class Checkpointer:
     def _sign_one(self, count: int, head: str) -> None:
         signer = self._signer_now()
         signature = signer.sign(message(self.incident_id, count, head))
-        self._n += 1
-        checkpoint = Checkpoint(self._n, count, head, self.incident_id, _now_text(),
+        checkpoint = Checkpoint(self._n + 1, count, head, self.incident_id, _now_text(),
                                 signer.public_key(), signature)
         line = (json.dumps(checkpoint.to_dict(), sort_keys=True) + "\n").encode("utf-8")
         fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, 0o600)
@@ -320,5 +319,6 @@ class Checkpointer:
             os.fsync(fd)
         finally:
             os.close(fd)
+        self._n = checkpoint.n
         with self._cond:
             self._signed = (count, head)
