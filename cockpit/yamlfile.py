@@ -80,12 +80,35 @@ class _Loader(_SafeBase):  # type: ignore[valid-type, misc]
     source_name = "<yaml>"
 
 
+def _refuse_alias(loader: _Loader, node: yaml.Node) -> None:
+    """An alias (``*name``) is the same node met twice: refused, so nested aliases cannot
+    make a small file expand into billions of items for the validators to walk."""
+    if node in loader.constructed_objects or node in loader.recursive_objects:
+        raise _AliasFound
+
+
+class _AliasFound(Exception):
+    """Raised inside construction; :func:`load_text` reports the alias's own line."""
+
+
+def _first_alias_line(text: str) -> int | None:
+    for event in yaml.parse(text, Loader=_SafeBase):
+        if isinstance(event, yaml.AliasEvent):
+            return int(event.start_mark.line) + 1
+    return None
+
+
 def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> LineDict:
+    if any(k.tag == "tag:yaml.org,2002:merge" for k, _ in node.value):
+        raise DataFileError(loader.source_name, node.start_mark.line + 1,
+                            "merge keys (<<) are not allowed in data files")
     loader.flatten_mapping(node)
     result = LineDict()
     result.line = node.start_mark.line + 1
     result.key_lines = {}
     for key_node, value_node in node.value:
+        _refuse_alias(loader, key_node)
+        _refuse_alias(loader, value_node)
         key = plain(loader.construct_object(key_node, deep=True))
         line = key_node.start_mark.line + 1
         if not isinstance(key, str):
@@ -99,6 +122,8 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> LineDict:
 
 
 def _construct_sequence(loader: _Loader, node: yaml.SequenceNode) -> LineList:
+    for child in node.value:
+        _refuse_alias(loader, child)
     result = LineList(loader.construct_object(child, deep=True) for child in node.value)
     result.line = node.start_mark.line + 1
     result.item_lines = [child.start_mark.line + 1 for child in node.value]
@@ -191,6 +216,9 @@ def load_text(text: str, source_name: str, *, scalars: bool = False) -> Any:
         return loader.get_single_data()
     except DataFileError:
         raise
+    except _AliasFound:
+        raise DataFileError(source_name, _first_alias_line(text),
+                            "aliases (*name) are not allowed in data files") from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None

@@ -62,10 +62,15 @@ def test_snapshot_counts_connections_and_sees_a_blocked_lock_and_long_transactio
 
 def test_health_session_is_read_only(pg_database: str) -> None:
     from cockpit.connectors.postgres import connect_kwargs
+    from cockpit.connectors.readonly import ReadOnlyError
 
     with psycopg.connect(**connect_kwargs(settings(pg_database))) as conn:
-        with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
+        # the client's allowlist refuses it before it is sent...
+        with pytest.raises(ReadOnlyError, match="refused SQL"):
             conn.execute("CREATE TABLE should_fail (id int)")
+        # ...and below it, a plain cursor on the same session meets the server's refusal
+        with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
+            psycopg.Cursor(conn).execute("CREATE TABLE should_fail (id int)")
         assert conn.execute("SHOW statement_timeout").fetchone()[0] == "3s"
 
 

@@ -145,7 +145,7 @@ def test_verify_session_is_read_only(pg_database: str, tmp_path: Path) -> None:
     ex = executor(pg_config(), tmp_path)
     result, _ = run(ex, "pg.verify", database=pg_database, sql_file=str(sneaky))
     ex.close()
-    assert not result.ok and "read-only transaction" in result.detail
+    assert not result.ok and "refused SQL: CREATE is not a read" in result.detail
     with admin(pg_database) as conn:
         assert conn.execute("SELECT to_regclass('planted')").fetchone()[0] is None
 
@@ -176,9 +176,13 @@ def test_read_only_refuses_terminate_and_the_session_refuses_writes(pg_database:
     from cockpit.connectors.actions.base import Call, Fail
 
     call = Call(Ctx().ctx, False, str, [])
-    with pytest.raises(Fail, match="25006"), \
+    with pytest.raises(Fail, match="read-only mode: refused SQL"), \
             ex.postgres.connect(call, pg_database, read_only=False) as c:
         c.execute("CREATE TABLE planted (id int)")
+    # and below the client's allowlist, the server's read-only session
+    with pytest.raises(Fail, match="25006"), \
+            ex.postgres.connect(call, pg_database, read_only=False) as c:
+        psycopg.Cursor(c).execute("CREATE TABLE planted (id int)")
     ex.close()
 
 

@@ -25,6 +25,7 @@ from cockpit.actions.types import ResolvedAction, terminate_sql
 from cockpit.connectors.actions.base import Call, Fail, Setup
 from cockpit.connectors.actions.shell import ProcessRunner
 from cockpit.connectors.readonly import ReadOnlyError, SqlRefused, check_read_only_sql
+from cockpit.yamlfile import DataFileError, read_data_text
 
 #: pg_dump waits at most this long for a table lock, then fails rather than queues.
 LOCK_WAIT_TIMEOUT = "30s"
@@ -226,9 +227,16 @@ class PostgresActions:
         p = action.params
         path = self.sql_path(p["sql_file"], call.ctx)
         try:
-            sql = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise Fail(f"{p['sql_file']}: cannot read ({exc.strerror})") from None
+            sql = read_data_text(path, limit=1024 * 1024)  # a regular file, UTF-8, 1 MiB
+        except DataFileError as exc:
+            line = f":{exc.line}" if exc.line else ""
+            raise Fail(f"{p['sql_file']}{line}: {exc.message}") from None
+        try:
+            # checked before connecting: a file that does not only read never leaves
+            check_read_only_sql(sql)
+        except SqlRefused as exc:
+            raise Fail(f"{p['sql_file']}: refused SQL: {exc}; a verification file may only "
+                       "read (nothing was sent)") from None
         all_figures = "one row per figure" in sql.lower()
         with self.connect(call, p["database"], read_only=True) as conn, conn.cursor() as cur:
             # the session is read-only and its cursor sends only the read-only allowlist
