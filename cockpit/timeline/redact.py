@@ -132,7 +132,7 @@ _RULES: tuple[_Rule, ...] = (
     _rule("aws_key", r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),
     _rule(
         "routing_key",
-        r"\b(?:routing|integration|service)[ _-]?key[\"']?\s*[=:]?\s*[\"']?("
+        r"\b(?:routing|integration|service)[ _-]?key(?>[\"']?\s*[=:]?\s*[\"']?)("
         + _NOT_REDACTED
         + r"[A-Za-z0-9]{32})\b",
         group=1,
@@ -159,23 +159,23 @@ _RULES: tuple[_Rule, ...] = (
     _rule(
         "ssn",
         r"\b(?:SSN|SS#|SSAN|social[ _-]security(?:[ _-](?:number|no\.?|#))?)"
-        r"[\"']?\s*(?:[:#=]|is|was)?\s*[\"']?(" + _NOT_REDACTED + r"\d{9})(?!\d)",
+        r"(?>[\"']?\s*(?:[:#=]|is|was)?\s*[\"']?)(" + _NOT_REDACTED + r"\d{9})(?!\d)",
         group=1,
         flags=_I,
     ),
     _rule(
         "dob",
         r"\b(?:DOB|D\.O\.B\.?|date[ _-]of[ _-]birth|birth[ _-]?date|birthday|born(?: on)?|birth)"
-        r"[\"']?\s*(?:[:=]|is|was)?\s*[\"']?(?:the\s+)?(" + _DATE + r")",
+        r"(?>[\"']?\s*(?:[:=]|is|was)?\s*[\"']?(?:the\s+)?)(" + _DATE + r")",
         group=1,
         flags=_I,
     ),
     _rule(
         "mrn",
         r"\b(?:MRN|MR#|MR\s*No\.?|medical[ _-]record(?:[ _-](?:number|no\.?|#|id))?)"
-        r"(?:\s*(?:No\.?|number|#))?[\"']?[\s:#=_.-]*[\"']?("
+        r"(?>(?:\s*(?:No\.?|number|#))?[\"']?[\s:#=_.-]*[\"']?)("
         + _NOT_REDACTED
-        + r"(?=[A-Z0-9-]*\d)[A-Z0-9][A-Z0-9-]{3,})",
+        + r"(?=[A-Z0-9])(?=[A-Z0-9-]*\d)[A-Z0-9][A-Z0-9-]{3,})",
         group=1,
         flags=_I,
     ),
@@ -199,8 +199,9 @@ _RULES: tuple[_Rule, ...] = (
     _rule("phone", r"(?<![\w+])\+[1-9]\d{9,14}(?!\d)"),
     _rule(
         "phone",
-        r"\b(?:phone|tel(?:ephone)?|mobile|cell|fax|ph)[\"']?\s*(?:no\.?|number|#)?\s*"
-        r"(?:[:#=]|is)?\s*[\"']?(" + _NOT_REDACTED + r"1?\d{10})(?!\d)",
+        r"\b(?:phone|tel(?:ephone)?|mobile|cell|fax|ph)"
+        r"(?>[\"']?\s*(?:no\.?|number|#)?\s*(?:[:#=]|is)?\s*[\"']?)("
+        + _NOT_REDACTED + r"1?\d{10})(?!\d)",
         group=1,
         flags=_I,
     ),

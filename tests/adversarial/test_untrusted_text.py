@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
 from cockpit.actions.executor import ActionResult, Capabilities, RunContext
@@ -377,3 +379,23 @@ def test_a_source_error_is_shown_inert(error: str) -> None:
         shown = describe_error(exc)
         assert not hidden(shown)
         assert "ZXZpbA" not in shown and "078-05-1120" not in shown and "1234567" not in shown
+
+
+# -- any text at all --------------------------------------------------------------------------
+
+_NASTY = st.sampled_from(["\x1b", "\x1b[", "\x1b]", "\x1bP", "\x1b_", "\x1b^", "\x1bX",
+                          "\x07", "\x1b\\", "\x9b", "\x9d", "\x90", "\x9c", "\r", "\r\n",
+                          "\u202e", "\u2066", "\u200d", "\ufeff", "<U+", ";", "2J", "52;c;"])
+_TEXT = st.lists(st.one_of(st.text(max_size=8), _NASTY), max_size=30).map("".join)
+
+
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(_TEXT)
+def test_any_text_comes_out_inert_and_stays_put(raw: str) -> None:
+    once = sanitize_text(raw)
+    assert not hidden(once)
+    assert sanitize_text(once) == once
+    red = Redactor()
+    cleaned = red.redact_text(raw)
+    assert not hidden(cleaned)
+    assert red.redact_text(cleaned) == cleaned
