@@ -63,8 +63,10 @@ def _screenshot(app: Any, path: str) -> None:
                     break
                 await pilot.pause(0.05)
             await pilot.pause(0.2)
-            target = Path(path)
-            app.save_screenshot(target.name, str(target.parent.resolve()))
+            from cockpit.paths import write_private
+
+            # owner-only, atomic, never through a symlink: like every file the cockpit writes
+            write_private(Path(path), app.export_screenshot())
 
     asyncio.run(shoot())
     click.echo(f"saved {path}")

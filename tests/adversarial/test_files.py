@@ -430,3 +430,16 @@ def test_the_outbox_redacts_what_a_message_says_not_where_it_goes(tmp_path: Path
     assert page["dedup_key"] == "INC-20250121-143000-beef"
     assert page["event_action"] == "trigger" and page["payload"]["severity"] == "critical"
     assert "123-45-6789" not in page["payload"]["summary"]
+
+
+def test_a_training_screenshot_replaces_a_planted_symlink_owner_only(tmp_path: Path) -> None:
+    victim = tmp_path / "victim.svg"
+    shot = tmp_path / "shot.svg"
+    shot.symlink_to(victim)
+    cockpit = Path(sys.executable).with_name("cockpit")
+    done = subprocess.run([str(cockpit), "train", "--screenshot", str(shot)],  # noqa: S603
+                          capture_output=True, text=True, timeout=90, check=False,
+                          env={**os.environ, "COCKPIT_STATE_DIR": str(tmp_path / "state")})
+    assert done.returncode == 0, done.stderr
+    assert not shot.is_symlink() and mode(shot) == 0o600 and "<svg" in shot.read_text()
+    assert not victim.exists()
