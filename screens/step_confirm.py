@@ -36,6 +36,10 @@ class StepConfirm(ModalScreen[Confirmation | None]):
     CSS_PATH = Path(__file__).with_suffix(".tcss")
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="step_confirm.cancel"),
+        # priority: enter moves the focus before the next key is routed, so a name typed
+        # straight after it (a fast typist, a burst over SSH) lands in the next field
+        Binding("enter", "enter", "Next / run", show=False, priority=True,
+                id="step_confirm.enter"),
     ]
 
     def __init__(self, title: str, preview: str, target: str, authority: str | None,
@@ -118,18 +122,20 @@ class StepConfirm(ModalScreen[Confirmation | None]):
             return
         self.dismiss(Confirmation(typed, approver))
 
-    @on(Input.Submitted, "#confirm-target")
-    def _target_entered(self, event: Input.Submitted) -> None:
-        event.stop()
-        if event.value.strip() == self.target:
-            self.query_one("#confirm-approver", Input).focus()
+    def action_enter(self) -> None:
+        """Enter: in the target field, on to the approver (or say what is wrong); in the
+        approver field or on Run, run; on Cancel, cancel."""
+        focused = self.focused
+        if focused is not None and focused.id == "confirm-cancel":
+            self.dismiss(None)
+        elif focused is not None and focused.id == "confirm-target":
+            typed = self.query_one("#confirm-target", Input).value.strip()
+            if typed == self.target:
+                self.query_one("#confirm-approver", Input).focus()
+            else:
+                self._submit()
         else:
             self._submit()
-
-    @on(Input.Submitted, "#confirm-approver")
-    def _approver_entered(self, event: Input.Submitted) -> None:
-        event.stop()
-        self._submit()
 
     @on(Button.Pressed, "#confirm-run")
     def _run(self, event: Button.Pressed) -> None:

@@ -53,6 +53,8 @@ class RunbookDeskScreen(Screen[None]):
     """
 
     desk: RunbookDesk | None = None
+    _picker_waiting: RunbookPanel | None = None
+    """A pane whose picker was asked for before the desk existed: it opens on attach."""
     hands_off = ""
     """Why every acting key is refused ("" = the operator drives): the demo's autopilot."""
 
@@ -62,6 +64,9 @@ class RunbookDeskScreen(Screen[None]):
         self.desk = desk
         self.hands_off = hands_off
         self.query_one(RunbookPanel).attach(desk, follow=bool(hands_off))
+        waiting, self._picker_waiting = self._picker_waiting, None
+        if waiting is not None and not hands_off:
+            self._open_picker(desk, waiting)
 
     def _say(self, message: str, *, severity: str = "information",
              timeout: float | None = None) -> None:
@@ -106,10 +111,18 @@ class RunbookDeskScreen(Screen[None]):
 
     @on(RunbookPanel.PickerRequested)
     def _picker(self, request: RunbookPanel.PickerRequested) -> None:
+        if self.desk is None and not self.hands_off:
+            # the library is still being read (a worker): open the picker when it is in
+            request.stop()
+            self._picker_waiting = request.control
+            self._say("Reading the runbook library: the picker opens when it is ready.")
+            return
         desk = self._desk_for(request, needs_run=False)
         if desk is None:
             return
-        pane = request.control
+        self._open_picker(desk, request.control)
+
+    def _open_picker(self, desk: RunbookDesk, pane: RunbookPanel) -> None:
 
         def picked(runbook_id: str | None) -> None:
             if runbook_id:

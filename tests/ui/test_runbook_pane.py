@@ -425,8 +425,11 @@ async def test_war_room_runs_frontend_kubernetes_by_keyboard_and_the_error_rate_
     app = make_sim_app("bad-deploy", seed=7, speed=60, advance_s=420)
     async with app.run_test(size=(100, 30)) as pilot:
         assert await wait_until(pilot, lambda: "OVER" in error_rate_line(app))
+        # the runbook library is read in a worker: on a loaded machine it comes late
+        assert await wait_until(pilot, lambda: app.runtime.desk is not None)
+        await pilot.pause()
         await pilot.press("o")
-        assert isinstance(app.screen, RunbookPicker)
+        assert await wait_until(pilot, lambda: isinstance(app.screen, RunbookPicker))
         await pilot.press(*keys("frontend-kubernetes"), "enter")
         await pilot.pause()
         panel = app.screen.query_one(RunbookPanel)

@@ -70,3 +70,29 @@ async def test_a_panel_given_a_status_before_it_is_mounted_draws_it_when_it_moun
         assert "OVER 25%" in _text(panel)
         assert "simulated" in str(panel.border_subtitle)
     sim.runtime.disconnect()
+
+
+async def test_o_pressed_before_the_runbook_library_is_read_opens_the_picker_when_it_is() -> None:
+    import threading
+
+    from screens.runbook_picker import RunbookPicker
+
+    app = make_sim_app("bad-deploy", start_clock=False, advance_s=420)
+    release = threading.Event()
+    read = app.runtime.runbook_library
+
+    def slow_library():  # type: ignore[no-untyped-def]
+        release.wait(30)  # a slow disk, a loaded bastion
+        return read()
+
+    app.runtime.runbook_library = slow_library  # type: ignore[method-assign]
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("o")
+        await wait_until(pilot, lambda: any("picker opens when it is ready" in str(n.message)
+                                            for n in app._notifications), "the wait to be said")
+        assert not isinstance(app.screen, RunbookPicker)
+        release.set()
+        await wait_until(pilot, lambda: isinstance(app.screen, RunbookPicker),
+                         "the picker, once the library is in")
+        await pilot.press("escape")
