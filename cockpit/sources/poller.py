@@ -20,6 +20,7 @@ from collections.abc import Callable
 from cockpit.domain import Snapshot
 from cockpit.sources.base import Source, SourceError, SourceStatus
 from cockpit.timeline.redact import redact_text
+from cockpit.timeline.sanitize import sanitize_value
 
 MAX_REASON = 100
 #: Fetches left running past their timeout before no new one is started.
@@ -71,7 +72,8 @@ class Poller:
 
         def target() -> None:
             try:
-                result = self.source.fetch()
+                # what a server says is untrusted: no escape sequence reaches a panel
+                result = sanitize_value(self.source.fetch())
             except BaseException as exc:  # noqa: BLE001 - everything becomes STALE
                 outcome: tuple[Snapshot | None, BaseException | None] = (None, exc)
             else:

@@ -28,7 +28,11 @@ needs none of this is returned as is, after one regex scan.
 
 from __future__ import annotations
 
+import dataclasses
 import re
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import TypeVar, cast
 
 __all__ = ["SANITIZED_LIMIT", "sanitize_text", "needs_sanitizing", "visible"]
 
@@ -61,6 +65,9 @@ _INVISIBLES = re.compile("[" + _INVISIBLE + "]")
 _SURROGATES = re.compile("[\ud800-\udfff]")
 
 
+T = TypeVar("T")
+
+
 def visible(char: str) -> str:
     """The visible stand-in for an invisible character: ``<U+202E>``."""
     return f"<U+{ord(char):04X}>"
@@ -86,3 +93,34 @@ def sanitize_text(text: str, limit: int | None = None) -> str:
         cut = len(text) - limit
         text = text[:limit] + f" [... {cut} more characters not kept]"
     return text
+
+
+def sanitize_value(value: T) -> T:
+    """``value`` with every string in it neutralised (:func:`sanitize_text`): strings,
+    frozen dataclasses, tuples, lists and mappings of them, walked through. What needs no
+    change is returned as it is (the same object), so a clean snapshot costs one scan."""
+    return cast(T, _clean(value))
+
+
+def _clean(value: object) -> object:
+    if isinstance(value, str):
+        return sanitize_text(value) if needs_sanitizing(value) else value
+    if isinstance(value, tuple | list):
+        items = [_clean(item) for item in value]
+        if all(new is old for new, old in zip(items, value, strict=True)):
+            return value
+        return type(value)(items)
+    if isinstance(value, Mapping):
+        cleaned = {_clean(k): _clean(v) for k, v in value.items()}
+        if all(k in value and value[k] is v for k, v in cleaned.items()):
+            return value
+        return MappingProxyType(cleaned)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        changes = {}
+        for f in dataclasses.fields(value):
+            old = getattr(value, f.name)
+            new = _clean(old)
+            if new is not old:
+                changes[f.name] = new
+        return dataclasses.replace(value, **changes) if changes else value
+    return value

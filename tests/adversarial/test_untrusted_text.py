@@ -399,3 +399,47 @@ def test_any_text_comes_out_inert_and_stays_put(raw: str) -> None:
     cleaned = red.redact_text(raw)
     assert not hidden(cleaned)
     assert red.redact_text(cleaned) == cleaned
+
+
+# -- what a server answers, on its way to a panel ---------------------------------------
+
+
+class _HostileCache:
+    """A cache source whose keys and values carry terminal escapes (a hostile server)."""
+
+    kind = "cache"
+    label = "redis"
+    interval_s = 0.01
+    timeout_s = 1.0
+
+    def fetch(self):  # type: ignore[no-untyped-def]
+        from cockpit.domain import CacheSnapshot
+
+        return CacheSnapshot(datetime(2025, 1, 21, 14, 30, tzinfo=UTC), 0.4,
+                             (("maintenance_mode\x1b]52;c;cm0gLXJmIC8=\x07", "\x1b[2Jtrue"),
+                              ("rate_limit", "1000\u202e")))
+
+    def close(self) -> None:
+        pass
+
+
+async def test_a_servers_answer_reaches_the_panels_inert() -> None:
+    from cockpit.sources.poller import Poller
+
+    status = await Poller(_HostileCache(), lambda s: None).poll_once()
+    assert status.snapshot is not None
+    text = repr(status.snapshot)
+    assert "\x1b" not in text and "\u202e" not in text and "\\x1b" not in text
+    keys = dict(status.snapshot.keys)  # type: ignore[attr-defined]
+    assert keys["maintenance_mode"] == "true" and keys["rate_limit"] == "1000<U+202E>"
+
+
+def test_a_clean_snapshot_is_passed_through_untouched() -> None:
+    from cockpit.sim.estate import SimEstate
+    from cockpit.sim.scenario import find_scenario
+    from cockpit.timeline.sanitize import sanitize_value
+
+    estate = SimEstate(find_scenario("bad-deploy"), seed=7)
+    for snapshot in (estate.cluster_snapshot(), estate.health_snapshot(),
+                     estate.metrics_snapshot(), estate.database_snapshot()):
+        assert sanitize_value(snapshot) is snapshot  # one scan, no copy
