@@ -13,6 +13,7 @@ import contextlib
 import os
 import signal
 import sys
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -62,6 +63,8 @@ from widgets.incident_header import IncidentHeader
 from widgets.runbook_panel import RunbookPanel
 
 TICK_S = 0.25
+#: Seconds the app may take to restore the terminal after a hangup before it is ended.
+SHUTDOWN_GRACE_S = 5.0
 #: Seconds between checks that the terminal is still there (one isatty call each).
 TERMINAL_WATCH_S = 0.5
 #: Exit codes when the operator is gone: 128 + the signal, as a shell reports them (a
@@ -235,6 +238,12 @@ class CockpitApp(App[None]):
         self._operator_gone = True
         self._stop_reading_keys()
         self.runtime.hangup()
+        # The record is on disk and the lock released. Restoring a terminal that is gone
+        # can block for ever (Textual's writer thread on a dead pty): the process goes
+        # anyway once the grace period is over.
+        reaper = threading.Timer(SHUTDOWN_GRACE_S, os._exit, args=(return_code,))
+        reaper.daemon = True
+        reaper.start()
         self.exit(return_code=return_code)
 
     def _stop_reading_keys(self) -> None:
