@@ -33,13 +33,16 @@ from typing import Any, BinaryIO
 from cockpit.decision.engine import DecisionEngine, TriggerChange, iso
 from cockpit.decision.policy import Policy
 
-__all__ = ["MAX_LINE_BYTES", "MAX_SAMPLES_BYTES", "Evaluation", "Sample", "SampleError",
-           "evaluate_samples", "parse_samples", "read_lines"]
+__all__ = ["MAX_LINE_BYTES", "MAX_SAMPLES", "MAX_SAMPLES_BYTES", "Evaluation", "Sample",
+           "SampleError", "evaluate_samples", "parse_samples", "read_lines"]
 
 _KEYS = frozenset({"t", "metric", "value"})
 #: The longest input line read (a sample line is under 120 bytes): a longer one is an
 #: error found after reading at most this much of it.
 MAX_LINE_BYTES = 4096
+#: The most samples one evaluation holds (they are sorted by time, so they are all kept):
+#: four times the benchmark's 24 h of 1-second samples of six metrics, a few hundred MB.
+MAX_SAMPLES = 2_000_000
 #: The largest samples file evaluated (about 10 million samples).
 MAX_SAMPLES_BYTES = 1024 * 1024 * 1024
 #: Sample times the engine can do arithmetic on (windows, decide-by deadlines).
@@ -177,6 +180,9 @@ def parse_samples(lines: Iterable[bytes | str], policy: Policy, source: str) -> 
             text = raw
         if not text.strip():
             continue
+        if len(samples) >= MAX_SAMPLES:
+            raise SampleError(f"{source}:{number}: more than {MAX_SAMPLES:,} samples: split "
+                              "the file (memory stays bounded)")
         samples.append(_parse_line(text, number, source, policy))
     return samples
 

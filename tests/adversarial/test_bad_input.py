@@ -351,3 +351,13 @@ def test_train_headless_on_a_full_disk_is_one_line(tmp_path: Path) -> None:
     error = one_line_error(result)
     assert error.startswith("cockpit: cannot record the training incident: ")
     assert "No space left on device" in error
+
+
+def test_evaluate_holds_a_bounded_number_of_samples(monkeypatch: pytest.MonkeyPatch) -> None:
+    from cockpit.decision import load_policy
+    from cockpit.decision.headless import SampleError, parse_samples
+
+    monkeypatch.setattr("cockpit.decision.headless.MAX_SAMPLES", 3)
+    line = '{"t": "2025-01-21T14:25:00Z", "metric": "error_rate_pct", "value": 1}'
+    with pytest.raises(SampleError, match=r"^samples.jsonl:4: more than 3 samples"):
+        parse_samples([line] * 5, load_policy(), "samples.jsonl")
