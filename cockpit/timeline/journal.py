@@ -253,16 +253,9 @@ def _make_private_dir(path: Path) -> None:
 
 
 def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+    from cockpit.paths import fsync_dir
+
+    fsync_dir(path)
 
 
 class Journal:
