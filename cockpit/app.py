@@ -241,9 +241,10 @@ class CockpitApp(App[None]):
         # The record is on disk and the lock released. Restoring a terminal that is gone
         # can block for ever (Textual's writer thread on a dead pty): the process goes
         # anyway once the grace period is over.
-        reaper = threading.Timer(SHUTDOWN_GRACE_S, os._exit, args=(return_code,))
-        reaper.daemon = True
-        reaper.start()
+        if not self.is_headless:  # a real terminal only: never a test's own process
+            reaper = threading.Timer(SHUTDOWN_GRACE_S, os._exit, args=(return_code,))
+            reaper.daemon = True
+            reaper.start()
         self.exit(return_code=return_code)
 
     def _stop_reading_keys(self) -> None:
