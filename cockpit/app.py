@@ -36,7 +36,6 @@ from cockpit.incident import IncidentSession
 from cockpit.messages import SourceUpdated
 from cockpit.runtime.build import follower_runtime, start_session, training_runtime
 from cockpit.runtime.notices import (
-    Finished,
     Notice,
     RecordingFailed,
     RunbooksReady,
@@ -293,8 +292,6 @@ class CockpitApp(App[None]):
                         severity="error", timeout=30, markup=False)
         elif isinstance(notice, RunbooksReady):
             self._attach_desk()
-        elif isinstance(notice, Finished) and notice.score is not None:
-            self._show_debrief(notice.score, notice.title)
         self._refresh()
 
     @on(Worker.StateChanged)

@@ -9,7 +9,6 @@ what changed, the display reads the runtime's state.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from cockpit.sources.base import SourceStatus
 
@@ -44,12 +43,4 @@ class RunbooksReady:
     """The runbook library is loaded and the runbook desk exists."""
 
 
-@dataclass(frozen=True)
-class Finished:
-    """The incident (or the demo's walkthrough) ended; ``score`` for training."""
-
-    score: Any = None
-    title: str = ""
-
-
-Notice = SourceChanged | Said | RecordingFailed | RunbooksReady | Finished
+Notice = SourceChanged | Said | RecordingFailed | RunbooksReady

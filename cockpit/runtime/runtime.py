@@ -730,7 +730,7 @@ class IncidentRuntime:
         self._write(self.session.close)
         return score
 
-    def shutdown(self, closables: Iterable[object] = ()) -> None:
+    def shutdown(self) -> None:
         """The cockpit goes: steps end and are recorded, the operator is disconnected."""
         self.wait_for_steps()
         self.disconnect()
