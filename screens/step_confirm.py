@@ -129,8 +129,11 @@ class StepConfirm(ModalScreen[Confirmation | None]):
         if focused is not None and focused.id == "confirm-cancel":
             self.dismiss(None)
         elif focused is not None and focused.id == "confirm-target":
+            # A wrong name is said at once; a name still arriving (what the field holds is
+            # the start of the target: keys typed ahead are not all in yet) moves on, so
+            # what follows enter lands in the approver's field. Both are checked at run.
             typed = self.query_one("#confirm-target", Input).value.strip()
-            if typed == self.target:
+            if self.target.startswith(typed):
                 self.query_one("#confirm-approver", Input).focus()
             else:
                 self._submit()
