@@ -116,6 +116,161 @@ class _Deployment:
         return dict(self.history)[self.revision]
 
 
+#: Before any rollout the estate knows of: pods created then are a day old.
+_INITIAL = -86400.0
+#: Pod name suffixes: five characters of :data:`_POD_ALPHABET` (27**5 = 3**15 of them).
+_SUFFIX_SPACE = len(_POD_ALPHABET) ** 5
+
+
+class _PodNames:
+    """Pod names of one ReplicaSet (deployment, revision, generation), unique at any scale.
+
+    ``name(i)`` is ``{deployment}-{template hash}-{suffix}``; the suffix is a keyed
+    bijection of ``i`` over the 27**5 five-character suffixes (an affine map modulo
+    3**15, its base-27 digits chained, a shuffled alphabet), so two indices never
+    share a name; past 27**5 pods the suffix grows by the index's higher digits.
+    """
+
+    __slots__ = ("_a", "_b", "_letters", "_prefix")
+
+    def __init__(self, seed: int, deployment: str, revision: int, generation: int) -> None:
+        template = hashlib.sha256(f"{deployment}:{revision}".encode()).hexdigest()[:10]
+        self._prefix = f"{deployment}-{template}-"
+        digest = hashlib.sha256(
+            f"{seed}|pod|{deployment}|{revision}|{generation}".encode()).digest()
+        a = int.from_bytes(digest[:8], "big") % _SUFFIX_SPACE
+        self._a = a if a % 3 else a + 1  # coprime with 3**15: the map is a bijection
+        self._b = int.from_bytes(digest[8:16], "big") % _SUFFIX_SPACE
+        letters = list(_POD_ALPHABET)
+        random.Random(digest).shuffle(letters)
+        self._letters = letters
+
+    def name(self, index: int) -> str:
+        """The name of the ReplicaSet's pod number ``index`` (0-based)."""
+        base = len(_POD_ALPHABET)
+        high, low = divmod(index, _SUFFIX_SPACE)
+        x = (self._a * low + self._b) % _SUFFIX_SPACE
+        chars = []
+        chained = 0
+        for _ in range(5):
+            x, digit = divmod(x, base)
+            chained = (chained + digit) % base
+            chars.append(self._letters[chained])
+        while high:
+            high, digit = divmod(high, base)
+            chars.append(_POD_ALPHABET[digit])
+        return self._prefix + "".join(chars)
+
+
+@dataclass(frozen=True)
+class _PodState:
+    """Which of a plan's pods are ready and how often each restarted, from ``since``
+    until (at the earliest) ``until``: the next moment one of them changes."""
+
+    since: float
+    until: float
+    ready: tuple[bool, ...]
+    restarts: tuple[int, ...]
+    new_ready: int
+
+
+class _PodPlan:
+    """A deployment's pods for one state of the deployment: what time does not change.
+
+    Built once per change (rollout, scale, restart): names, creation and readiness
+    times, restart phases. :meth:`state` and :meth:`pods` add the time, and keep
+    their answer while it holds.
+    """
+
+    def __init__(self, *, key: tuple[Any, ...], name: str, revision: int, version: str,
+                 names: tuple[str, ...], created: tuple[float, ...],
+                 ready_at: tuple[float, ...], restart_from: tuple[float, ...],
+                 offsets: tuple[int, ...], every: float | None, shows_old: bool,
+                 old_revision: int, old_version: str, old_names: _PodNames | None) -> None:
+        self.key = key
+        self.name = name
+        self.revision = revision
+        self.version = version
+        self.names = names
+        self.created = created
+        self.ready_at = ready_at
+        self.restart_from = restart_from
+        self.offsets = offsets
+        self.every = every
+        self.shows_old = shows_old
+        self.old_revision = old_revision
+        self.old_version = old_version
+        self.old_names = old_names
+        self.desired = len(names)
+        self._state: _PodState | None = None
+        self._pods_at: float | None = None
+        self._pods: tuple[PodInfo, ...] = ()
+        self._pods_state: _PodState | None = None
+        self._old_pods: list[PodInfo] = []
+
+    def old_count(self, new_ready: int) -> int:
+        """How many pods of the previous revision still serve while the new ones come up."""
+        return self.desired - new_ready if self.shows_old and new_ready < self.desired else 0
+
+    def state(self, rel: float) -> _PodState:
+        """Readiness and restarts at ``rel``."""
+        state = self._state
+        if state is not None and state.since <= rel < state.until:
+            return state
+        ready = tuple(rel >= at for at in self.ready_at)
+        until = min((at for at in self.ready_at if at > rel), default=math.inf)
+        restarts: tuple[int, ...] = (0,) * self.desired
+        every = self.every
+        if every:
+            counts = []
+            for up, start, offset in zip(ready, self.restart_from, self.offsets, strict=True):
+                if not up:
+                    counts.append(0)
+                    continue
+                count = max(0, int((rel - start - 90 + offset) // every))
+                counts.append(count)
+                # the next restart; a hair early, so float rounding can only recompute sooner
+                at = start + 90 - offset + (count + 1) * every
+                until = min(until, at - 1e-6 * (1.0 + abs(at)))
+            restarts = tuple(counts)
+        state = _PodState(rel, until, ready, restarts, sum(ready))
+        self._state = state
+        return state
+
+    def pods(self, rel: float) -> tuple[PodInfo, ...]:
+        """The pods at ``rel``: the current revision's, then the previous one's still up."""
+        if self._pods_at == rel:
+            return self._pods
+        state = self.state(rel)
+        # a pod from before any rollout the estate knows of is a day old, whatever the time:
+        # while the state holds, the same object serves again
+        reuse = self._pods if self._pods_state is state else None
+        pods: list[PodInfo] = []
+        name, revision, version = self.name, self.revision, self.version
+        for i, (pod_name, created, up, restarts) in enumerate(
+                zip(self.names, self.created, state.ready, state.restarts, strict=True)):
+            if created <= _INITIAL and reuse is not None:
+                pods.append(reuse[i])
+                continue
+            pods.append(PodInfo(
+                pod_name, name, revision, version, up, restarts,
+                "Running" if up else "Pending",
+                max(0.0, rel - created) if created > _INITIAL else 86400.0,
+                "" if up else "ContainerCreating",
+            ))
+        old = self.old_count(state.new_ready)
+        if old:
+            old_pods = self._old_pods
+            assert self.old_names is not None
+            while len(old_pods) < old:
+                old_pods.append(PodInfo(self.old_names.name(len(old_pods)), name,
+                                        self.old_revision, self.old_version, True, 0,
+                                        "Running", 86400.0, ""))
+            pods.extend(old_pods[:old])
+        self._pods_at, self._pods, self._pods_state = rel, tuple(pods), state
+        return self._pods
+
+
 class SimEstate:
     """A deterministic simulated estate driven by a scenario and a :class:`SimClock`."""
 
@@ -139,6 +294,8 @@ class SimEstate:
         self._sql_log: list[tuple[float, str]] = []
         self._backups: list[float] = []
         self._flushed: list[float] = []
+        self._plans: dict[str, _PodPlan] = {}
+        self._cluster: tuple[float, tuple[Any, ...], ClusterSnapshot] | None = None
         for spec in scenario.deployments:
             history = [(rev.revision, rev.version) for rev in spec.history]
             current = spec.history[-1]
@@ -402,41 +559,59 @@ class SimEstate:
         return int(total)
 
     def cluster_snapshot(self) -> ClusterSnapshot:
-        """Deployments with their rollout history, and every pod."""
+        """Deployments with their rollout history, and every pod.
+
+        Asked again at the same simulated instant with nothing changed, the answer
+        is the same object (a paused simulation costs nothing per poll)."""
         with self._lock:
             rel = self._rel()
+            plans = [self._plan(dep) for dep in self._deployments.values()]
+            keys = tuple(plan.key for plan in plans)
+            cached = self._cluster
+            if cached is not None and cached[0] == rel and cached[1] == keys:
+                return cached[2]
             deployments = []
             pods: list[PodInfo] = []
-            for dep in self._deployments.values():
-                dep_pods = self._pods(dep, rel)
-                pods.extend(dep_pods)
-                ready = sum(1 for pod in dep_pods if pod.ready)
-                updated = sum(1 for pod in dep_pods if pod.revision == dep.revision)
+            for dep, plan in zip(self._deployments.values(), plans, strict=True):
+                pods.extend(plan.pods(rel))
+                new_ready = plan.state(rel).new_ready
+                ready = new_ready + plan.old_count(new_ready)
                 history = tuple(
                     Revision(rev, version, f"{dep.image}:{version}")
                     for rev, version in dep.history
                 )
                 deployments.append(
                     DeploymentInfo(dep.name, self.namespace, dep.revision, dep.version,
-                                   f"{dep.image}:{dep.version}", dep.desired, ready, updated,
-                                   history)
+                                   f"{dep.image}:{dep.version}", dep.desired, ready,
+                                   plan.desired, history)
                 )
-            return ClusterSnapshot(self.now(), self.namespace, tuple(deployments), tuple(pods))
+            snapshot = ClusterSnapshot(self.now(), self.namespace, tuple(deployments),
+                                       tuple(pods))
+            self._cluster = (rel, keys, snapshot)
+            return snapshot
 
     # ----------------------------------------------------------------- pods
+    #
+    # A deployment's pods are a function of its state (revision, generation, scale,
+    # rollout and restart times) and of the time. What depends on the state alone
+    # (names, creation and readiness times, restart phases) is a _PodPlan, built once
+    # per change of state; what depends on the time (which pods are ready, how many
+    # restarts) is kept until the next moment a pod's readiness or restart count
+    # changes; a snapshot at the same instant is the same object.
 
-    def _pod_name(self, dep: _Deployment, revision: int, generation: int, index: int) -> str:
-        template = hashlib.sha256(f"{dep.name}:{revision}".encode()).hexdigest()[:10]
-        rng = random.Random(f"{self.seed}|pod|{dep.name}|{revision}|{generation}|{index}")
-        suffix = "".join(rng.choice(_POD_ALPHABET) for _ in range(5))
-        return f"{dep.name}-{template}-{suffix}"
+    def _plan(self, dep: _Deployment) -> _PodPlan:
+        key = (dep.revision, dep.version, dep.generation, dep.desired, dep.rolled_at,
+               dep.restarted_at, dep.scaled_at, dep.desired_before_scale,
+               dep.previous_revision, tuple(dep.history))
+        plan = self._plans.get(dep.name)
+        if plan is None or plan.key != key:
+            plan = self._build_plan(dep, key)
+            self._plans[dep.name] = plan
+        return plan
 
-    def _ready_count(self, dep: _Deployment, rel: float) -> int:
-        return sum(1 for pod in self._pods(dep, rel) if pod.ready)
-
-    def _pods(self, dep: _Deployment, rel: float) -> list[PodInfo]:
+    def _build_plan(self, dep: _Deployment, key: tuple[Any, ...]) -> _PodPlan:
         n = dep.desired
-        initial = -86400.0
+        initial = _INITIAL
         base = max(dep.rolled_at if dep.rolled_at is not None else initial,
                    dep.restarted_at if dep.restarted_at is not None else initial)
         fault = next(
@@ -444,50 +619,46 @@ class SimEstate:
              if f.deployment == dep.name and f.version == dep.version and f.restarts_every_s),
             None,
         )
-        pods: list[PodInfo] = []
-        new_ready = 0
+        every = fault.restarts_every_s if fault is not None else None
+        created: list[float] = []
+        ready_at: list[float] = []
+        restart_from: list[float] = []
         for i in range(n):
-            created, ready_at = base, base
+            c, r = base, base
             if base > initial:  # a rollout or restart: pods come up one after another
-                ready_at = base + 8 + (i + 1) * (45 / max(n, 1))
+                r = base + 8 + (i + 1) * (45 / max(n, 1))
             scaled = dep.scaled_at
             if scaled is not None and scaled >= base and i >= dep.desired_before_scale:
-                created = scaled
-                ready_at = scaled + 12 + 2 * (i - dep.desired_before_scale)
-            ready = rel >= ready_at
-            new_ready += ready
-            restarts = 0
-            if fault is not None and fault.restarts_every_s and ready:
-                every = fault.restarts_every_s
-                offset = (i * 37) % int(every)
-                restarts = max(0, int((rel - max(ready_at, -3600) - 90 + offset) // every))
-            pods.append(
-                PodInfo(
-                    name=self._pod_name(dep, dep.revision, dep.generation, i),
-                    deployment=dep.name,
-                    revision=dep.revision,
-                    version=dep.version,
-                    ready=ready,
-                    restarts=restarts,
-                    phase="Running" if ready else "Pending",
-                    age_s=max(0.0, rel - created) if created > initial else 86400.0,
-                    reason="" if ready else "ContainerCreating",
-                )
-            )
-        if (
-            dep.previous_revision is not None
-            and dep.rolled_at is not None
-            and dep.restarted_at is None
-            and new_ready < n
-        ):
-            old_version = dict(dep.history).get(dep.previous_revision, "?")
-            for i in range(n - new_ready):
-                pods.append(
-                    PodInfo(self._pod_name(dep, dep.previous_revision, 0, i), dep.name,
-                            dep.previous_revision, old_version, True, 0, "Running",
-                            86400.0, "")
-                )
-        return pods
+                c = scaled
+                r = scaled + 12 + 2 * (i - dep.desired_before_scale)
+            created.append(c)
+            ready_at.append(r)
+            restart_from.append(max(r, -3600))
+        names = _PodNames(self.seed, dep.name, dep.revision, dep.generation)
+        shows_old = (dep.previous_revision is not None and dep.rolled_at is not None
+                     and dep.restarted_at is None)
+        old_revision = dep.previous_revision if dep.previous_revision is not None else 0
+        return _PodPlan(
+            key=key, name=dep.name, revision=dep.revision, version=dep.version,
+            names=tuple(names.name(i) for i in range(n)),
+            created=tuple(created), ready_at=tuple(ready_at), restart_from=tuple(restart_from),
+            offsets=tuple((i * 37) % int(every) for i in range(n)) if every else (),
+            every=every, shows_old=shows_old, old_revision=old_revision,
+            old_version=dict(dep.history).get(old_revision, "?"),
+            old_names=_PodNames(self.seed, dep.name, old_revision, 0) if shows_old else None,
+        )
+
+    def _pod_name(self, dep: _Deployment, revision: int, generation: int, index: int) -> str:
+        """The name of pod ``index`` of ``dep`` at ``revision`` and ``generation``: unique."""
+        return _PodNames(self.seed, dep.name, revision, generation).name(index)
+
+    def _ready_count(self, dep: _Deployment, rel: float) -> int:
+        plan = self._plan(dep)
+        new_ready = plan.state(rel).new_ready
+        return new_ready + plan.old_count(new_ready)
+
+    def _pods(self, dep: _Deployment, rel: float) -> tuple[PodInfo, ...]:
+        return self._plan(dep).pods(rel)
 
     # -------------------------------------------------------------- actions
 
