@@ -107,6 +107,9 @@ class _Deployment:
     previous_revision: int | None = None
     restarted_at: float | None = None
     generation: int = 0
+    name_base: int = 0
+    """Pods of the current revision created before this generation: where its names start."""
+    previous_name_base: int = 0
     scaled_at: float | None = None
     desired_before_scale: int = 0
     episodes: list[_Episode] = field(default_factory=list)
@@ -123,21 +126,22 @@ _SUFFIX_SPACE = len(_POD_ALPHABET) ** 5
 
 
 class _PodNames:
-    """Pod names of one ReplicaSet (deployment, revision, generation), unique at any scale.
+    """Pod names of one ReplicaSet (deployment and revision), unique at any scale.
 
     ``name(i)`` is ``{deployment}-{template hash}-{suffix}``; the suffix is a keyed
     bijection of ``i`` over the 27**5 five-character suffixes (an affine map modulo
     3**15, its base-27 digits chained, a shuffled alphabet), so two indices never
     share a name; past 27**5 pods the suffix grows by the index's higher digits.
+    Restarted pods continue the numbering (``base``), so they never reuse a name.
     """
 
-    __slots__ = ("_a", "_b", "_letters", "_prefix")
+    __slots__ = ("_a", "_b", "_base", "_letters", "_prefix")
 
-    def __init__(self, seed: int, deployment: str, revision: int, generation: int) -> None:
+    def __init__(self, seed: int, deployment: str, revision: int, base: int = 0) -> None:
         template = hashlib.sha256(f"{deployment}:{revision}".encode()).hexdigest()[:10]
         self._prefix = f"{deployment}-{template}-"
-        digest = hashlib.sha256(
-            f"{seed}|pod|{deployment}|{revision}|{generation}".encode()).digest()
+        self._base = base
+        digest = hashlib.sha256(f"{seed}|pod|{deployment}|{revision}".encode()).digest()
         a = int.from_bytes(digest[:8], "big") % _SUFFIX_SPACE
         self._a = a if a % 3 else a + 1  # coprime with 3**15: the map is a bijection
         self._b = int.from_bytes(digest[8:16], "big") % _SUFFIX_SPACE
@@ -148,7 +152,7 @@ class _PodNames:
     def name(self, index: int) -> str:
         """The name of the ReplicaSet's pod number ``index`` (0-based)."""
         base = len(_POD_ALPHABET)
-        high, low = divmod(index, _SUFFIX_SPACE)
+        high, low = divmod(self._base + index, _SUFFIX_SPACE)
         x = (self._a * low + self._b) % _SUFFIX_SPACE
         chars = []
         chained = 0
@@ -600,9 +604,10 @@ class SimEstate:
     # changes; a snapshot at the same instant is the same object.
 
     def _plan(self, dep: _Deployment) -> _PodPlan:
-        key = (dep.revision, dep.version, dep.generation, dep.desired, dep.rolled_at,
+        key = (dep.revision, dep.version, dep.generation, dep.name_base, dep.desired,
+               dep.rolled_at,
                dep.restarted_at, dep.scaled_at, dep.desired_before_scale,
-               dep.previous_revision, tuple(dep.history))
+               dep.previous_revision, dep.previous_name_base, tuple(dep.history))
         plan = self._plans.get(dep.name)
         if plan is None or plan.key != key:
             plan = self._build_plan(dep, key)
@@ -634,7 +639,7 @@ class SimEstate:
             created.append(c)
             ready_at.append(r)
             restart_from.append(max(r, -3600))
-        names = _PodNames(self.seed, dep.name, dep.revision, dep.generation)
+        names = _PodNames(self.seed, dep.name, dep.revision, dep.name_base)
         shows_old = (dep.previous_revision is not None and dep.rolled_at is not None
                      and dep.restarted_at is None)
         old_revision = dep.previous_revision if dep.previous_revision is not None else 0
@@ -645,12 +650,9 @@ class SimEstate:
             offsets=tuple((i * 37) % int(every) for i in range(n)) if every else (),
             every=every, shows_old=shows_old, old_revision=old_revision,
             old_version=dict(dep.history).get(old_revision, "?"),
-            old_names=_PodNames(self.seed, dep.name, old_revision, 0) if shows_old else None,
+            old_names=(_PodNames(self.seed, dep.name, old_revision, dep.previous_name_base)
+                       if shows_old else None),
         )
-
-    def _pod_name(self, dep: _Deployment, revision: int, generation: int, index: int) -> str:
-        """The name of pod ``index`` of ``dep`` at ``revision`` and ``generation``: unique."""
-        return _PodNames(self.seed, dep.name, revision, generation).name(index)
 
     def _ready_count(self, dep: _Deployment, rel: float) -> int:
         plan = self._plan(dep)
@@ -706,6 +708,7 @@ class SimEstate:
             dep.history.append((new_revision, version))
             dep.previous_revision = dep.revision
             dep.revision = new_revision
+            dep.previous_name_base, dep.name_base = dep.name_base, 0
             dep.rolled_at = rel
             dep.restarted_at = None
             dep.scaled_at = None
@@ -755,6 +758,7 @@ class SimEstate:
             dep = self._deployment(deployment)
             names = [p.name for p in self._pods(dep, self._rel()) if p.revision == dep.revision]
             dep.generation += 1
+            dep.name_base += dep.desired  # the new pods continue the numbering: new names
             dep.restarted_at = self._rel()
             dep.scaled_at = None
             dep.desired_before_scale = dep.desired
