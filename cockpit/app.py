@@ -388,6 +388,7 @@ class CockpitApp(App[None]):
         header.now = view.now
         header.elapsed = view.elapsed
         header.severity = view.severity
+        header.paint()
 
     # ------------------------------------------------------------------ demo
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from rich.table import Table
-from rich.text import Text
 from textual.app import ComposeResult
-from textual.widgets import Static
+from textual.content import Content
 
 from cockpit.domain import CacheSnapshot
-from widgets.source_panel import SourcePanel
+from widgets.lines import Lines
+from widgets.source_panel import SourcePanel, label_rows
 
 
 class CachePanel(SourcePanel):
@@ -17,17 +16,14 @@ class CachePanel(SourcePanel):
     PANEL_TITLE = "Cache"
 
     def compose(self) -> ComposeResult:
-        yield Static("", id="cache-body")
+        yield Lines(id="cache-body")
 
     def show_snapshot(self, snapshot: object) -> None:
         assert isinstance(snapshot, CacheSnapshot)
-        grid = Table.grid(padding=(0, 1))
-        grid.add_column(no_wrap=True, style="dim")
-        grid.add_column(no_wrap=True)
-        grid.add_row("ping", f"{snapshot.ping_ms:.2f} ms")
+        rows: list[tuple[str, Content | str]] = [("ping", f"{snapshot.ping_ms:.2f} ms")]
         for key, value in snapshot.keys:
-            shown = Text("(unset)", "dim") if value is None else Text(value)
+            shown = Content.styled("(unset)", "dim") if value is None else Content(value)
             if key == "maintenance_mode" and value == "true":
-                shown = Text("true  MAINTENANCE ON", "bold yellow")
-            grid.add_row(key, shown)
-        self.query_one("#cache-body", Static).update(grid)
+                shown = Content.styled("true  MAINTENANCE ON", "bold $warning")
+            rows.append((key, shown))
+        self.query_one("#cache-body", Lines).show_rows(label_rows(rows))

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from rich.table import Table
-from rich.text import Text
 from textual.app import ComposeResult
-from textual.widgets import Static
+from textual.content import Content
 
 from cockpit.domain import DatabaseSnapshot
-from widgets.source_panel import SourcePanel
+from widgets.lines import Lines
+from widgets.source_panel import SourcePanel, label_rows
 
 
 class DatabasePanel(SourcePanel):
@@ -17,28 +16,23 @@ class DatabasePanel(SourcePanel):
     PANEL_TITLE = "Database"
 
     def compose(self) -> ComposeResult:
-        yield Static("", id="db-body")
+        yield Lines(id="db-body")
 
     def show_snapshot(self, snapshot: object) -> None:
         assert isinstance(snapshot, DatabaseSnapshot)
-        grid = Table.grid(padding=(0, 1))
-        grid.add_column(no_wrap=True, style="dim")
-        grid.add_column()
         states = ", ".join(f"{state} {count}" for state, count in snapshot.connections_by_state)
-        conn = Text(f"{snapshot.connections_used}/{snapshot.connections_max} "
-                    f"({snapshot.connections_pct:.0f}%)")
+        conn = Content(f"{snapshot.connections_used}/{snapshot.connections_max} "
+                       f"({snapshot.connections_pct:.0f}%)")
         if snapshot.connections_pct > 90:
-            conn.append(" NEAR LIMIT", "bold red")
-        grid.add_row("connections", conn)
-        grid.add_row("by state", Text(states, overflow="ellipsis", no_wrap=True))
-        errors = Text(f"{snapshot.connection_error_pct:.1f}%")
-        errors.append(" OVER 25%" if snapshot.connection_error_pct > 25 else " (limit 25%)",
-                      "bold red" if snapshot.connection_error_pct > 25 else "dim")
-        grid.add_row("conn errors", errors)
+            conn = Content.assemble(conn, (" NEAR LIMIT", "bold $error"))
+        over = snapshot.connection_error_pct > 25
+        errors = Content.assemble(f"{snapshot.connection_error_pct:.1f}%",
+                                  (" OVER 25%", "bold $error") if over else (" (limit 25%)", "dim"))
         lag = "n/a" if snapshot.replication_lag_s is None else f"{snapshot.replication_lag_s:.2f}s"
-        grid.add_row("repl lag", lag)
-        grid.add_row("longest tx", f"{snapshot.longest_transaction_s:.1f}s")
-        locks = Text(str(snapshot.blocked_locks), "bold red" if snapshot.blocked_locks else "")
-        grid.add_row("blocked locks", locks)
-        self.set_class(snapshot.connection_error_pct > 25, "-breach")
-        self.query_one("#db-body", Static).update(grid)
+        locks = Content.styled(str(snapshot.blocked_locks),
+                               "bold $error" if snapshot.blocked_locks else "")
+        self.set_class(over, "-breach")
+        self.query_one("#db-body", Lines).show_rows(label_rows([
+            ("connections", conn), ("by state", states), ("conn errors", errors),
+            ("repl lag", lag), ("longest tx", f"{snapshot.longest_transaction_s:.1f}s"),
+            ("blocked locks", locks)]))

@@ -13,7 +13,6 @@ from datetime import UTC, datetime, timedelta
 
 from textual.content import Content
 from textual.events import Resize
-from textual.widgets import Static
 
 from cockpit.decision.engine import (
     DecisionDeadline,
@@ -23,6 +22,7 @@ from cockpit.decision.engine import (
     TriggerStatus,
 )
 from cockpit.decision.tree import RecommendationKind
+from widgets.lines import Lines
 
 # Text markers carry the state; colour only repeats it (16-colour terminals, colour blindness).
 _STATE_STYLE = {
@@ -81,6 +81,20 @@ def countdown(deadline: datetime | None, now: datetime) -> str:
     return f"OVERDUE {format_duration(-left)}"
 
 
+def coarse_countdown(deadline: datetime | None, now: datetime) -> str:
+    """``decide in 4m``, ``decide in <1m`` or ``OVERDUE 2m``: the countdown to the minute,
+    for the border (the headline counts the seconds: redrawing a border repaints the
+    whole panel)."""
+    if deadline is None:
+        return ""
+    seconds = int((deadline - now).total_seconds())
+    if seconds > 0:
+        return f"decide in {seconds // 60}m" if seconds >= 60 else "decide in <1m"
+    if seconds == 0:
+        return "decide NOW"
+    return f"OVERDUE {-seconds // 60}m" if seconds <= -60 else "OVERDUE <1m"
+
+
 def clock_time(moment: datetime) -> str:
     """``14:36Z``, or ``14:36:10Z`` when the seconds are not zero (UTC)."""
     utc = moment.astimezone(UTC)
@@ -135,12 +149,15 @@ def _value(trigger: TriggerState) -> str:
     return f"{trigger.value:g}{unit}"
 
 
-class DecisionPanel(Static):
+class DecisionPanel(Lines):
     """Shows the decision engine's state; it never decides anything itself.
 
     Call :meth:`show` with a :class:`DecisionState` and the current time.  Below 12
     rows or 90 columns it is compact (fits 78x10 with its border): triggers that are
     all OK collapse to one line.  With more room it lists every trigger and reason.
+
+    Only the cells that change are repainted (a ticking countdown costs its digits); the
+    border says the countdown to the minute.
     """
 
     DEFAULT_CSS = """
@@ -164,9 +181,9 @@ class DecisionPanel(Static):
 
     def __init__(self, *, name: str | None = None, id: str | None = None,
                  classes: str | None = None) -> None:
-        super().__init__("waiting for the decision engine…", name=name, id=id, classes=classes)
+        super().__init__(["waiting for the decision engine…"], id=id, classes=classes)
         self._last: tuple[DecisionState, datetime] | None = None
-        self._painted: tuple[tuple[bool, bool, str], Content] | None = None
+        self._painted: tuple[bool, bool, str] | None = None
 
     def on_mount(self) -> None:
         self.border_title = "Decision"
@@ -174,7 +191,6 @@ class DecisionPanel(Static):
     def on_resize(self, event: Resize) -> None:
         # the layout depends on the room we have: re-render the last state at the new size
         if self._last is not None:
-            self._painted = None
             self.show(*self._last)
 
     @property
@@ -194,8 +210,8 @@ class DecisionPanel(Static):
         due = countdown(deadline.at, now) if deadline is not None else ""
         overdue = due.startswith("OVERDUE")
         decision = state.decision
-        if due:
-            subtitle = due
+        if due and deadline is not None:
+            subtitle = coarse_countdown(deadline.at, now)
         elif decision is not None:
             margin = decision.margin
             subtitle = ("DECIDED" if margin is None else "DECIDED in time" if decision.in_time
@@ -222,16 +238,17 @@ class DecisionPanel(Static):
             lines.extend(f"  · {reason}" for reason in rec.reasons[1:])
             lines.append(Content(""))
             lines.extend(self._trigger_row(t, state, now, wide=True) for t in state.triggers)
-        body = Content("\n").join(Content(x) if isinstance(x, str) else x for x in lines)
+            # wide: wrap what does not fit, as a paragraph would
+            lines = [row for x in lines
+                     for row in ((Content(x) if isinstance(x, str) else x).wrap(width) or
+                                 [Content("")])]
         painted = (rec.kind.is_rollback, overdue, subtitle)
-        if (self._painted is not None and self._painted[0] == painted
-                and self._painted[1].is_same(body)):
-            return
-        self._painted = (painted, body)
-        self.set_class(rec.kind.is_rollback, "-rollback")
-        self.set_class(overdue, "-overdue")
-        self.border_subtitle = subtitle
-        self.update(body)
+        if self._painted != painted:
+            self._painted = painted
+            self.set_class(rec.kind.is_rollback, "-rollback")
+            self.set_class(overdue, "-overdue")
+            self.border_subtitle = subtitle
+        self.show_rows(lines)
 
     def _headline(self, state: DecisionState, due: str) -> Content:
         """What matters now: the open decision and its countdown, or what was decided."""

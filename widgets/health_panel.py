@@ -7,14 +7,12 @@ probe path is down (the services may be fine; the cockpit cannot see them)."""
 
 from __future__ import annotations
 
-from rich.console import Group
-from rich.table import Table
-from rich.text import Text
 from textual.app import ComposeResult
+from textual.content import Content
 from textual.events import Resize
-from textual.widgets import Static
 
 from cockpit.domain import HealthSnapshot
+from widgets.lines import Lines
 from widgets.source_panel import SourcePanel
 
 #: Assumed body width before the panel has been laid out (an 80-column terminal).
@@ -65,8 +63,8 @@ def summary_line(failing: int, total: int, failing_pct: float | None,
 
 
 #: Each endpoint state's word and style (the word carries the state; colour only helps).
-MARKERS = {"OK": ("OK", "green"), "FAIL": ("FAIL", "bold red"),
-           "UNKNOWN": ("UNKNOWN", "bold yellow")}
+MARKERS = {"OK": ("OK", "$success"), "FAIL": ("FAIL", "bold $error"),
+           "UNKNOWN": ("UNKNOWN", "bold $warning")}
 
 
 class HealthPanel(SourcePanel):
@@ -80,34 +78,35 @@ class HealthPanel(SourcePanel):
         self._snapshot: HealthSnapshot | None = None
 
     def compose(self) -> ComposeResult:
-        yield Static("", id="health-body")
+        yield Lines(id="health-body")
 
     def on_resize(self, event: Resize) -> None:
-        # the last line is fitted to the width: refit it
+        # the rows are fitted to the width: refit them
         if self._snapshot is not None:
             self.show_snapshot(self._snapshot)
 
     def show_snapshot(self, snapshot: object) -> None:
         assert isinstance(snapshot, HealthSnapshot)
         self._snapshot = snapshot
-        table = Table.grid(padding=(0, 1), expand=True)
-        table.add_column(ratio=2, no_wrap=True)
-        table.add_column(width=7 if snapshot.unknown else 4, no_wrap=True)
-        table.add_column(width=3, no_wrap=True)
-        table.add_column(justify="right", no_wrap=True)
+        width = self.content_region.width or DEFAULT_WIDTH
+        marker_width = 7 if snapshot.unknown else 4
+        rows: list[Content | str] = []
         for endpoint in snapshot.endpoints:
-            marker = Text(*MARKERS[endpoint.state])
+            word, style = MARKERS[endpoint.state]
             latency = f"{endpoint.latency_ms:.0f}ms" if endpoint.latency_ms is not None else "-"
-            table.add_row(endpoint.name, marker, str(endpoint.status_code or "-"), latency)
+            code = str(endpoint.status_code or "-")
+            name_width = max(1, width - marker_width - 3 - len(latency) - 3)
+            name = endpoint.name if len(endpoint.name) <= name_width else \
+                endpoint.name[: name_width - 1] + "…"
+            rows.append(Content.assemble(f"{name:<{name_width}} ",
+                                         (f"{word:<{marker_width}}", style),
+                                         f" {code:>3} {latency}"))
         failing_pct = snapshot.failing_pct
         breach = failing_pct is not None and failing_pct > 50
-        width = self.content_region.width or DEFAULT_WIDTH
         text, head = summary_line(snapshot.failing, len(snapshot.answered), failing_pct,
                                   snapshot.versions, width, unknown=snapshot.unknown)
-        line = Text(no_wrap=True, overflow="ellipsis")
-        style = "bold red" if breach else "bold yellow" if snapshot.probe_down else "dim"
-        line.append(text[:head], style)
-        line.append(text[head:])
+        style = "bold $error" if breach else "bold $warning" if snapshot.probe_down else "dim"
+        rows.append(Content.assemble((text[:head], style), text[head:]))
         self.set_class(breach, "-breach")
         self.set_class(snapshot.probe_down, "-probe-down")
-        self.query_one("#health-body", Static).update(Group(table, line))
+        self.query_one("#health-body", Lines).show_rows(rows)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from rich.text import Text
-from textual.reactive import reactive
-from textual.widget import Widget
+from textual.content import Content
+from textual.reactive import var
+
+from widgets.lines import Lines
 
 
 def format_clock(elapsed: timedelta) -> str:
@@ -17,11 +18,12 @@ def format_clock(elapsed: timedelta) -> str:
     return f"T{sign}{seconds // 3600:02d}:{(seconds % 3600) // 60:02d}:{seconds % 60:02d}"
 
 
-class IncidentHeader(Widget):
+class IncidentHeader(Lines):
     """One line, always visible: what estate this is and how long the incident has run.
 
-    The clock lives in its own small widget so a once-a-second update repaints
-    one line, not the board.
+    Set the attributes, then call :meth:`paint`: the row is compared cell by cell with
+    what is on screen, so a clock that ticks repaints the digits that changed, not the
+    line (and nothing at all when the second has not changed).
     """
 
     DEFAULT_CSS = """
@@ -33,32 +35,33 @@ class IncidentHeader(Widget):
     }
     """
 
-    environment: reactive[str] = reactive("production")
+    environment: var[str] = var("production")
     """Environment name from config or scenario."""
-    estate: reactive[str] = reactive("")
+    estate: var[str] = var("")
     """``SIM bad-deploy x10`` or ``LIVE`` (plus ``READ-ONLY``)."""
-    now: reactive[datetime | None] = reactive(None)
+    now: var[datetime | None] = var(None)
     """The estate's current time."""
-    elapsed: reactive[timedelta] = reactive(timedelta(0))
+    elapsed: var[timedelta] = var(timedelta(0))
     """Time since the incident clock started."""
-    severity: reactive[str] = reactive("not set")
+    severity: var[str] = var("not set")
     """The incident severity as set by the engineer."""
-    incident: reactive[str] = reactive("")
+    incident: var[str] = var("")
     """The incident ID (what ``cockpit resume`` and ``cockpit export`` take)."""
-    recording: reactive[str] = reactive("")
+    recording: var[str] = var("")
     """``NOT RECORDING`` when the journal cannot be written; empty while it can."""
 
-    def render(self) -> Text:
+    def on_mount(self) -> None:
+        self.paint()
+
+    def paint(self) -> bool:
+        """Show the attributes; True when a cell changed."""
         # Most important first: a narrow terminal cuts from the right.
-        text = Text(no_wrap=True, overflow="ellipsis")
+        parts: list[str | tuple[str, str]] = []
         if self.recording:
-            text.append(f" !! {self.recording} !! ", "bold reverse blink")
-        text.append(f" {self.environment.upper()} ", "bold reverse")
-        text.append(" SEV ")
-        text.append(self.severity, "bold")
-        text.append(f" │ {format_clock(self.elapsed)} ", "bold")
+            parts.append((f" !! {self.recording} !! ", "bold reverse"))
+        parts += [(f" {self.environment.upper()} ", "bold reverse"), " SEV ",
+                  (self.severity, "bold"), (f" │ {format_clock(self.elapsed)} ", "bold")]
         if self.now is not None:
-            text.append(f"{self.now:%H:%M:%S}Z ", "dim")
-        text.append(f"│ {self.estate} │ ")
-        text.append(self.incident or "Rollback Cockpit")
-        return text
+            parts.append((f"{self.now:%H:%M:%S}Z ", "dim"))
+        parts += [f"│ {self.estate} │ ", self.incident or "Rollback Cockpit"]
+        return self.show_rows([Content.assemble(*parts)])

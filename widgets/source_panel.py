@@ -3,10 +3,25 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 
 from textual.containers import Vertical
+from textual.content import Content
 
 from cockpit.sources.base import SourceStatus
+
+
+def coarse_age(seconds: float | None) -> str:
+    """``<1m``, ``3m``, ``1h02m``: an age that changes at most once a minute (a border
+    redrawn every second for a ticking age costs the whole panel's bytes)."""
+    if seconds is None:
+        return "never"
+    seconds = int(seconds)
+    if seconds < 60:
+        return "<1m"
+    if seconds < 3600:
+        return f"{seconds // 60}m"
+    return f"{seconds // 3600}h{(seconds % 3600) // 60:02d}m"
 
 
 def format_age(seconds: float | None) -> str:
@@ -21,12 +36,24 @@ def format_age(seconds: float | None) -> str:
     return f"{seconds // 3600}h{(seconds % 3600) // 60:02d}m"
 
 
+def label_rows(rows: Sequence[tuple[str, Content | str]]) -> list[Content]:
+    """``label  value`` rows with the labels (dim) in one column as wide as the longest."""
+    width = max((len(label) for label, _ in rows), default=0)
+    return [Content.assemble((f"{label:<{width}} ", "dim"),
+                             Content(value) if isinstance(value, str) else value)
+            for label, value in rows]
+
+
 class SourcePanel(Vertical):
     """Base for panels that display a source's snapshot.
 
     The border subtitle always says where the data comes from and how fresh it
     is; a failing source keeps its last values on screen, dimmed, and says
     ``STALE`` with the age of the data and the reason, in words, not colour.
+
+    The subtitle says the time of the data to the minute and a stale age coarsely
+    (``STALE 3m``): Textual redraws the whole panel when its border changes, so a
+    poll that brings the same numbers must change nothing on screen.
     """
 
     DEFAULT_CSS = """
@@ -54,10 +81,13 @@ class SourcePanel(Vertical):
     PANEL_TITLE = "Panel"
 
     _latest: SourceStatus | None = None
+    _shown: object = None
+    """The snapshot last drawn (a status that repeats it draws nothing)."""
+    _subtitle_text: str | None = None
 
     def on_mount(self) -> None:
         self.border_title = self.PANEL_TITLE
-        self.border_subtitle = "waiting for data…"
+        self._subtitle("waiting for data…")
         if self._latest is not None:  # a status that came before the panel existed
             self._draw(self._latest)
 
@@ -74,16 +104,22 @@ class SourcePanel(Vertical):
         now = time.monotonic() if now is None else now
         self.set_class(status.state == "stale", "-stale")
         if status.state == "stale":
-            age = format_age(status.age(now))
-            self.border_subtitle = f"STALE {age} · {status.reason}"
+            self._subtitle(f"STALE {coarse_age(status.age(now))} · {status.reason}")
         elif status.state == "not_configured":
-            self.border_subtitle = "not configured"
+            self._subtitle("not configured")
         elif status.state == "waiting":
-            self.border_subtitle = "waiting for data…"
+            self._subtitle("waiting for data…")
         elif status.snapshot is not None:
-            self.border_subtitle = f"{status.label} · {status.snapshot.at:%H:%M:%S}Z"
-        if status.snapshot is not None:
+            self._subtitle(f"{status.label} · {status.snapshot.at:%H:%M}Z")
+        if status.snapshot is not None and status.snapshot is not self._shown:
+            self._shown = status.snapshot
             self.show_snapshot(status.snapshot)
+
+    def _subtitle(self, text: str) -> None:
+        # setting a border subtitle repaints the whole panel, even to the same text
+        if self._subtitle_text != text:
+            self._subtitle_text = text
+            self.border_subtitle = text
 
     def show_snapshot(self, snapshot: object) -> None:
         """Render a snapshot; subclasses override."""

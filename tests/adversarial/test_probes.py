@@ -17,9 +17,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from rich.console import Console
 from textual.app import App, ComposeResult
-from textual.widgets import Static
 
 from cockpit.clock import SimClock
 from cockpit.config import HttpSettings
@@ -31,6 +29,7 @@ from cockpit.runtime.runtime import IncidentRuntime
 from cockpit.sources.base import SourceStatus
 from cockpit.sources.poller import Poller
 from widgets.health_panel import HealthPanel, summary_line
+from widgets.lines import Lines
 
 OK_REPLY = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
 DOWN_REPLY = b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
@@ -304,10 +303,7 @@ class PanelApp(App[None]):
 
 
 def panel_text(panel: HealthPanel) -> str:
-    console = Console(width=panel.content_region.width or 76, color_system=None,
-                      record=True, file=open("/dev/null", "w"))  # noqa: SIM115
-    console.print(panel.query_one("#health-body", Static).content)
-    return console.export_text()
+    return panel.query_one("#health-body", Lines).plain + "\n"
 
 
 async def test_the_panel_says_unknown_in_words_and_that_the_probe_path_is_down() -> None:

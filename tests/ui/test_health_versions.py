@@ -6,11 +6,11 @@ import time
 from typing import Any
 
 import pytest
-from textual.widgets import Static
 
 from cockpit.app import make_sim_app
 from cockpit.domain import version_token
 from widgets.health_panel import HealthPanel, summary_line
+from widgets.lines import Lines
 
 
 async def wait_for(pilot: Any, check: Any, within_s: float = 30.0) -> bool:
@@ -25,12 +25,7 @@ async def wait_for(pilot: Any, check: Any, within_s: float = 30.0) -> bool:
 
 def body(panel: HealthPanel) -> str:
     """The panel's text as a plain 80-column terminal shows it (no colour)."""
-    from rich.console import Console
-
-    console = Console(width=panel.content_region.width or 76, color_system=None,
-                      record=True, file=open("/dev/null", "w"))  # noqa: SIM115
-    console.print(panel.query_one("#health-body", Static).content)
-    return console.export_text()
+    return panel.query_one("#health-body", Lines).plain + "\n"
 
 
 async def test_versions_line_at_80x24_follows_a_rollout_undo() -> None:

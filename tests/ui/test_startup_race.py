@@ -7,25 +7,20 @@ every status; a panel that is not mounted yet draws the latest one when it mount
 
 from __future__ import annotations
 
-import io
-
 from pilot_wait import settle, wait_until
-from rich.console import Console
 from textual.app import App, ComposeResult
-from textual.widgets import Static
 
 from cockpit.app import make_sim_app
 from cockpit.domain import SOURCE_KINDS
 from cockpit.sim.sources import SimSource
 from cockpit.sources.base import SourceStatus
 from widgets.database_panel import DatabasePanel
+from widgets.lines import Lines
 
 
 def _text(panel: DatabasePanel) -> str:
     """What the panel's body says, as plain text."""
-    console = Console(width=76, color_system=None, file=io.StringIO(), record=True)
-    console.print(panel.query_one("#db-body", Static).content)
-    return console.export_text()
+    return panel.query_one("#db-body", Lines).plain + "\n"
 
 
 def _status_now(app, kind: str) -> SourceStatus:  # type: ignore[no-untyped-def]
