@@ -13,9 +13,12 @@ import contextlib
 import os
 import sys
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import click
+
+if TYPE_CHECKING:
+    from cockpit.timeline.store import IncidentSummary
 
 
 def _fail(message: str) -> NoReturn:
@@ -113,6 +116,39 @@ def _is_locked(folder: Path) -> bool:
     return False
 
 
+def latest_resumable(state: Path) -> IncidentSummary | None:
+    """The newest open incident under ``state`` that no cockpit holds, or ``None``.
+
+    The same choice as the first open, unheld entry of ``list_incidents`` (newest
+    first), made without folding every journal on every start: the walk stops at the
+    first one found, and a journal whose last event is ``incident.closed`` (the event
+    that closes an incident for the reducer, and the last one a session writes) is
+    passed over from its tail alone. With forty closed training incidents this was
+    2.5 s of every bare ``cockpit`` before the war room opened.
+    """
+    from cockpit.timeline.journal import JOURNAL_NAME, incidents_dir, last_event
+    from cockpit.timeline.kinds import EventKind as K
+    from cockpit.timeline.store import summarise
+
+    root = incidents_dir(state)
+    if not root.is_dir():
+        return None
+    for folder in sorted(root.iterdir(), reverse=True):  # list_incidents' order
+        journal = folder / JOURNAL_NAME
+        try:
+            if not journal.is_file():
+                continue
+            last = last_event(journal)
+            if last is not None and last.kind == K.INCIDENT_CLOSED:
+                continue
+            summary = summarise(folder)
+        except (OSError, ValueError):  # unreadable: skipped, as list_incidents skips it
+            continue
+        if summary.state == "open" and not _is_locked(folder):
+            return summary
+    return None
+
+
 def offer_resume() -> bool:
     """On a bare ``cockpit``: offer to take back the latest open incident nobody holds.
 
@@ -123,13 +159,10 @@ def offer_resume() -> bool:
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         return False
     from cockpit.paths import state_dir
-    from cockpit.timeline.store import list_incidents
 
-    candidates = [s for s in list_incidents(state_dir())
-                  if s.state == "open" and not _is_locked(s.path)]
-    if not candidates:
+    latest = latest_resumable(state_dir())
+    if latest is None:
         return False
-    latest = candidates[0]
     last = latest.last_event.strftime("%Y-%m-%d %H:%M:%SZ") if latest.last_event else "-"
     click.echo(f"Open incident {latest.id} ({latest.scenario or 'live'}, "
                f"severity {latest.severity or 'not set'}, last event {last}, "
