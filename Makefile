@@ -38,8 +38,12 @@ lint: $(STAMP) ## ruff, the import contracts of DESIGN's layers, mypy --strict o
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/mypy
 
-bench: $(STAMP) ## Print the benchmark figures
-	$(PY) bench/run.py
+bench: $(STAMP) ## Print the benchmark figures, each with its ratio against a baseline (ONLY=NAME: one)
+	$(PY) bench/run.py $(if $(ONLY),--only $(ONLY))
+
+.PHONY: bench-quick
+bench-quick: $(STAMP) ## The benchmarks' reduced forms, for CI (ONLY=NAME: one)
+	$(PY) bench/run.py --quick $(if $(ONLY),--only $(ONLY))
 
 snapshot-update: $(STAMP) ## Regenerate the screen snapshots after a deliberate UI change
 	$(PY) -m pytest tests/snapshots --snapshot-update

@@ -16,12 +16,16 @@ import signal
 import struct
 import termios
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pyte
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+class ProgramExited(TimeoutError):
+    """The program ended while the bench waited for something on its screen."""
 
 
 @dataclass
@@ -58,10 +62,14 @@ class PtyProgram:
     pid: int = 0
     fd: int = -1
     total_bytes: int = 0
+    returncode: int | None = None
+    """How the program ended (``waitpid`` status as an exit code, ``-N`` for signal N);
+    ``None`` while it runs."""
     _screen: pyte.Screen = field(init=False, repr=False)
     _stream: pyte.ByteStream = field(init=False, repr=False)
     _cells: list[list[tuple[object, ...]]] = field(init=False, repr=False)
     _window: Window | None = field(default=None, init=False, repr=False)
+    _last_cpu: float = field(default=0.0, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._screen = pyte.Screen(self.cols, self.rows)
@@ -85,10 +93,24 @@ class PtyProgram:
         self.pid, self.fd = pid, fd
         return started
 
-    def stop(self) -> None:
-        """End the program (SIGTERM, then SIGKILL) and close the terminal."""
+    def poll(self) -> int | None:
+        """The program's exit code if it has ended (it is reaped then), else ``None``."""
+        if self.returncode is None and self.pid:
+            try:
+                done, status = os.waitpid(self.pid, os.WNOHANG)
+            except ChildProcessError:
+                return self.returncode
+            if done:
+                self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def stop(self, grace: float = 3.0) -> int | None:
+        """End the program (SIGTERM, then SIGKILL after ``grace`` seconds) and close the
+        terminal; returns its exit code."""
         if self.pid:
-            for sig, wait in ((signal.SIGTERM, 3.0), (signal.SIGKILL, 2.0)):
+            for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 2.0)):
+                if self.poll() is not None:
+                    break
                 try:
                     os.kill(self.pid, sig)
                 except ProcessLookupError:
@@ -96,12 +118,12 @@ class PtyProgram:
                 deadline = time.monotonic() + wait
                 while time.monotonic() < deadline:
                     self.pump(0.05)
-                    done, _ = os.waitpid(self.pid, os.WNOHANG)
-                    if done:
+                    if self.poll() is not None:
                         break
                 else:
                     continue
                 break
+            self.poll()
             self.pid = 0
         if self.fd >= 0:
             os.close(self.fd)
@@ -113,6 +135,10 @@ class PtyProgram:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+    def alive(self) -> bool:
+        """Whether the program is still running."""
+        return self.poll() is None and self.pid != 0
 
     # ------------------------------------------------------------- reading
 
@@ -166,13 +192,24 @@ class PtyProgram:
 
     def wait_for(self, needle: str, timeout: float = 30.0) -> float:
         """Read until ``needle`` is on screen; returns when it appeared (perf_counter)."""
+        return self.wait_until(lambda text: needle in text, timeout, repr(needle))
+
+    def wait_until(self, seen: Callable[[str], bool], timeout: float = 30.0,
+                   what: str = "the awaited screen") -> float:
+        """Read until ``seen(screen text)`` holds; returns when it first did (perf_counter).
+
+        Raises :class:`TimeoutError` after ``timeout`` seconds, :class:`ProgramExited`
+        (a ``TimeoutError``) at once if the program ends first.
+        """
         deadline = time.perf_counter() + timeout
-        while needle not in self.text():
+        while not seen(self.text()):
             left = deadline - time.perf_counter()
             if left <= 0:
-                raise TimeoutError(f"{needle!r} not on screen after {timeout:.0f} s:\n"
+                raise TimeoutError(f"{what} not on screen after {timeout:.0f} s:\n"
                                    + self.text())
-            self._read(min(left, 0.05))
+            if not self._read(min(left, 0.05)) and not self.alive():
+                raise ProgramExited(f"the program ended (exit {self.returncode}) before "
+                                    f"{what} was on screen:\n" + self.text())
         return time.perf_counter()
 
     def settle(self, quiet: float = 0.15, timeout: float = 5.0) -> float:
@@ -198,10 +235,15 @@ class PtyProgram:
     # ------------------------------------------------------------ windows
 
     def cpu_seconds(self) -> float:
-        """User and system CPU the program (every thread) has used so far."""
-        with open(f"/proc/{self.pid}/stat", encoding="ascii") as handle:
-            fields = handle.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / CLK_TCK
+        """User and system CPU the program (every thread, and the children it waited
+        for) has used so far; the last figure read once it has ended."""
+        try:
+            with open(f"/proc/{self.pid}/stat", encoding="ascii") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            return self._last_cpu
+        self._last_cpu = sum(int(f) for f in fields[11:15]) / CLK_TCK
+        return self._last_cpu
 
     def measure(self, seconds: float) -> Window:
         """Read for ``seconds`` and say what was written in that time."""
@@ -214,3 +256,39 @@ class PtyProgram:
             self._window = None
         window.cpu_s = self.cpu_seconds() - cpu
         return window
+
+
+def measure_together(programs: Sequence[PtyProgram], seconds: float) -> list[Window]:
+    """Read every program for the same ``seconds``; a window each.
+
+    For baselines that cost next to nothing run side by side (an idle app): each
+    program's terminal is drained as it writes, so none of them blocks on a full pty.
+    """
+    windows = [Window(seconds) for _ in programs]
+    cpu = [program.cpu_seconds() for program in programs]
+    for program, window in zip(programs, windows, strict=True):
+        program._window = window
+    try:
+        pump_together(programs, seconds)
+    finally:
+        for program in programs:
+            program._window = None
+    for program, window, before in zip(programs, windows, cpu, strict=True):
+        window.cpu_s = program.cpu_seconds() - before
+    return windows
+
+
+def pump_together(programs: Sequence[PtyProgram], seconds: float) -> None:
+    """Read what every program writes for ``seconds``."""
+    by_fd = {program.fd: program for program in programs if program.fd >= 0}
+    deadline = time.perf_counter() + seconds
+    while by_fd:
+        left = deadline - time.perf_counter()
+        if left <= 0:
+            return
+        ready, _, _ = select.select(list(by_fd), [], [], left)
+        for fd in ready:
+            if not by_fd[fd]._read(0):
+                if not by_fd[fd].alive():
+                    del by_fd[fd]
+    time.sleep(max(0.0, deadline - time.perf_counter()))
