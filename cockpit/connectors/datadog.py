@@ -167,6 +167,10 @@ class DatadogSource:
             points.append((datetime.fromtimestamp(values[0] / 1000.0, UTC), float(values[1])))
         return Series(name, tuple(points))
 
+    def revision(self) -> None:
+        """A live system cannot say cheaply that nothing changed: always fetched."""
+        return None
+
     def fetch(self) -> MetricsSnapshot:
         """Query the four metrics over the last 30 minutes."""
         self._check_rate_limit()

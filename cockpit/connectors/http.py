@@ -215,6 +215,10 @@ class HttpHealthSource:
     def _late(self) -> str:
         return f"no answer within {self.settings.timeout_s:g}s"
 
+    def revision(self) -> None:
+        """A live system cannot say cheaply that nothing changed: always fetched."""
+        return None
+
     def fetch(self) -> HealthSnapshot:
         """Check every endpoint at once; the deadline bounds the poll."""
         timeout = self.settings.timeout_s

@@ -142,6 +142,10 @@ class KubernetesSource:
         except (ApiException, urllib3.exceptions.HTTPError, OSError) as exc:
             raise SourceError(describe_api_error(exc, self.settings.timeout_s)) from None
 
+    def revision(self) -> None:
+        """A live system cannot say cheaply that nothing changed: always fetched."""
+        return None
+
     def fetch(self) -> ClusterSnapshot:
         """List deployments, ReplicaSets and pods of the namespace."""
         at = self._now()

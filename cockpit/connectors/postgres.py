@@ -162,6 +162,10 @@ class PostgresSource:
             return 0.0
         return 100.0 * sum(1 for ok in self.attempts if not ok) / len(self.attempts)
 
+    def revision(self) -> None:
+        """A live system cannot say cheaply that nothing changed: always fetched."""
+        return None
+
     def fetch(self) -> DatabaseSnapshot:
         """Connect, read the health views, disconnect."""
         conn = self.connect()

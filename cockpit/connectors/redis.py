@@ -133,6 +133,10 @@ class RedisSource:
         finally:
             bare.close()
 
+    def revision(self) -> None:
+        """A live system cannot say cheaply that nothing changed: always fetched."""
+        return None
+
     def fetch(self) -> CacheSnapshot:
         """PING, then read the procedures' keys in one MGET."""
         ping = self.ping_ms()

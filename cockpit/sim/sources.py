@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 
 from cockpit.domain import SOURCE_KINDS, Snapshot
 from cockpit.sim.estate import SimEstate
@@ -35,6 +35,11 @@ class SimSource:
         self.timeout_s = timeout_s
         self._read: Callable[[], Snapshot] = getattr(estate, f"{kind}_snapshot")
         self.closed = False
+
+    def revision(self) -> Hashable:
+        """The estate's time and how many changes were made to it: what every snapshot is
+        a function of (a paused simulation that nobody acts on answers the same)."""
+        return (self.estate.now(), len(self.estate.actions))
 
     def fetch(self) -> Snapshot:
         """Read the estate, unless the scenario says this source is down."""

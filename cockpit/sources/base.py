@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -37,6 +38,13 @@ class Source(Protocol):
 
     def fetch(self) -> Snapshot:
         """Read the source once and return its snapshot, or raise."""
+        ...
+
+    def revision(self) -> Hashable | None:
+        """A cheap token that changes whenever :meth:`fetch` could answer something new,
+        or ``None`` when the source cannot tell (a live system: it is always fetched).
+        The poller skips a fetch (and reports nothing) while the token is the one of its
+        last good answer: a paused simulation costs no polling."""
         ...
 
     def close(self) -> None:

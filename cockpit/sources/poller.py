@@ -57,6 +57,8 @@ class Poller:
         self._unanswered_since: float | None = None
         """When the source was last asked without answering yet (None: it answered)."""
         self.status = SourceStatus(source.kind, source.label, "waiting", checked=monotonic())
+        self._answered_revision: object = None
+        """The source's revision when it last answered (None: unknown, fetch again)."""
 
     def _start_fetch(self) -> asyncio.Future[Snapshot]:
         loop = asyncio.get_running_loop()
@@ -98,7 +100,13 @@ class Poller:
         future.add_done_callback(forget)
 
     async def poll_once(self) -> SourceStatus:
-        """Poll once (or keep waiting on a hung poll) and return the new status."""
+        """Poll once (or keep waiting on a hung poll) and return the new status (the same
+        object as before when the source says nothing changed since its last answer)."""
+        revision = self.source.revision()
+        if (revision is not None and revision == self._answered_revision
+                and self.status.state == "ok" and self._inflight is not None
+                and self._inflight.done()):
+            return self.status
         timeout = self.source.timeout_s
         inflight = self._inflight
         if (inflight is not None and not inflight.done()
@@ -129,6 +137,7 @@ class Poller:
             self.status = self._stale(previous, describe_error(exc))
         else:
             self._unanswered_since = None
+            self._answered_revision = revision
             now = self._monotonic()
             self.status = SourceStatus(
                 self.source.kind, self.source.label, "ok", snapshot, "", now, now
@@ -149,6 +158,8 @@ class Poller:
     async def run(self) -> None:
         """Poll, report, wait ``interval_s`` after the poll finished, repeat until cancelled."""
         while True:
+            previous = self.status
             status = await self.poll_once()
-            self.on_status(status)
+            if status is not previous:
+                self.on_status(status)
             await asyncio.sleep(self.source.interval_s)

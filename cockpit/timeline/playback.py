@@ -117,6 +117,10 @@ class PlaybackSource:
         self.interval_s = interval_s
         self.timeout_s = timeout_s
 
+    def revision(self) -> None:
+        """Always fetched (the playback's position moves with its clock)."""
+        return None
+
     def fetch(self) -> MetricsSnapshot:
         """The recorded metrics at the replay clock's time."""
         return self.playback.metrics_snapshot(self.now())

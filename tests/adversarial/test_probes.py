@@ -213,6 +213,9 @@ class StuckOnce:
         self.calls = 0
         self.release = threading.Event()
 
+    def revision(self) -> None:  # a live source: always fetched
+        return None
+
     def fetch(self) -> HealthSnapshot:
         self.calls += 1
         if self.calls == 1:

@@ -412,6 +412,9 @@ class _HostileCache:
     interval_s = 0.01
     timeout_s = 1.0
 
+    def revision(self) -> None:  # a live source: always fetched
+        return None
+
     def fetch(self):  # type: ignore[no-untyped-def]
         from cockpit.domain import CacheSnapshot
 

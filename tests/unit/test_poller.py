@@ -23,6 +23,9 @@ class FakeSource:
         self.release = threading.Event()
         self.threads: set[int] = set()
 
+    def revision(self) -> None:  # a live source: always fetched
+        return None
+
     def fetch(self) -> CacheSnapshot:
         self.calls += 1
         self.threads.add(threading.get_ident())
