@@ -23,8 +23,10 @@ class FakeSource:
         self.release = threading.Event()
         self.threads: set[int] = set()
 
-    def revision(self) -> None:  # a live source: always fetched
-        return None
+        self.token: object = None
+
+    def revision(self) -> object:  # None: a live source, always fetched
+        return self.token
 
     def fetch(self) -> CacheSnapshot:
         self.calls += 1
@@ -46,6 +48,32 @@ async def test_ok_poll_reports_snapshot() -> None:
     poller = Poller(source, lambda s: None)
     status = await poller.poll_once()
     assert status.state == "ok" and status.snapshot is not None and status.last_ok is not None
+
+
+async def test_a_source_that_says_nothing_changed_is_not_fetched_or_reported_again() -> None:
+    source = FakeSource()
+    source.token = ("paused", 0)
+    reported: list[SourceStatus] = []
+    poller = Poller(source, reported.append)
+    task = asyncio.create_task(poller.run())
+    await asyncio.sleep(0.2)  # about twenty intervals
+    assert source.calls == 1 and len(reported) == 1  # one answer, then silence
+    source.token = ("paused", 1)  # something was done to the estate
+    await asyncio.sleep(0.05)
+    task.cancel()
+    assert source.calls == 2 and len(reported) == 2
+    assert reported[1].snapshot != reported[0].snapshot
+
+
+async def test_a_failed_answer_is_asked_again_even_if_nothing_changed() -> None:
+    source = FakeSource()
+    source.token = "same"
+    source.mode = "error"
+    poller = Poller(source, lambda s: None)
+    assert (await poller.poll_once()).state == "stale"
+    source.mode = "ok"
+    assert (await poller.poll_once()).state == "ok"
+    assert source.calls == 2
 
 
 async def test_hung_source_goes_stale_after_its_timeout_and_keeps_last_snapshot() -> None:
