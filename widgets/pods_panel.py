@@ -296,6 +296,7 @@ _TONES: dict[Tone, Style] = {
 _FIXED = {"REV": 4, "VERSION": 8, "READY": 13, "RESTARTS": 8, "AGE": 6}
 _FIXED_NARROW = {"REV": 3, "VERSION": 6, "READY": 13, "RESTARTS": 3, "AGE": 6}
 _GUTTER = 1  # the cursor marker: state in a character, not a colour
+_PLAIN: tuple[Tone, ...] = ("",) * len(COLUMNS)
 
 
 def layout(width: int, name_width: int) -> tuple[tuple[int, int], ...]:
@@ -527,7 +528,7 @@ class PodsList(ScrollView, can_focus=True):
         width = self._view.width
         base = self.rich_style
         if y == 0:
-            return self._line(headings(width), ("",) * len(COLUMNS), " ",
+            return self._line(headings(width), _PLAIN, " ",
                               base + self.get_component_rich_style("pods-list--header"), width)
         i = self._top + y - 1
         if i >= len(self._data):
