@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on
+from textual._compositor import CompositorUpdate
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.css.query import NoMatches
@@ -32,6 +33,7 @@ from textual.worker import Worker, WorkerState
 from cockpit.actions.executor import Executor
 from cockpit.clock import Clock, SimClock
 from cockpit.domain import SOURCE_KINDS
+from cockpit.frame import Frame
 from cockpit.incident import IncidentSession
 from cockpit.messages import SourceUpdated
 from cockpit.runtime.build import follower_runtime, start_session, training_runtime
@@ -125,6 +127,10 @@ class CockpitApp(App[None]):
         self.demo = demo
         """The autopilot at the keyboard in a demo walkthrough (see make_demo_app)."""
         self._last_tick = time.monotonic()
+        self._frame: Frame | None = None if os.environ.get("COCKPIT_FULL_REPAINTS") else Frame()
+        """The differential writer (COCKPIT_FULL_REPAINTS=1 writes as Textual does)."""
+        self._ticked_at: datetime | None = None
+        """The clock's time at the last tick (a clock that has not moved skips the next)."""
         self._terminal_fd: int | None = None
         self._operator_gone = False
         """Set once SIGHUP, SIGTERM or a vanished terminal has been handled."""
@@ -202,6 +208,18 @@ class CockpitApp(App[None]):
         self._terminal_fd = self._watched_terminal()
         if self._terminal_fd is not None:
             self.set_interval(TERMINAL_WATCH_S, self._watch_terminal)
+
+    def _display(self, screen: Any, renderable: Any) -> None:
+        # Every write to the terminal goes through the frame: only the cells that changed
+        # (see cockpit.frame). The conditions are Textual's own for writing at all: the
+        # frame must not learn a picture that is never sent.
+        frame = self._frame
+        if (frame is not None and isinstance(renderable, CompositorUpdate)
+                and not self._batch_count and self._running and not self._closed
+                and not self.is_headless and self._driver is not None
+                and not self._driver.is_inline):
+            renderable = frame.render(renderable, self.size, self.console)
+        super()._display(screen, renderable)
 
     def _watched_terminal(self) -> int | None:
         """The terminal the war room reads its keys from, when it is one (not in tests)."""
@@ -358,8 +376,11 @@ class CockpitApp(App[None]):
         if (self.start_clock and self.demo is None and isinstance(clock, SimClock)
                 and not clock.paused):
             self.runtime.advance(elapsed * clock.speed)
+        elif clock.now() == self._ticked_at:
+            return  # a paused (or stopped) clock: nothing can have moved, nothing repaints
         else:
             self.runtime.tick()
+        self._ticked_at = clock.now()
         self._refresh()
 
     def _refresh(self) -> None:

@@ -95,12 +95,12 @@ class HealthPanel(SourcePanel):
             word, style = MARKERS[endpoint.state]
             latency = f"{endpoint.latency_ms:.0f}ms" if endpoint.latency_ms is not None else "-"
             code = str(endpoint.status_code or "-")
-            name_width = max(1, width - marker_width - 3 - len(latency) - 3)
+            name_width = max(1, width - marker_width - 3 - 6 - 3)
             name = endpoint.name if len(endpoint.name) <= name_width else \
                 endpoint.name[: name_width - 1] + "…"
             rows.append(Content.assemble(f"{name:<{name_width}} ",
                                          (f"{word:<{marker_width}}", style),
-                                         f" {code:>3} {latency}"))
+                                         f" {code:>3} {latency:>6}"))
         failing_pct = snapshot.failing_pct
         breach = failing_pct is not None and failing_pct > 50
         text, head = summary_line(snapshot.failing, len(snapshot.answered), failing_pct,
