@@ -140,8 +140,11 @@ class PodRows:
         self.problems = problems
         self._keys = (tuple(f"deployment {namespace}/{key}" for key in deployment_keys),
                       pod_keys)
-        self._index: dict[str, int] | None = None
-        self._deployment_index: dict[str, int] = {}
+        # made here, where the rows are built (a worker thread for a large snapshot):
+        # the loop only looks keys up
+        d = len(self.deployments)
+        self._index = dict(zip(pod_keys, range(d, d + len(pods)), strict=True))
+        self._deployment_index = {key: i for i, key in enumerate(self._keys[0])}
 
     def __len__(self) -> int:
         return len(self.deployments) + len(self.pods)
@@ -162,11 +165,7 @@ class PodRows:
         return self._keys[0][i] if i < d else f"{self.namespace}/{self._keys[1][i - d]}"
 
     def index(self, key: str) -> int | None:
-        """Where the row keyed ``key`` is, if it is (the index is made on first use)."""
-        if self._index is None:
-            d = len(self.deployments)
-            self._index = dict(zip(self._keys[1], range(d, d + len(self.pods)), strict=True))
-            self._deployment_index = {key: i for i, key in enumerate(self._keys[0])}
+        """Where the row keyed ``key`` is, if it is."""
         if key in self._deployment_index:
             return self._deployment_index[key]
         prefix = f"{self.namespace}/"
@@ -296,7 +295,7 @@ _TONES: dict[Tone, Style] = {
 _FIXED = {"REV": 4, "VERSION": 8, "READY": 13, "RESTARTS": 8, "AGE": 6}
 _FIXED_NARROW = {"REV": 3, "VERSION": 6, "READY": 13, "RESTARTS": 3, "AGE": 6}
 _GUTTER = 1  # the cursor marker: state in a character, not a colour
-_PLAIN: tuple[Tone, ...] = ("",) * len(COLUMNS)
+_PLAIN: tuple[Tone, ...] = ("", "", "", "", "", "", "")
 
 
 def layout(width: int, name_width: int) -> tuple[tuple[int, int], ...]:
@@ -612,7 +611,9 @@ class PodsPanel(SourcePanel):
         if rows is not None:
             self.query_one(PodsList).show_rows(rows)
 
-    @work(thread=True, exclusive=True, group="pods-rows")
+    # a description of its own: by default @work repr()s its arguments, on the loop, and
+    # the repr of a 20,000-pod snapshot took 200 ms
+    @work(thread=True, exclusive=True, group="pods-rows", description="pods rows")
     def _build_rows(self, snapshot: ClusterSnapshot, asked: int) -> None:
         worker = get_current_worker()
         rows = self._builder.build(snapshot, cancelled=lambda: worker.is_cancelled)
