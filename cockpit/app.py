@@ -119,6 +119,16 @@ class CockpitApp(App[None]):
         demo: DemoDriver | None = None,
     ) -> None:
         super().__init__()
+        # Over SSH every animation frame is bytes on the link: none unless asked for
+        # (TEXTUAL_ANIMATIONS), and Escape answered after 25 ms (50 over SSH, where a key's
+        # bytes may arrive a little apart) unless ESCDELAY says otherwise.
+        if "TEXTUAL_ANIMATIONS" not in os.environ:
+            self.animation_level = "none"
+        if "ESCDELAY" not in os.environ:
+            from textual import constants
+
+            ssh = "SSH_CONNECTION" in os.environ or "SSH_TTY" in os.environ
+            constants.ESCAPE_DELAY = 0.05 if ssh else 0.025  # type: ignore[misc]
         self.runtime = runtime
         self.sources = list(sources)
         self.start_clock = start_clock
@@ -187,9 +197,16 @@ class CockpitApp(App[None]):
             if kind not in self.pollers:
                 self.runtime.feed(SourceStatus(kind, "none", "not_configured",
                                                reason=self.missing_reason))
-        for kind, poller in self.pollers.items():
-            self.run_worker(poller.run(), name=f"poll-{kind}", group=f"poll-{kind}",
-                            exit_on_error=False)
+
+        def start_polling() -> None:
+            for kind, poller in self.pollers.items():
+                self.run_worker(poller.run(), name=f"poll-{kind}", group=f"poll-{kind}",
+                                exit_on_error=False)
+
+        # The first frame is painted before any source is asked: the first answers, and
+        # the repaints they cause, come right after it instead of holding it back (every
+        # panel says "no data yet" meanwhile; measured in bench/bench_startup.py).
+        self.call_after_refresh(start_polling)
         if self.demo is not None:
             self.run_worker(self._autopilot, thread=True, name="autopilot",
                             exit_on_error=False)
@@ -337,9 +354,10 @@ class CockpitApp(App[None]):
         for status in self.runtime.statuses.values():
             screen.show_status(status)
         if self.runtime.desk is None:
-            # reading the runbook library is file I/O: not on the event loop
-            self.run_worker(self._open_desk, thread=True, name="runbook-library",
-                            exit_on_error=False)
+            # reading the runbook library is file I/O: not on the event loop, and not
+            # before the first frame (its thread would compete with the first paint)
+            self.call_after_refresh(self.run_worker, self._open_desk, thread=True,
+                                    name="runbook-library", exit_on_error=False)
         else:
             self._attach_desk()
         self._refresh()

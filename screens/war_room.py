@@ -322,6 +322,10 @@ class WarRoomScreen(RunbookDeskScreen):
     is_composed = False
     """Whether the panels exist yet (the app holds statuses until then)."""
 
+    def __init__(self) -> None:
+        super().__init__()
+        self._panels: dict[str, list[SourcePanel]] = {}
+
     def on_mount(self) -> None:
         self.show_group("metrics")
         self._apply_size()
@@ -333,15 +337,30 @@ class WarRoomScreen(RunbookDeskScreen):
 
     def _apply_size(self) -> None:
         width, height = self.size
-        self.set_class(width < WIDE_MIN[0] or height < WIDE_MIN[1], "-narrow")
+        narrow = width < WIDE_MIN[0] or height < WIDE_MIN[1]
+        if narrow != self.has_class("-narrow"):
+            self.set_class(narrow, "-narrow")
+            self._show_panels()
+
+    _group = "metrics"
 
     def show_group(self, group: str) -> None:
-        """Show one group of panels (only matters on a small terminal)."""
-        for name, _ in GROUPS:
-            self.set_class(name == group, f"-show-{name}")
+        """Show one group of panels (only matters on a small terminal).
+
+        Only the panels' ``display`` changes (a class on the screen would restyle every
+        widget of the war room for one key press)."""
+        self._group = group
+        self._show_panels()
         tabs = self.query_one("#groups", Tabs)
         if tabs.active != f"tab-{group}":
             tabs.active = f"tab-{group}"
+
+    def _show_panels(self) -> None:
+        narrow = self.has_class("-narrow")
+        for panel in self.query(".grp"):
+            shown = not narrow or panel.has_class(f"g-{self._group}")
+            if panel.display != shown:
+                panel.display = shown
 
     def action_show_group(self, group: str) -> None:
         self.show_group(group)
@@ -357,17 +376,25 @@ class WarRoomScreen(RunbookDeskScreen):
         if event.tab is not None and event.tab.id:
             self.show_group(event.tab.id.removeprefix("tab-"))
 
+    #: Which panels show each source's status.
+    STATUS_PANELS: ClassVar[dict[str, tuple[str, ...]]] = {
+        "metrics": ("#error-rate", "#latency"),
+        "health": ("#health",),
+        "cluster": ("#pods",),
+        "database": ("#database",),
+        "cache": ("#cache",),
+    }
+
     def show_status(self, status: SourceStatus) -> None:
         """Route a source's status to the panels that display it."""
-        targets: dict[str, tuple[str, ...]] = {
-            "metrics": ("#error-rate", "#latency"),
-            "health": ("#health",),
-            "cluster": ("#pods",),
-            "database": ("#database",),
-            "cache": ("#cache",),
-        }
-        for selector in targets.get(status.kind, ()):
+        panels = self._panels.get(status.kind)
+        if panels is None:
             # a panel not composed yet (or gone at shutdown) is skipped: it draws the
             # latest status itself when it mounts
-            for panel in self.query(selector).results(SourcePanel):
+            panels = [panel for selector in self.STATUS_PANELS.get(status.kind, ())
+                      for panel in self.query(selector).results(SourcePanel)]
+            if self.is_composed and panels:
+                self._panels[status.kind] = panels
+        for panel in panels:
+            if panel.is_attached:
                 panel.show_status(status)
