@@ -64,6 +64,8 @@ from widgets.incident_header import IncidentHeader
 from widgets.runbook_panel import RunbookPanel
 
 TICK_S = 0.25
+#: Seconds between redraws of the metric panels on a low-bandwidth link.
+LOW_BANDWIDTH_METRICS_S = 5.0
 #: Seconds the app may take to restore the terminal after a hangup before it is ended.
 SHUTDOWN_GRACE_S = 5.0
 #: Seconds between checks that the terminal is still there (one isatty call each).
@@ -117,8 +119,22 @@ class CockpitApp(App[None]):
         screenshot_dir: Path | None = None,
         missing_reason: str = "not configured",
         demo: DemoDriver | None = None,
+        low_bandwidth: bool = False,
     ) -> None:
-        super().__init__()
+        self.low_bandwidth = low_bandwidth or bool(os.environ.get("COCKPIT_LOW_BANDWIDTH"))
+        """16 colours, metric panels redrawn at most every :data:`LOW_BANDWIDTH_METRICS_S`."""
+        if self.low_bandwidth:
+            # Textual reads its colour system when the app is made: 16 colours, the
+            # shortest style codes there are (restored at once for apps made after it)
+            from textual import constants
+
+            saved, constants.COLOR_SYSTEM = constants.COLOR_SYSTEM, "standard"  # type: ignore[misc]
+            try:
+                super().__init__()
+            finally:
+                constants.COLOR_SYSTEM = saved  # type: ignore[misc]
+        else:
+            super().__init__()
         # Over SSH every animation frame is bytes on the link: none unless asked for
         # (TEXTUAL_ANIMATIONS), and Escape answered after 25 ms (50 over SSH, where a key's
         # bytes may arrive a little apart) unless ESCDELAY says otherwise.
@@ -351,6 +367,8 @@ class CockpitApp(App[None]):
 
     def war_room_ready(self, screen: WarRoomScreen) -> None:
         """Called by the war room when its panels exist: show everything known so far."""
+        if self.low_bandwidth:
+            screen.draw_metrics_every(LOW_BANDWIDTH_METRICS_S)
         for status in self.runtime.statuses.values():
             screen.show_status(status)
         if self.runtime.desk is None:

@@ -326,6 +326,12 @@ class WarRoomScreen(RunbookDeskScreen):
         super().__init__()
         self._panels: dict[str, list[SourcePanel]] = {}
 
+    def draw_metrics_every(self, seconds: float) -> None:
+        """A low-bandwidth link: the metric panels draw new numbers at most every
+        ``seconds`` (the rest of the war room as it changes)."""
+        for panel in self.query(MetricPanel):
+            panel.min_interval_s = seconds
+
     def on_mount(self) -> None:
         self.show_group("metrics")
         self._apply_size()

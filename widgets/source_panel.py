@@ -81,6 +81,11 @@ class SourcePanel(Vertical):
     PANEL_TITLE = "Panel"
 
     _latest: SourceStatus | None = None
+    min_interval_s = 0.0
+    """Draw new data at most this often (seconds; 0: as it comes). A low-bandwidth link
+    sets it on the metric panels: their numbers change every poll."""
+    _drawn_at = float("-inf")
+    _pending = False
     _shown: object = None
     """The snapshot last drawn (a status that repeats it draws nothing)."""
     _subtitle_text: str | None = None
@@ -97,8 +102,23 @@ class SourcePanel(Vertical):
         Before the panel is mounted (its body does not exist yet) the status is kept and
         drawn when it mounts: a source can answer before the war room has composed."""
         self._latest = status
-        if self.is_mounted:
-            self._draw(status, now)
+        if not self.is_mounted:
+            return
+        if self.min_interval_s and status.state == "ok":
+            wait = self._drawn_at + self.min_interval_s - time.monotonic()
+            if wait > 0:
+                if not self._pending:  # one draw of the newest status when it is due
+                    self._pending = True
+                    self.set_timer(wait, self._draw_pending)
+                return
+            self._drawn_at = time.monotonic()
+        self._draw(status, now)
+
+    def _draw_pending(self) -> None:
+        self._pending = False
+        if self._latest is not None:
+            self._drawn_at = time.monotonic()
+            self._draw(self._latest)
 
     def _draw(self, status: SourceStatus, now: float | None = None) -> None:
         now = time.monotonic() if now is None else now

@@ -77,3 +77,20 @@ async def test_a_poll_that_brings_the_same_numbers_repaints_nothing() -> None:
             assert all(region.width == 1 for region in regions)  # type: ignore[attr-defined]
     finally:
         Widget.refresh = original  # type: ignore[method-assign]
+
+
+async def test_low_bandwidth_means_16_colours_and_metric_panels_at_most_every_5s(
+        monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("COCKPIT_LOW_BANDWIDTH", "1")
+    app = make_sim_app(start_clock=False, advance_s=300)
+    assert app.console.color_system == "standard"
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, app.has_first_data, "the first data")
+        panel = app.screen.query_one("#error-rate", MetricPanel)
+        await wait_until(pilot, lambda: panel.query_one(Spark).values, "the first numbers")
+        shown = panel.query_one(Spark).values
+        app.runtime.clock.advance(60)  # a minute of new points: the next poll brings them
+        await pilot.pause(2.0)
+        assert panel.query_one(Spark).values == shown  # held back: not 5 s yet
+        await wait_until(pilot, lambda: panel.query_one(Spark).values != shown,
+                         "the held-back numbers, drawn when 5 s have passed", within_s=8)
