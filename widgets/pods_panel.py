@@ -589,6 +589,11 @@ class PodsPanel(SourcePanel):
         """The deployment or pod under the cursor (None before any data)."""
         return self.query_one(PodsList).cursor_row
 
+    def deployment_row(self, name: str) -> PodRow | None:
+        """The summary row shown for deployment ``name``, if it is shown."""
+        rows = self.query_one(PodsList).rows
+        return next((row for row in rows.deployments if row.deployment == name), None)
+
     def show_snapshot(self, snapshot: object) -> None:
         assert isinstance(snapshot, ClusterSnapshot)
         if snapshot is self._last_snapshot:
