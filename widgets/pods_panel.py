@@ -339,17 +339,17 @@ def fit(text: str, width: int, *, middle: bool = False) -> str:
     return text[: width - 1] + "…"
 
 
-class CursorMoved(Message):
-    """The row under the pods list's cursor changed (None: the list is empty)."""
-
-    def __init__(self, row: CursorRow | None) -> None:
-        super().__init__()
-        self.row = row
-
-
 class PodsList(ScrollView, can_focus=True):
     """The rows of :class:`PodRows`, a line each under a column heading; only the lines
     on screen are drawn, and only the cells that change are refreshed."""
+
+    class CursorMoved(Message):
+        """The row under the cursor changed (``row`` None: the list is empty);
+        handled as ``on_pods_list_cursor_moved``."""
+
+        def __init__(self, row: CursorRow | None) -> None:
+            super().__init__()
+            self.row = row
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("up", "cursor(-1)", "Up", show=False),
@@ -425,7 +425,7 @@ class PodsList(ScrollView, can_focus=True):
             self._refresh_changed(old, old_cursor, old_top)
         self._keep_cursor_visible()
         if self._cursor_key != old_key:
-            self.post_message(CursorMoved(self.cursor_row))
+            self.post_message(self.CursorMoved(self.cursor_row))
 
     @property
     def _view(self) -> Size:
@@ -506,7 +506,7 @@ class PodsList(ScrollView, can_focus=True):
             if top <= i < top + self._page:
                 self._refresh(Region(0, i - top + 1, self._view.width, 1))
         self._keep_cursor_visible()
-        self.post_message(CursorMoved(self.cursor_row))
+        self.post_message(self.CursorMoved(self.cursor_row))
 
     def action_cursor(self, step: int) -> None:
         self._move(self._cursor + step)

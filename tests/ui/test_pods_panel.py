@@ -13,7 +13,7 @@ from textual.geometry import Region
 
 from cockpit.domain import ClusterSnapshot, DeploymentInfo, PodInfo
 from tests.ui.pilot_wait import wait_until
-from widgets.pods_panel import CursorMoved, PodsList, PodsPanel
+from widgets.pods_panel import PodsList, PodsPanel
 
 AT = datetime(2025, 1, 21, 14, 25, tzinfo=UTC)
 
@@ -47,7 +47,7 @@ class PodsApp(App[None]):
     def compose(self) -> ComposeResult:
         yield PodsPanel(id="pods")
 
-    def on_cursor_moved(self, message: CursorMoved) -> None:
+    def on_pods_list_cursor_moved(self, message: PodsList.CursorMoved) -> None:
         self.cursor_messages.append(message.row)
 
 
@@ -200,3 +200,24 @@ async def test_the_cursor_stays_on_its_pod_when_rows_above_it_change() -> None:
         await show(pilot, app, snapshot(gone))
         assert listing.cursor_row is not None and listing.cursor_row.pod != chosen.pod
         assert listing.cursor_index == position + 2
+
+
+async def test_a_rollout_and_problems_are_said_in_words_and_hostile_names_are_inert() -> None:
+    app = PodsApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        pods = web_pods(7) + [
+            pod(f"web-5d8f7c9b6a-new0{i}", ready=False, phase="Pending",
+                reason="ContainerCreating", age_s=5) for i in range(3)]
+        pods.append(pod("web-\x1b]52;c;aGk=\x07\x1b[2Jevil" + "x" * 5000))
+        snap = snapshot(pods)
+        rolling = dataclasses.replace(snap.deployments[0], desired=10, ready=7, updated=3)
+        await show(pilot, app, dataclasses.replace(snap, deployments=(rolling,)))
+        panel = app.query_one(PodsPanel)
+        row = panel.deployment_row("web")
+        assert row is not None
+        assert row.cells[3] == "7/10 ROLLING" and row.cells[5] == "3 PROBLEMS"
+        text = "\n".join(screen_lines(shown(app)))
+        assert "7/10 ROLLING" in text and text.count("0/1 NOT READY") == 3
+        assert "ContainerCreating" in text
+        assert "\x1b" not in text and "\x07" not in text
+        assert all(len(line) <= 80 for line in text.splitlines())
