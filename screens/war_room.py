@@ -11,7 +11,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Container
 from textual.screen import Screen
-from textual.widgets import Footer, Tab, Tabs
+from textual.widgets import Tab, Tabs
 
 from cockpit.runbook.desk import AskApprover, ConfirmDestructive, RunbookDesk, Verb
 from cockpit.runbook.engine import Confirmation, StepRefused
@@ -25,6 +25,7 @@ from widgets.cache_panel import CachePanel
 from widgets.database_panel import DatabasePanel
 from widgets.health_panel import HealthPanel
 from widgets.incident_header import IncidentHeader
+from widgets.key_bar import KeyBar
 from widgets.metric_panel import MetricPanel
 from widgets.pods_panel import PodsPanel
 from widgets.runbook_panel import RunbookPanel
@@ -317,7 +318,7 @@ class WarRoomScreen(RunbookDeskScreen):
             yield CachePanel(id="cache", classes="grp g-cache")
             yield from self.app.compose_decision()  # type: ignore[attr-defined]
             yield RunbookPanel(id="runbook", classes="grp g-runbook")
-        yield Footer()
+        yield KeyBar()
 
     is_composed = False
     """Whether the panels exist yet (the app holds statuses until then)."""
