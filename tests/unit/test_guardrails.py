@@ -22,7 +22,8 @@ TESTS = ROOT / "tests"
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
 CONTRACTS: list[dict[str, Any]] = PYPROJECT["tool"]["importlinter"]["contracts"]
 #: the face: cockpit's modules that may import Textual (DESIGN "Layers")
-FACE = {"cockpit.app", "cockpit.frame", "cockpit.messages", "cockpit.cli", "cockpit.commands", "cockpit.__main__"}
+FACE = {"cockpit.app", "cockpit.frame", "cockpit.messages", "cockpit.cli", "cockpit.commands",
+        "cockpit.__main__"}
 OWN = ("cockpit", "screens", "widgets")
 
 
