@@ -30,13 +30,10 @@ from textual.message import Message
 from textual.widget import Widget
 from textual.worker import Worker, WorkerState
 
-from cockpit.actions.executor import Executor
-from cockpit.clock import Clock, SimClock
+from cockpit.clock import SimClock
 from cockpit.domain import SOURCE_KINDS
 from cockpit.frame import Frame
-from cockpit.incident import IncidentSession
 from cockpit.messages import SourceUpdated
-from cockpit.runtime.build import follower_runtime, start_session, training_runtime
 from cockpit.runtime.notices import (
     Notice,
     RecordingFailed,
@@ -44,15 +41,20 @@ from cockpit.runtime.notices import (
     Said,
     SourceChanged,
 )
-from cockpit.runtime.runtime import IncidentRuntime
-from cockpit.sources.base import Source, SourceStatus
+from cockpit.sources.base import SourceStatus
 from cockpit.sources.poller import Poller
-from cockpit.timeline.journal import JournalError, JournalWriteError
-from cockpit.timeline.playback import Playback
+from cockpit.timeline.journal import JournalWriteError
 
+# What only the factories below use is imported there (heavy imports inside the
+# functions that need them): importing the app is not building an incident.
 if TYPE_CHECKING:
+    from cockpit.actions.executor import Executor
+    from cockpit.clock import Clock
     from cockpit.decision.engine import DecisionEngine
+    from cockpit.incident import IncidentSession
+    from cockpit.runtime.runtime import IncidentRuntime
     from cockpit.sim.estate import SimEstate
+    from cockpit.sources.base import Source
     from cockpit.training.demo import DemoDriver
 from screens.choice import ChoiceScreen
 from screens.export import ExportScreen
@@ -687,7 +689,8 @@ def make_app(
     ``signing_key``: the SSH key that signs the journal's checkpoints (default: this
     host's, created under the state folder).
     """
-    from cockpit.runtime.build import default_policy
+    from cockpit.runtime.build import default_policy, start_session
+    from cockpit.runtime.runtime import IncidentRuntime
 
     problem = ""
     if session is None:
@@ -715,6 +718,7 @@ def make_sim_app(scenario_id: str | None = None, *, speed: float | None = None,
     ``guided`` (the coach hints when the trainee stalls or errs), ``exam`` (no hints,
     scored) or ``None`` (free play, scored).
     """
+    from cockpit.runtime.build import start_session, training_runtime
     from cockpit.sim.scenario import DEFAULT_SCENARIO, find_scenario
     from cockpit.sim.sources import sim_sources
 
@@ -746,6 +750,8 @@ def open_incident_app(session: IncidentSession) -> CockpitApp:
     if state.scenario:
         return make_sim_app(state.scenario, session=session)
     if not state.config:
+        from cockpit.timeline.journal import JournalError
+
         raise JournalError(f"incident {session.incident_id} has no config file recorded; "
                            "it cannot reopen its connectors")
     from cockpit.config import load_config
@@ -774,8 +780,9 @@ def make_replay_app(journal: Path, *, speed: float = 10.0, start_clock: bool = T
 
     The record is verified first: one that fails raises ``JournalCorruptError`` naming
     where, unless ``force`` (the header then says UNVERIFIED)."""
-    from cockpit.timeline.journal import JournalCorruptError, read_events
-    from cockpit.timeline.playback import PlaybackSource
+    from cockpit.runtime.build import follower_runtime
+    from cockpit.timeline.journal import JournalCorruptError, JournalError, read_events
+    from cockpit.timeline.playback import Playback, PlaybackSource
     from cockpit.timeline.replay import replay
     from cockpit.timeline.verify import verify
 
@@ -811,8 +818,10 @@ def make_demo_app(scenario_id: str | None = None, *, speed: float | None = None,
     follows its journal: the decision panel shows what the autopilot's engine recorded.
     Space pauses it, + and - change its pace.
     """
+    from cockpit.runtime.build import follower_runtime
     from cockpit.sim.scenario import DEFAULT_SCENARIO, find_scenario
     from cockpit.sim.sources import sim_sources
+    from cockpit.timeline.playback import Playback
     from cockpit.training.demo import DemoDriver
 
     scenario = find_scenario(scenario_id or DEFAULT_SCENARIO)
