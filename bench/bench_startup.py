@@ -71,10 +71,11 @@ STALE_BYTECODE = """
 import importlib.util, os, sys
 import cockpit.app
 root = os.path.dirname(os.path.dirname(cockpit.app.__file__))
+packages = tuple(os.path.join(root, p) + os.sep for p in ("cockpit", "screens", "widgets"))
 ours, stale = 0, []
 for name, module in list(sys.modules.items()):
     path = getattr(module, "__file__", None) or ""
-    if not path.endswith(".py") or not path.startswith(root + os.sep):
+    if not path.endswith(".py") or not path.startswith(packages):
         continue
     ours += 1
     cached = importlib.util.cache_from_source(path)
