@@ -17,8 +17,11 @@ a second; ``--idle`` never redraws), and htop and glances when they are installe
   pty), and whether the process crashed.
 
 Each run gets a fresh empty state folder and no config file, so nothing asks to resume
-an incident. ``main(quick=True)`` (``bench/run.py --quick``) is the reduced form: one
-size, short windows, few presses, 5,000 pods only. Not a test: nothing is asserted.
+an incident. The bytes and CPU windows of the two sizes are taken side by side (see
+:data:`SERIAL`: measured not to move those figures); key and stall figures are taken
+with nothing else of the bench running. ``main(quick=True)`` (``bench/run.py --quick``)
+is the reduced form: one size, short windows, few presses, 5,000 pods only.
+Not a test: nothing is asserted.
 """
 
 from __future__ import annotations
@@ -61,6 +64,14 @@ GROUP_TITLES = {"1": "Error rate", "2": "Pods", "3": "Database", "4": "Cache",
 HELP_TITLE = "Rollback Cockpit — keys"
 FIRST_FRAME = "Error rate"
 SCENARIO_PODS = 18
+SERIAL = os.environ.get("BENCH_SERIAL") == "1"
+"""One size at a time. By default the cockpit's sizes run side by side: measured here,
+80x24 and 200x50 at speed 1 write the same bytes/s (within 3%), bytes per changed cell
+and CPU (within run-to-run noise) side by side as one at a time, while each keeps a few
+percent of a core busy; a note says so when they keep more busy than
+:data:`BUSY_SIDE_BY_SIDE`. Key and stall figures are always measured alone."""
+BUSY_SIDE_BY_SIDE = 0.5
+"""Cores the side-by-side cockpits may keep busy before their figures are doubted."""
 
 
 @dataclass(frozen=True)
@@ -114,7 +125,8 @@ def ratio(value: float, base: float, floor: float = 0.0) -> str:
     """``value`` as a multiple of ``base``; with ``base`` below the measurement's
     resolution ``floor``, a lower bound against that resolution."""
     if base > floor or (base > 0 and not floor):
-        return f"{value / base:.1f}x"
+        multiple = value / base
+        return f"{multiple:.1f}x" if multiple >= 0.1 or not multiple else f"{multiple:.3f}x"
     if floor:
         return f">={value / floor:.0f}x"
     return "n/a"
@@ -256,9 +268,14 @@ class Keys:
 
 
 def press(program: PtyProgram, key: str, seen: Callable[[str], bool], what: str,
-          into: Keys) -> None:
-    """Type ``key`` on a quiet screen; time until ``seen`` and until quiet again."""
-    program.settle(QUIET_S, SETTLE_CAP_S)
+          into: Keys, *, quiet_first: bool = False) -> None:
+    """Type ``key``; time until ``seen`` and until the screen is quiet again.
+
+    Each press ends on a quiet screen, so only the first of a series needs to wait for
+    one (``quiet_first``) before it types.
+    """
+    if quiet_first:
+        program.settle(QUIET_S, SETTLE_CAP_S)
     sent = program.send(key)
     painted = program.wait_until(seen, 20.0, what)
     last = program.settle(QUIET_S, SETTLE_CAP_S)
@@ -275,7 +292,7 @@ def cockpit_keys(program: PtyProgram, presses: int) -> dict[str, Keys]:
         key = order[n % len(order)]
         new, old = f"─ {GROUP_TITLES[key]}", f"─ {GROUP_TITLES[current]}"
         press(program, key, lambda text, new=new, old=old: new in text and old not in text,
-              f"group {key} ({GROUP_TITLES[key]})", groups)
+              f"group {key} ({GROUP_TITLES[key]})", groups, quiet_first=n == 0)
         current = key
     if current != "1":
         press(program, "1", lambda text: f"─ {GROUP_TITLES['1']}" in text, "group 1",
@@ -291,7 +308,8 @@ def bare_keys(program: PtyProgram, presses: int) -> Keys:
     keys = Keys([], [])
     for n in range(1, presses + 1):
         needle = f"key presses: {n}"
-        press(program, "k", lambda text, needle=needle: needle in text, needle, keys)
+        press(program, "k", lambda text, needle=needle: needle in text, needle, keys,
+              quiet_first=n == 1)
     return keys
 
 
@@ -314,11 +332,14 @@ def print_keys(label: str, keys: Keys, base: Keys) -> None:
 
 @dataclass
 class Stall:
-    """The probe's samples inside the window, and how the run ended."""
+    """The probe's samples inside the window, and how the run went."""
 
     late: list[float]
-    window: Window | None
+    window: Window | None = None
     crashed: str = ""
+    """How the program ended by itself, if it did: exit status, exception, last screen."""
+    problem: str = ""
+    """What else kept a figure from being taken (with the program still running)."""
 
     @property
     def max(self) -> float:
@@ -329,50 +350,54 @@ class Stall:
         return quantile(self.late, 0.95)
 
 
+def probe_samples(out: Path, begin: float, end: float) -> list[float]:
+    """The lateness of the probe's wake-ups between ``begin`` and ``end`` (monotonic)."""
+    body = json.loads(out.read_text(encoding="utf-8"))
+    return [lateness for t, lateness in body["samples"] if begin <= t <= end]
+
+
 def probe_run(program: PtyProgram, out: Path, ready: str, warmup: float, seconds: float,
               after: Callable[[PtyProgram], None] | None = None) -> Stall:
     """Run ``program`` (lagprobe.py) to its first frame, warm up, take a window, ask the
-    probe for its samples (SIGUSR1) and keep those inside the window."""
+    probe for its samples (SIGUSR1) and keep those inside the window; then ``after``.
+    A program that ends by itself is reported as crashed, never raised."""
     started = time.monotonic()
-    window: Window | None = None
-    crashed = ""
-    begin = end = 0.0
+    stall = Stall([])
     with running([program]):
         try:
             program.wait_for(ready, 60)
             program.pump(warmup)
             begin = time.monotonic()
-            window = program.measure(seconds)
+            stall.window = program.measure(seconds)
             end = time.monotonic()
-            if not program.alive():
-                raise ProgramExited("ended during the window")
-            out.unlink(missing_ok=True)
-            os.kill(program.pid, signal.SIGUSR1)
-            deadline = time.perf_counter() + 30
-            while not out.exists() and program.alive() and time.perf_counter() < deadline:
-                program.pump(0.1)
+            if program.alive():
+                out.unlink(missing_ok=True)
+                os.kill(program.pid, signal.SIGUSR1)
+                deadline = time.perf_counter() + 30
+                while not out.exists() and program.alive() and time.perf_counter() < deadline:
+                    program.pump(0.1)
+                if out.exists():
+                    stall.late = probe_samples(out, begin, end)
+                    if not stall.late:
+                        stall.problem = "no probe wake-up inside the window"
+                elif program.alive():
+                    stall.problem = "the probe wrote no samples within 30 s of SIGUSR1"
             if after is not None and program.alive():
                 after(program)
-        except (TimeoutError, OSError) as exc:
+        except TimeoutError as exc:  # ProgramExited included
             if program.alive():
-                raise
+                stall.problem = str(exc).splitlines()[0]
+        if not program.alive():
             program.pump(0.5)
-            crashed = (f"CRASHED (exit {program.returncode}) "
-                       f"{time.monotonic() - started:.1f} s after start")
-            del exc
-        text = last_lines(program)
-    if crashed:
-        error = ""
-        with suppress(OSError, ValueError):
-            error = json.loads(out.read_text(encoding="utf-8")).get("error") or ""
-        return Stall([], window, f"{crashed}: {error or 'no error recorded'}; "
-                                 f"last screen: {text[-300:]}")
-    body = json.loads(out.read_text(encoding="utf-8"))
-    late = [lateness for t, lateness in body["samples"] if begin <= t <= end]
-    if not late:
-        return Stall([], window, f"no probe sample inside the window ({body['count']} in "
-                                 "all): the loop never woke")
-    return Stall(late, window)
+            error = ""
+            with suppress(OSError, ValueError):
+                error = json.loads(out.read_text(encoding="utf-8")).get("error") or ""
+            how = "CRASHED" if program.returncode or error else "ENDED by itself"
+            stall.crashed = (f"{how} (exit {program.returncode}) "
+                             f"{time.monotonic() - started:.1f} s after start: "
+                             f"{error or 'no exception recorded'}; "
+                             f"last screen: {last_lines(program)[-300:]}")
+    return stall
 
 
 # --------------------------------------------------------------------------- the bench
@@ -395,37 +420,101 @@ def bench_bare(lab: Lab, plan: Plan) -> tuple[dict[Size, Window], dict[Size, Win
             dict(zip(plan.sizes, windows[n:], strict=True)), keys)
 
 
-def bench_cockpit(lab: Lab, size: Size, speed: int, plan: Plan,
-                  keys: bool) -> tuple[dict[str, Window], dict[str, Keys], list[str]]:
-    """One cockpit at ``size`` and ``speed``: its steady window; at speed 1 also paused
-    (and, with ``keys``, its key answers, measured before pausing)."""
-    notes: list[str] = []
-    windows: dict[str, Window] = {}
+def reached(programs: Sequence[PtyProgram], seen: Callable[[str], bool], what: str,
+            notes: list[str], timeout: float = 60.0) -> list[PtyProgram]:
+    """The programs whose screen came to ``seen``; each other one is named in ``notes``
+    (ended, with its last screen, or not there in time)."""
+    deadline = time.perf_counter() + timeout
+    waiting = list(programs)
+    while True:
+        waiting = [p for p in waiting if not seen(p.text())]
+        for program in [p for p in waiting if not p.alive()]:
+            notes.append(f"{program_name(program)}: ended (exit {program.returncode}) before "
+                         f"{what}; last screen: {last_lines(program)}")
+        waiting = [p for p in waiting if p.alive()]
+        if not waiting or time.perf_counter() > deadline:
+            break
+        pump_together(programs, 0.05)
+    for program in waiting:
+        notes.append(f"{program_name(program)}: {what} not on screen after {timeout:.0f} s; "
+                     f"header: {header(program).strip()!r}")
+    return [p for p in programs if all(p is not w for w in waiting) and p.alive()]
+
+
+def program_name(program: PtyProgram) -> str:
+    args = " ".join(program.argv[2:]) if "cockpit" in program.argv[0] else program.argv[-1]
+    return f"cockpit {args} at {program.cols}x{program.rows}"
+
+
+def survivors(programs: Sequence[PtyProgram], windows: Sequence[Window], mode: str,
+              notes: list[str]) -> dict[Size, Window]:
+    """The windows of the programs still running at the end of them, by size."""
+    kept = {}
+    for program, window in zip(programs, windows, strict=True):
+        if program.alive():
+            kept[(program.cols, program.rows)] = window
+        else:
+            notes.append(f"{program_name(program)}: ended (exit {program.returncode}) during "
+                         f"the {mode} window; last screen: {last_lines(program)}")
+    return kept
+
+
+def side_by_side_load(windows: Sequence[Window]) -> float:
+    """Cores the programs measured together kept busy."""
+    return sum(w.cpu_s for w in windows) / windows[0].seconds if windows else 0.0
+
+
+def bench_cockpit(lab: Lab, sizes: Sequence[Size], speed: int, plan: Plan, notes: list[str],
+                  keys: bool) -> tuple[dict[Size, dict[str, Window]], dict[str, Keys]]:
+    """Cockpits at each of ``sizes`` at ``speed``, side by side: a steady window; at
+    speed 1 also a paused one. With ``keys``, the 80x24 one then answers keys alone
+    (the others stopped, the simulation resumed)."""
+    windows: dict[Size, dict[str, Window]] = {size: {} for size in sizes}
     timings: dict[str, Keys] = {}
-    program = PtyProgram(lab.cockpit_argv(speed), *size, lab.env())
-    with running([program]):
-        try:
-            program.wait_until(says_speed(speed), 60, f"the war room at x{speed}")
-            program.pump(plan.warmup_s)
-            windows[f"--speed {speed}"] = program.measure(plan.window_s)
-            if keys:
-                timings = cockpit_keys(program, plan.presses)
-            if speed == 1:
+    programs = [PtyProgram(lab.cockpit_argv(speed), *size, lab.env()) for size in sizes]
+    with running(programs):
+        live = reached(programs, says_speed(speed), f"the war room at x{speed}", notes)
+        if not live:
+            return windows, timings
+        pump_together(live, plan.warmup_s)
+        got = measure_together(live, plan.window_s)
+        load = side_by_side_load(got)
+        for size, window in survivors(live, got, f"--speed {speed}", notes).items():
+            windows[size][f"--speed {speed}"] = window
+        live = [p for p in live if p.alive()]
+        if speed == 1 and live:
+            for program in live:
                 program.send(" ")
-                try:
-                    program.wait_until(lambda text: "PAUSED" in text.splitlines()[0], 10,
-                                       "PAUSED in the header")
-                except ProgramExited:
-                    raise
-                except TimeoutError:
-                    notes.append(f"{size_name(size)}: space did not pause (header: "
-                                 f"{header(program).strip()!r}); no paused figure")
-                else:
+            live = reached(live, lambda text: "PAUSED" in text.splitlines()[0],
+                           "PAUSED in the header after space", notes, 10)
+            if live:
+                pump_together(live, plan.paused_warmup_s)
+                got = measure_together(live, plan.window_s)
+                load = max(load, side_by_side_load(got))
+                for size, window in survivors(live, got, "paused", notes).items():
+                    windows[size]["paused"] = window
+        if len(programs) > 1 and load > BUSY_SIDE_BY_SIDE:
+            notes.append(f"--speed {speed}: the cockpits measured side by side kept "
+                         f"{load:.2f} cores busy; on {os.cpu_count()} cores their figures may "
+                         "be distorted (BENCH_SERIAL=1 measures one size at a time)")
+        narrow = [p for p in programs if (p.cols, p.rows) == NARROW and p.alive()]
+        if keys and narrow:
+            for program in programs:
+                if program is not narrow[0]:
+                    program.stop()
+            program = narrow[0]
+            try:
+                if "PAUSED" in header(program):
+                    program.send(" ")
+                    program.wait_until(lambda text: "PAUSED" not in text.splitlines()[0], 10,
+                                       "the simulation resumed")
                     program.pump(plan.paused_warmup_s)
-                    windows["paused"] = program.measure(plan.window_s)
-        except TimeoutError as exc:  # ProgramExited included: the run is reported, not fatal
-            notes.append(f"cockpit {size_name(size)} --speed {speed}: {str(exc)[:400]}")
-    return windows, timings, notes
+                timings = cockpit_keys(program, plan.presses)
+            except TimeoutError as exc:  # ProgramExited included: reported, not fatal
+                program.pump(0.3)
+                notes.append(f"{program_name(program)}, keys: {str(exc).splitlines()[0]} "
+                             f"Last screen: {last_lines(program)}")
+    return windows, timings
 
 
 def bench_other(lab: Lab, name: str, size: Size, plan: Plan) -> Window | str:
@@ -443,11 +532,12 @@ def bench_other(lab: Lab, name: str, size: Size, plan: Plan) -> Window | str:
 
 def print_bytes(label: str, window: Window, base: Window) -> None:
     cells = window.changed_cells / window.seconds
+    per_cell = (f"{window.bytes_per_changed_cell:7,.0f} B/changed cell "
+                f"{ratio(window.bytes_per_changed_cell, base.bytes_per_changed_cell):>6}"
+                if window.changed_cells else f"{'no cell changed':>29}")
     figure(label,
            f"{window.bytes_per_s:9,.0f} B/s {ratio(window.bytes_per_s, base.bytes_per_s):>6}",
-           f"{window.bytes_per_changed_cell:7,.0f} B/changed cell "
-           f"{ratio(window.bytes_per_changed_cell, base.bytes_per_changed_cell):>6}",
-           f"{cells:6.1f} cells changed/s")
+           per_cell, f"{cells:6.1f} cells changed/s")
 
 
 def main(quick: bool = False) -> None:
@@ -468,13 +558,14 @@ def run(lab: Lab, plan: Plan) -> None:
     cockpit: dict[Size, dict[str, Window]] = {size: {} for size in plan.sizes}
     keys18: dict[str, Keys] = {}
     notes: list[str] = []
-    for size in plan.sizes:
-        for speed in plan.speeds:
-            windows, timings, more = bench_cockpit(lab, size, speed, plan,
-                                                   keys=size == NARROW and speed == 1)
-            cockpit[size].update(windows)
+    batches = [[size] for size in plan.sizes] if SERIAL else [list(plan.sizes)]
+    for speed in plan.speeds:
+        for sizes in batches:
+            windows, timings = bench_cockpit(lab, sizes, speed, plan, notes,
+                                             keys=NARROW in sizes and speed == 1)
+            for size, by_mode in windows.items():
+                cockpit[size].update(by_mode)
             keys18.update(timings)
-            notes += more
 
     heading(f"bytes to the terminal over {window}, cockpit train (bad-deploy); "
             "ratios: x the bare app at the same size")
@@ -492,9 +583,13 @@ def run(lab: Lab, plan: Plan) -> None:
                 print_bytes(f"{name}  {other}", got, bare[size])
                 speed1 = cockpit[size].get("--speed 1")
                 if speed1 is not None:
+                    tick = 0.01 / got.seconds * 30
                     figure(f"{name}  cockpit --speed 1 against {other}",
-                           f"{ratio(speed1.bytes_per_s, got.bytes_per_s)} the bytes/s",
-                           f"{ratio(speed1.cpu_per_30s, got.cpu_per_30s, 0.01)} the CPU")
+                           f"{speed1.bytes_per_s:9,.0f} B/s "
+                           f"{ratio(speed1.bytes_per_s, got.bytes_per_s):>6} {other}'s",
+                           f"CPU {speed1.cpu_per_30s:5.2f} s/30 s "
+                           f"{ratio(speed1.cpu_per_30s, got.cpu_per_30s, tick):>6} {other}'s "
+                           f"({got.cpu_per_30s:.2f} s)")
     for line in notes:
         note(line)
 
@@ -555,22 +650,23 @@ def run(lab: Lab, plan: Plan) -> None:
     heading(f"event-loop stall at 80x24, --speed 1, over {window} (bench/lagprobe.py: "
             "lateness of a 5 ms call_later chain); ratios: x the bare app")
     base_window = base_stall.window
-    if base_stall.crashed or base_window is None:
-        note(f"bare app under the probe: {base_stall.crashed}")
+    if not base_stall.late or base_window is None:
+        note(f"bare app under the probe: {base_stall.crashed or base_stall.problem}")
         return
     figure("bare app (baseline)", f"max {ms(base_stall.max)} {ratio(1, 1):>6}",
            f"p95 {ms(base_stall.p95)} {ratio(1, 1):>6}",
            f"CPU {base_window.cpu_per_30s:5.2f} s/30 s {ratio(1, 1):>6}")
     for pods, stall in stalls.items():
         label = f"cockpit {pods:,} pods"
-        if stall.crashed or stall.window is None:
-            note(f"{label}: {stall.crashed}")
-            continue
-        figure(label,
-               f"max {ms(stall.max)} {ratio(stall.max, base_stall.max):>6}",
-               f"p95 {ms(stall.p95)} {ratio(stall.p95, base_stall.p95):>6}",
-               f"CPU {stall.window.cpu_per_30s:5.2f} s/30 s "
-               f"{ratio(stall.window.cpu_per_30s, base_window.cpu_per_30s):>6}")
+        if stall.late and stall.window is not None:
+            figure(label,
+                   f"max {ms(stall.max)} {ratio(stall.max, base_stall.max):>6}",
+                   f"p95 {ms(stall.p95)} {ratio(stall.p95, base_stall.p95):>6}",
+                   f"CPU {stall.window.cpu_per_30s:5.2f} s/30 s "
+                   f"{ratio(stall.window.cpu_per_30s, base_window.cpu_per_30s):>6}")
+        for problem in (stall.problem, stall.crashed):
+            if problem:
+                note(f"{label}: {problem}")
 
 
 if __name__ == "__main__":

@@ -279,7 +279,9 @@ def measure_together(programs: Sequence[PtyProgram], seconds: float) -> list[Win
 
 
 def pump_together(programs: Sequence[PtyProgram], seconds: float) -> None:
-    """Read what every program writes for ``seconds``."""
+    """Read what every program writes for ``seconds`` (as long, even if they all end)."""
+    if not programs:
+        return
     by_fd = {program.fd: program for program in programs if program.fd >= 0}
     deadline = time.perf_counter() + seconds
     while by_fd:
