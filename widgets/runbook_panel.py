@@ -24,6 +24,7 @@ from textual.widgets import Static
 from cockpit.runbook.desk import RunbookDesk
 from cockpit.runbook.engine import RunbookRun, RunOutcome, StepState, StepStatus
 from cockpit.runbook.model import format_duration
+from widgets.lines import Lines
 
 #: A text marker and a style for every state: the marker and the word carry the
 #: state, colour only repeats it (NO_COLOR, 16-colour terminals).
@@ -180,12 +181,12 @@ class RunbookPanel(Vertical):
         self._follow = False
         """Show the newest run and its current step (the demo's autopilot drives)."""
         self._selected: dict[str, int] = {}
-        self._last_key: tuple[Any, ...] | None = None
+        self._shown_subtitle: str | None = None
         self._unsubscribe: Any = None
 
     def compose(self) -> ComposeResult:
         yield Static("No runbook open. Press o (or p here) to pick one.", id="runbook-empty")
-        yield Static("", id="runbook-body")
+        yield Lines(id="runbook-body")
 
     def on_mount(self) -> None:
         self.border_title = "Runbook"
@@ -349,7 +350,7 @@ class RunbookPanel(Vertical):
         if self._follow and run is not None:
             self._selected[run.runbook.id] = self._current_index(run)
         empty = self.query_one("#runbook-empty", Static)
-        body = self.query_one("#runbook-body", Static)
+        body = self.query_one("#runbook-body", Lines)
         if run is None:
             empty.display, body.display = True, False
             return
@@ -357,12 +358,12 @@ class RunbookPanel(Vertical):
         width, height = body.size
         if width <= 0 or height <= 0:
             width, height = max(20, self.size.width - 4), max(6, self.size.height - 2)
-        lines = self.pane_lines(run, width, height)
-        key = (tuple(line.plain for line in lines), self.has_focus_within, width, height)
-        if key != self._last_key:
-            self._last_key = key
-            body.update(Content("\n").join(lines))
-        self.border_subtitle = self._subtitle(run)
+        # the rows are compared cell by cell: a ticking elapsed time repaints its digits
+        body.show_rows(self.pane_lines(run, width, height))
+        subtitle = self._subtitle(run)
+        if subtitle != self._shown_subtitle:  # a border repaints the whole pane
+            self._shown_subtitle = subtitle
+            self.border_subtitle = subtitle
 
     def _subtitle(self, run: RunbookRun) -> str:
         statuses = run.steps()
