@@ -60,6 +60,11 @@ class Poller:
         self._answered_revision: object = None
         """The source's revision when it last answered (None: unknown, fetch again)."""
 
+    def answered(self, revision: object) -> bool:
+        """Whether the last good answer was given at the source's ``revision``."""
+        return revision is not None and revision == self._answered_revision \
+            and self.status.state == "ok"
+
     def _start_fetch(self) -> asyncio.Future[Snapshot]:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Snapshot] = loop.create_future()

@@ -37,7 +37,13 @@ async def test_pause_stops_every_repaint() -> None:
             await pilot.press("space")
             await wait_until(pilot, lambda: "PAUSED" in app.screen.query_one(
                 IncidentHeader).plain, "the header to say PAUSED")
-            await pilot.pause(1.2)  # every source has answered the paused estate once
+            def all_answered_the_paused_estate() -> bool:
+                return all(poller.answered(poller.source.revision())
+                           for poller in app.pollers.values())
+
+            await wait_until(pilot, all_answered_the_paused_estate,
+                             "every source to answer the paused estate once")
+            await pilot.pause(0.3)  # and what they said to be drawn
             asked = count_refreshes(app)
             await pilot.pause(2.5)  # ten ticks, two and a half polls of every source
             assert asked == []
