@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import os
 import sys
 
 import click
@@ -55,14 +56,19 @@ class LazyGroup(click.Group):
 @click.group(cls=LazyGroup, invoke_without_command=True,
              context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="rollback-cockpit", prog_name="cockpit")
+@click.option("--low-bandwidth", is_flag=True, default=False,
+              help="A slow link (a VPN to a bastion): 16 colours, metric panels redrawn at "
+                   "most every 5 s (also [ui] low_bandwidth in the config).")
 @click.pass_context
-def cli(ctx: click.Context) -> None:
+def cli(ctx: click.Context, low_bandwidth: bool) -> None:
     """Rollback Cockpit: a terminal war room for production deployment rollbacks.
 
     With no command, opens the war room on the built-in simulated estate playing
     the default training scenario (no cluster, accounts or config needed). When an
     incident was left open (a dropped SSH session, a crash), it offers to resume it.
     """
+    if low_bandwidth or _config_asks_low_bandwidth():
+        os.environ["COCKPIT_LOW_BANDWIDTH"] = "1"  # what every war room of this process reads
     if ctx.invoked_subcommand is None:
         from cockpit.commands.resume import offer_resume
 
@@ -71,6 +77,22 @@ def cli(ctx: click.Context) -> None:
         from cockpit.commands.train import open_sim
 
         open_sim(None, None, None)
+
+
+def _config_asks_low_bandwidth() -> bool:
+    """``[ui] low_bandwidth`` in the config file, when there is one (a broken file is a
+    usage error naming the file and line, as for every command that reads it)."""
+    from cockpit.paths import config_file
+
+    path = config_file()
+    if path is None or not path.is_file():
+        return False
+    from cockpit.config import ConfigError, load_config
+
+    try:
+        return load_config(path).ui.low_bandwidth
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from None
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -290,6 +290,15 @@ class RedactionSettings:
     Keep it owner-only: it is a list of patients."""
 
 
+@dataclass(frozen=True)
+class UiSettings:
+    """``[ui]``: how the war room uses the terminal."""
+
+    low_bandwidth: bool = False
+    """A slow link (a VPN to a bastion): 16 colours and metric panels redrawn at most every
+    5 s (also ``cockpit --low-bandwidth`` and ``COCKPIT_LOW_BANDWIDTH=1``)."""
+
+
 #: Largest ``[redaction].terms_file`` read (bytes).
 TERMS_FILE_LIMIT = 16 * 1024 * 1024
 
@@ -305,6 +314,7 @@ SECTIONS: dict[str, type] = {
     "pagerduty": PagerDutySettings,
     "email": EmailSettings,
     "redaction": RedactionSettings,
+    "ui": UiSettings,
 }
 
 
@@ -332,6 +342,8 @@ class Config:
     """Email channel, if configured."""
     redaction: RedactionSettings = field(default_factory=RedactionSettings)
     """The operator's own patient identifiers (nothing beyond the built-in kinds by default)."""
+    ui: UiSettings = field(default_factory=UiSettings)
+    """How the war room uses the terminal."""
     path: Path | None = None
     """The file it was read from (None = defaults only)."""
 
@@ -347,7 +359,7 @@ class Config:
     def configured(self) -> list[str]:
         """Names of the configured sections other than ``cockpit``, in file-format order."""
         return [name for name in SECTIONS
-                if name not in ("cockpit", "redaction") and getattr(self, name) is not None]
+                if name not in ("cockpit", "redaction", "ui") and getattr(self, name) is not None]
 
     def secrets(self) -> list[str]:
         """Every resolved secret value, for the timeline redactor to register."""

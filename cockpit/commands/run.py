@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
@@ -25,6 +26,8 @@ def run(config_path: str, read_only: bool) -> None:
         config = load_config(config_path)
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from None
+    if config.ui.low_bandwidth:
+        os.environ["COCKPIT_LOW_BANDWIDTH"] = "1"
     from cockpit.clock import WallClock
     from cockpit.connectors import build_sources
     from cockpit.timeline.redact import configure_identifiers, register_secret
