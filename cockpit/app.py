@@ -240,6 +240,10 @@ class CockpitApp(App[None]):
             loop.add_signal_handler(signal.SIGTERM, self._hangup, EXIT_SIGTERM)
         except (NotImplementedError, RuntimeError, ValueError):
             pass
+        if self._frame is not None:
+            # back from a suspend (ctrl+z, fg): the terminal may show anything: the next
+            # repaint is written whole
+            self.app_resume_signal.subscribe(self, lambda _app: self._forget_frame())
         self._terminal_fd = self._watched_terminal()
         if self._terminal_fd is not None:
             self.set_interval(TERMINAL_WATCH_S, self._watch_terminal)
@@ -255,6 +259,10 @@ class CockpitApp(App[None]):
                 and not self._driver.is_inline):
             renderable = frame.render(renderable, self.size, self.console)
         super()._display(screen, renderable)
+
+    def _forget_frame(self) -> None:
+        if self._frame is not None:
+            self._frame.invalidate()
 
     def _watched_terminal(self) -> int | None:
         """The terminal the war room reads its keys from, when it is one (not in tests)."""
@@ -480,8 +488,11 @@ class CockpitApp(App[None]):
     # ------------------------------------------------------------- actions
 
     def action_help(self) -> None:
+        # one help screen, kept: opening it again composes and styles nothing
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen())
+            if not self.is_screen_installed("help"):
+                self.install_screen(HelpScreen(), "help")
+            self.push_screen("help")
 
     def _act(self, verb: Any, *args: Any, done: str = "") -> bool:
         """Call one of the runtime's verbs; what refuses is said, nothing is lost."""

@@ -8,9 +8,11 @@ cell by cell, as curses does, and turns each of Textual's updates into the short
 writes that bring the terminal to the same picture: cursor moves to the runs of cells
 that differ, and a style code only where the style changes.
 
-A full repaint (start, resize, a screen that comes back after a suspend) is written as
-Textual writes it and becomes the new frame: the terminal's contents are then known
-again, whatever happened to it before.
+A full repaint is diffed too when the frame knows the picture (a modal closing repaints
+the whole war room, of which the modal covered a part). When the frame cannot know what
+the terminal shows (the first frame, a new size, the cockpit back from a suspend, when
+the terminal may have been cleared or written over: the app calls :meth:`invalidate`),
+the full repaint is written as Textual writes it and becomes the new frame.
 """
 
 from __future__ import annotations
@@ -97,7 +99,9 @@ class Frame:
         """The update to write instead of ``update``: the changed cells only, once the
         frame knows the screen; ``update`` itself when it does not (and then it does)."""
         system = console._color_system  # noqa: SLF001 - what Textual renders with
-        if isinstance(update, LayoutUpdate) and update.region == screen_size.region:
+        full = isinstance(update, LayoutUpdate) and update.region == screen_size.region
+        if full and self.size != screen_size:
+            assert isinstance(update, LayoutUpdate)
             self._learn(update, screen_size, system)
             text = update.render_segments(console)
             self.written += len(text)

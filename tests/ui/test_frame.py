@@ -125,3 +125,27 @@ def test_a_partial_layout_update_is_diffed_too() -> None:
     ours_stream.feed(written.encode())
     assert picture(ours) == picture(theirs)
     assert "three" not in written  # the unchanged row is not written again
+
+
+def test_a_full_repaint_of_a_known_picture_writes_only_what_changed() -> None:
+    frame, out = Frame(), console()
+    size = Size(WIDTH, HEIGHT)
+    theirs, theirs_stream = screen()
+    ours, ours_stream = screen()
+    for rows in (["war room", "panel", "", ""], ["war room", "MODAL", "", ""],
+                 ["war room", "panel", "", ""]):
+        update = full(rows)
+        theirs_stream.feed(update.render_segments(out).encode())
+        written = frame.render(update, size, out).render_segments(out)
+        ours_stream.feed(written.encode())
+        assert picture(ours) == picture(theirs)
+    assert "war room" not in written  # the unchanged rows are not written again
+
+
+def test_after_invalidate_the_full_repaint_is_written_whole() -> None:
+    frame, out = Frame(), console()
+    size = Size(WIDTH, HEIGHT)
+    frame.render(full(["war room", "", "", ""]), size, out)
+    frame.invalidate()  # back from a suspend: the terminal may show anything
+    assert "war room" in frame.render(full(["war room", "", "", ""]), size, out) \
+        .render_segments(out)
