@@ -371,6 +371,11 @@ class WarRoomScreen(RunbookDeskScreen):
 
     def action_show_group(self, group: str) -> None:
         self.show_group(group)
+        # the group is painted first; the focus (which restyles the focused chain and
+        # the key bar, ~25 ms) follows in the next refresh
+        self.call_after_refresh(self._focus_group, group)
+
+    def _focus_group(self, group: str) -> None:
         first = self.query(f".g-{group}").first()
         if first.focusable:
             first.focus()
