@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).parents[2]
-FACE = {"cockpit.app", "cockpit.messages", "cockpit.cli", "cockpit.__main__"}
+FACE = {"cockpit.app", "cockpit.frame", "cockpit.messages", "cockpit.cli", "cockpit.__main__"}
 UI = ("textual", "rich", "screens", "widgets", "cockpit.app", "cockpit.messages")
 HEAVY = ("kubernetes", "datadog_api_client", "psycopg", "redis", "httpx")
 
