@@ -30,9 +30,10 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
+from operator import attrgetter
 from types import MappingProxyType
-from typing import TypeVar, cast
+from typing import Any, TypeVar, cast
 
 __all__ = ["SANITIZED_LIMIT", "sanitize_text", "needs_sanitizing", "visible"]
 
@@ -98,14 +99,71 @@ def sanitize_text(text: str, limit: int | None = None) -> str:
 def sanitize_value(value: T) -> T:
     """``value`` with every string in it neutralised (:func:`sanitize_text`): strings,
     frozen dataclasses, tuples, lists and mappings of them, walked through. What needs no
-    change is returned as it is (the same object), so a clean snapshot costs one scan."""
+    change is returned as it is (the same object), so a clean snapshot costs one scan.
+
+    A long sequence of one type (a cluster's 20,000 pods) is checked column by column:
+    each field's values gathered with one ``attrgetter`` pass, its strings joined and
+    searched once. Only when that finds something is the sequence walked item by item.
+    """
     return cast(T, _clean(value))
+
+
+#: Sequences at least this long are checked in bulk first (:func:`_all_clean`).
+BULK_MIN = 32
+_FIELD_GETTERS: dict[type, tuple[Callable[[Any], Any], ...] | None] = {}
+
+
+def _field_getters(cls: type) -> tuple[Callable[[Any], Any], ...] | None:
+    """One getter per field of dataclass ``cls`` (None: ``cls`` is not a dataclass)."""
+    try:
+        return _FIELD_GETTERS[cls]
+    except KeyError:
+        pass
+    getters = (tuple(attrgetter(f.name) for f in dataclasses.fields(cls))
+               if dataclasses.is_dataclass(cls) else None)
+    _FIELD_GETTERS[cls] = getters
+    return getters
+
+
+def _walked(cls: type) -> bool:
+    """Whether :func:`_clean` looks inside values of type ``cls`` (strings aside)."""
+    return (issubclass(cls, tuple | list | Mapping)
+            or (not issubclass(cls, type) and _field_getters(cls) is not None))
+
+
+def _strings_clean(strings: Sequence[str]) -> bool:
+    # _SUSPECT matches single characters and a space is not one of them: the joined
+    # text holds a suspect character exactly when one of the strings does. Printable
+    # ASCII holds none (checked in C without the regex's many ranges: 10x faster).
+    text = " ".join(strings)
+    return (text.isascii() and text.isprintable()) or _SUSPECT.search(text) is None
+
+
+def _all_clean(values: Sequence[object]) -> bool:
+    """Whether nothing in ``values`` would be changed by :func:`_clean` (False: not known,
+    walk them). Decided by C-level passes: the values' types, then per kind of value."""
+    types = set(map(type, values))
+    if len(types) == 1:
+        (cls,) = types
+        if issubclass(cls, str):
+            return _strings_clean(cast(Sequence[str], values))
+        if not _walked(cls):
+            return True  # numbers, times, booleans: nothing to neutralise
+        getters = None if issubclass(cls, tuple | list | Mapping) else _field_getters(cls)
+        if getters is not None:  # dataclasses (what _clean walks by field)
+            return all(_all_clean(list(map(get, values))) for get in getters)
+    walked = [cls for cls in types if not issubclass(cls, str) and _walked(cls)]
+    if walked:
+        return all(_clean(value) is value for value in values)
+    return _strings_clean([value for value in values if isinstance(value, str)])
 
 
 def _clean(value: object) -> object:
     if isinstance(value, str):
         return sanitize_text(value) if needs_sanitizing(value) else value
     if isinstance(value, tuple | list):
+        if len(value) >= BULK_MIN and _all_clean(value):
+            return value
         items = [_clean(item) for item in value]
         if all(new is old for new, old in zip(items, value, strict=True)):
             return value
