@@ -580,6 +580,9 @@ class PodsPanel(SourcePanel):
         """Snapshots handed to the builder; a built result older than the newest shown is
         dropped (a small snapshot built at once can overtake a large one in a worker)."""
         self._rows_shown = 0
+        self._pending: tuple[ClusterSnapshot, int] | None = None
+        """The newest snapshot waiting for a worker to build its rows, and its number."""
+        self._pending_lock = threading.Lock()
 
     def compose(self) -> ComposeResult:
         yield PodsList(id="pods-list")
@@ -606,8 +609,19 @@ class PodsPanel(SourcePanel):
                 self._show(self._rows_asked, rows)
                 return
         # thousands of pods (or a build still running): rows built in a thread and
-        # posted back; a newer snapshot cancels a build still running
-        self._build_rows(snapshot, self._rows_asked)
+        # posted back; a newer snapshot cancels a build still running. The snapshot is
+        # handed over in an attribute, not as the worker's argument: a finished Worker
+        # sits in a reference cycle (its task's context holds it), so an argument lived
+        # on until a full garbage collection, 20,000 PodInfo objects per snapshot piling
+        # up and every full collection (tens of ms, the GIL held) walking them.
+        with self._pending_lock:
+            self._pending = (snapshot, self._rows_asked)
+        self._build_rows()
+
+    def _take_pending(self) -> tuple[ClusterSnapshot, int] | None:
+        with self._pending_lock:
+            pending, self._pending = self._pending, None
+        return pending
 
     def _show(self, asked: int, rows: PodRows | None) -> None:
         if asked <= self._rows_shown:
@@ -619,9 +633,16 @@ class PodsPanel(SourcePanel):
     # a description of its own: by default @work repr()s its arguments, on the loop, and
     # the repr of a 20,000-pod snapshot took 200 ms
     @work(thread=True, exclusive=True, group="pods-rows", description="pods rows")
-    def _build_rows(self, snapshot: ClusterSnapshot, asked: int) -> None:
+    def _build_rows(self) -> None:
         worker = get_current_worker()
-        rows = self._builder.build(snapshot, cancelled=lambda: worker.is_cancelled)
+        pending = self._take_pending()
+        if pending is None:
+            return  # a newer worker took it
+        snapshot, asked = pending
+        # given up only for a newer snapshot still waiting (the worker that takes it
+        # builds it): a worker cancelled after it took the newest one builds that one
+        rows = self._builder.build(
+            snapshot, cancelled=lambda: worker.is_cancelled and self._pending is not None)
         # rows once built are always posted: the builder compares the next snapshot
         # with this one, so they must reach the screen even if a newer one is coming
         if isinstance(rows, PodRows):
