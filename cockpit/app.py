@@ -333,6 +333,21 @@ class CockpitApp(App[None]):
     @on(SourceUpdated)
     def _on_source_updated(self, message: SourceUpdated) -> None:
         self.runtime.feed(message.status)
+        self._settle_memory()
+
+    def _settle_memory(self) -> None:
+        """Once every source has answered, move what exists then (modules, the war room,
+        the runbooks: ~100,000 objects) out of the garbage collector's reach, once per
+        process (``gc.freeze``). Every full collection walked them all with the GIL held:
+        80-120 ms of stall every few seconds with 20,000 pods, whose snapshots' objects
+        keep triggering full collections (measured in the real cockpit, bench/lagprobe.py).
+        Not in tests (``is_headless``): a test process runs many apps, and frozen cycles
+        are never freed."""
+        import gc
+
+        if self.is_headless or gc.get_freeze_count() or not self.has_first_data():
+            return
+        gc.freeze()
 
     def _on_notice(self, notice: Notice) -> None:
         # any thread: post_message is thread-safe, and the handler runs on the event loop
