@@ -8,11 +8,12 @@ cell by cell, as curses does, and turns each of Textual's updates into the short
 writes that bring the terminal to the same picture: cursor moves to the runs of cells
 that differ, and a style code only where the style changes.
 
-A full repaint is diffed too when the frame knows the picture (a modal closing repaints
-the whole war room, of which the modal covered a part). When the frame cannot know what
-the terminal shows (the first frame, a new size, the cockpit back from a suspend, when
-the terminal may have been cleared or written over: the app calls :meth:`invalidate`),
-the full repaint is written as Textual writes it and becomes the new frame.
+A full repaint (the first frame, a new size, a screen pushed or popped, the cockpit back
+from a suspend, when the terminal may have been cleared or written over) is written as
+Textual writes it and becomes the new frame. Any other kind of update (a partial layout
+update) is written as Textual writes it too, and the frame forgets the picture until the
+next full repaint: diffing those was measured to leave stale cells in tmux (a toast that
+stayed on screen), and they are rare.
 """
 
 from __future__ import annotations
@@ -100,14 +101,12 @@ class Frame:
         frame knows the screen; ``update`` itself when it does not (and then it does)."""
         system = console._color_system  # noqa: SLF001 - what Textual renders with
         full = isinstance(update, LayoutUpdate) and update.region == screen_size.region
-        if full and self.size != screen_size:
+        if full:
             assert isinstance(update, LayoutUpdate)
             self._learn(update, screen_size, system)
             text = update.render_segments(console)
             self.written += len(text)
             return _Written(text)
-        if self.size == screen_size and isinstance(update, LayoutUpdate):
-            return self._diff(self._layout_lines(update, system))
         if self.size == screen_size and isinstance(update, ChopsUpdate):
             return self._diff(self._chops_lines(update, system))
         # the picture is not known (a new size) or the update is of a kind the frame does
