@@ -31,6 +31,7 @@ import hashlib
 import math
 import random
 import threading
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -183,7 +184,10 @@ class _PodPlan:
 
     Built once per change (rollout, scale, restart): names, creation and readiness
     times, restart phases. :meth:`state` and :meth:`pods` add the time, and keep
-    their answer while it holds.
+    their answer while it holds. What time does not change is never written after
+    construction: :meth:`ready_count` reads it from any thread; :meth:`pods` (which
+    keeps its answer) takes the plan's own lock, so the estate's lock is not held while
+    thousands of pods are made.
     """
 
     def __init__(self, *, key: tuple[Any, ...], name: str, revision: int, version: str,
@@ -206,6 +210,8 @@ class _PodPlan:
         self.old_version = old_version
         self.old_names = old_names
         self.desired = len(names)
+        self._ready_sorted = sorted(ready_at)
+        self._lock = threading.Lock()
         self._state: _PodState | None = None
         self._pods_at: float | None = None
         self._pods: tuple[PodInfo, ...] = ()
@@ -216,8 +222,13 @@ class _PodPlan:
         """How many pods of the previous revision still serve while the new ones come up."""
         return self.desired - new_ready if self.shows_old and new_ready < self.desired else 0
 
+    def ready_count(self, rel: float) -> int:
+        """How many of the plan's pods are ready at ``rel`` (``state(rel).new_ready``,
+        without making the state)."""
+        return bisect_right(self._ready_sorted, rel)
+
     def state(self, rel: float) -> _PodState:
-        """Readiness and restarts at ``rel``."""
+        """Readiness and restarts at ``rel`` (under the plan's lock: see :meth:`pods`)."""
         state = self._state
         if state is not None and state.since <= rel < state.until:
             return state
@@ -243,6 +254,10 @@ class _PodPlan:
 
     def pods(self, rel: float) -> tuple[PodInfo, ...]:
         """The pods at ``rel``: the current revision's, then the previous one's still up."""
+        with self._lock:
+            return self._pods_locked(rel)
+
+    def _pods_locked(self, rel: float) -> tuple[PodInfo, ...]:
         if self._pods_at == rel:
             return self._pods
         state = self.state(rel)
@@ -575,10 +590,8 @@ class SimEstate:
             if cached is not None and cached[0] == rel and cached[1] == keys:
                 return cached[2]
             deployments = []
-            pods: list[PodInfo] = []
             for dep, plan in zip(self._deployments.values(), plans, strict=True):
-                pods.extend(plan.pods(rel))
-                new_ready = plan.state(rel).new_ready
+                new_ready = plan.ready_count(rel)
                 ready = new_ready + plan.old_count(new_ready)
                 history = tuple(
                     Revision(rev, version, f"{dep.image}:{version}")
@@ -589,10 +602,17 @@ class SimEstate:
                                    f"{dep.image}:{dep.version}", dep.desired, ready,
                                    plan.desired, history)
                 )
-            snapshot = ClusterSnapshot(self.now(), self.namespace, tuple(deployments),
-                                       tuple(pods))
+            at = self.now()
+        # the pods (thousands at scale: a tenth of a second) are made from the plans read
+        # above, outside the estate's lock: the event loop's reads of the estate
+        # (sample_values every 10 s) never wait for them
+        pods: list[PodInfo] = []
+        for plan in plans:
+            pods.extend(plan.pods(rel))
+        snapshot = ClusterSnapshot(at, self.namespace, tuple(deployments), tuple(pods))
+        with self._lock:
             self._cluster = (rel, keys, snapshot)
-            return snapshot
+        return snapshot
 
     # ----------------------------------------------------------------- pods
     #
@@ -656,7 +676,7 @@ class SimEstate:
 
     def _ready_count(self, dep: _Deployment, rel: float) -> int:
         plan = self._plan(dep)
-        new_ready = plan.state(rel).new_ready
+        new_ready = plan.ready_count(rel)
         return new_ready + plan.old_count(new_ready)
 
     def _pods(self, dep: _Deployment, rel: float) -> tuple[PodInfo, ...]:

@@ -4,9 +4,12 @@ without ever showing a stale pod."""
 from __future__ import annotations
 
 import dataclasses
+import threading
+
+import pytest
 
 from cockpit.clock import SimClock
-from cockpit.sim.estate import _SUFFIX_SPACE, SimEstate, _PodNames
+from cockpit.sim.estate import _SUFFIX_SPACE, SimEstate, _PodNames, _PodPlan
 from cockpit.sim.scenario import Scenario, find_scenario
 
 
@@ -114,3 +117,56 @@ def test_the_previous_revisions_pods_keep_their_names_while_a_rollout_replaces_t
     api = [pod for pod in estate.cluster_snapshot().pods if pod.deployment == "api"]
     old = {pod.name for pod in api if pod.revision != max(p.revision for p in api)}
     assert old and old <= serving
+
+
+def test_ready_counts_are_the_ready_pods_shown_through_a_rollout_and_a_scale() -> None:
+    estate = make_estate(scenario_with({"api": 300}), at=300)
+    estate.rollout_undo("api")
+    seen = set()
+    for step in range(40):
+        if step == 20:
+            estate.scale("api", 450)
+        estate.clock.advance(3)
+        snapshot = estate.cluster_snapshot()
+        api = snapshot.deployment("api")
+        assert api is not None
+        shown = [pod for pod in snapshot.pods if pod.deployment == "api"]
+        assert api.ready == sum(pod.ready for pod in shown)
+        seen.add((api.ready, sum(pod.ready for pod in shown if pod.revision == api.revision)))
+    assert len(seen) > 10  # the counts moved while the new pods came up
+
+
+def test_reading_the_estate_does_not_wait_while_a_snapshots_pods_are_made(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 20,000-pod snapshot takes a tenth of a second to make, in the poller's thread;
+    the event loop reads the estate (sample_values every 10 s) meanwhile and must not
+    queue behind it."""
+    estate = make_estate(scenario_with({"api": 500}), at=120)
+    making, release = threading.Event(), threading.Event()
+    original = _PodPlan._pods_locked
+
+    def held(self: _PodPlan, rel: float) -> tuple[object, ...]:
+        making.set()
+        release.wait(30)
+        return original(self, rel)
+
+    monkeypatch.setattr(_PodPlan, "_pods_locked", held)
+    snapshots: list[object] = []
+    maker = threading.Thread(target=lambda: snapshots.append(estate.cluster_snapshot()))
+    maker.start()
+    try:
+        assert making.wait(30)
+        reads: dict[str, object] = {}
+        reader = threading.Thread(target=lambda: reads.update(
+            values=estate.sample_values(), health=estate.health_snapshot(),
+            cache=estate.cache_snapshot(), database=estate.database_snapshot()))
+        reader.start()
+        reader.join(30)
+        answered_meanwhile = not reader.is_alive()
+    finally:
+        release.set()
+        maker.join(30)
+    assert answered_meanwhile, "the estate's readers waited for the pods being made"
+    assert set(reads) == {"values", "health", "cache", "database"}
+    assert snapshots and snapshots[0] == make_estate(scenario_with({"api": 500}),
+                                                     at=120).cluster_snapshot()
