@@ -8,6 +8,7 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from textual.app import App, ComposeResult
 from textual.geometry import Region
 
@@ -221,3 +222,42 @@ async def test_a_rollout_and_problems_are_said_in_words_and_hostile_names_are_in
         assert "ContainerCreating" in text
         assert "\x1b" not in text and "\x07" not in text
         assert all(len(line) <= 80 for line in text.splitlines())
+
+
+
+async def test_a_large_snapshot_is_let_go_once_a_newer_one_is_shown(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not kept for the next full garbage collection by the worker that built its rows: in
+    the real cockpit a finished Worker sits in a reference cycle (its task's context
+    holds it), 20,000-pod snapshots piled up behind them and every full collection walked
+    them with the GIL held. Here the workers are kept alive outright."""
+    import gc
+    import weakref
+
+    from textual.worker_manager import WorkerManager
+
+    kept: list[object] = []
+    add_worker = WorkerManager.add_worker
+
+    def keep(self: WorkerManager, worker: Any, *args: Any, **kwargs: Any) -> None:
+        kept.append(worker)
+        add_worker(self, worker, *args, **kwargs)
+
+    monkeypatch.setattr(WorkerManager, "add_worker", keep)
+    app = PodsApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        gc.disable()
+        try:
+            old = snapshot(web_pods(3_000))
+            await show(pilot, app, old)
+            gone = weakref.ref(old)
+            del old
+            newer = snapshot([dataclasses.replace(p, age_s=p.age_s + 2)
+                              for p in web_pods(3_000)])
+            await show(pilot, app, newer)
+            await wait_until(pilot, lambda: shown(app).rows.pods[0].age_s == 7202.0,
+                             "the newer snapshot's rows")
+            assert kept, "the rows were built in a worker"
+            assert gone() is None, "the old snapshot is still referenced"
+        finally:
+            gc.enable()
