@@ -158,6 +158,7 @@ class CockpitApp(App[None]):
         self._frame: Frame | None = None if os.environ.get("COCKPIT_FULL_REPAINTS") else Frame()
         """The differential writer (COCKPIT_FULL_REPAINTS=1 writes as Textual does)."""
         self._ticked_at: datetime | None = None
+        self._memory_settled = False
         """The clock's time at the last tick (a clock that has not moved skips the next)."""
         self._terminal_fd: int | None = None
         self._operator_gone = False
@@ -343,10 +344,11 @@ class CockpitApp(App[None]):
         keep triggering full collections (measured in the real cockpit, bench/lagprobe.py).
         Not in tests (``is_headless``): a test process runs many apps, and frozen cycles
         are never freed."""
+        if self._memory_settled or self.is_headless or not self.has_first_data():
+            return
         import gc
 
-        if self.is_headless or gc.get_freeze_count() or not self.has_first_data():
-            return
+        self._memory_settled = True  # (gc.get_freeze_count walks every frozen object: 6 ms)
         gc.freeze()
 
     def _on_notice(self, notice: Notice) -> None:
