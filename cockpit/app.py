@@ -229,7 +229,7 @@ class CockpitApp(App[None]):
         if self.demo is not None:
             self.run_worker(self._autopilot, thread=True, name="autopilot",
                             exit_on_error=False)
-        self.set_interval(TICK_S, self._tick)
+        self._ticker = self.set_interval(TICK_S, self._tick)
         try:
             # Textual handles neither SIGHUP nor SIGTERM: when the SSH session drops or
             # the cockpit is told to stop, record it and stop cleanly (the terminal
@@ -681,6 +681,12 @@ class CockpitApp(App[None]):
         clock = self.runtime.clock
         if isinstance(clock, SimClock):
             clock.paused = not clock.paused
+            # paused, nothing moves: no tick either (a notice or a key still repaints)
+            if clock.paused:
+                self._ticker.pause()
+            else:
+                self._last_tick = time.monotonic()
+                self._ticker.resume()
             self._refresh()
 
     def action_screenshot(self) -> None:
