@@ -62,7 +62,7 @@ from screens.help import HelpScreen
 from screens.note import NoteScreen
 from screens.war_room import WarRoomScreen
 from widgets.decision_panel import DecisionPanel
-from widgets.incident_header import IncidentHeader
+from widgets.incident_header import IncidentHeader, alarm_text
 from widgets.runbook_panel import RunbookPanel
 
 TICK_S = 0.25
@@ -458,7 +458,9 @@ class CockpitApp(App[None]):
         except NoMatches:  # the app is shutting down and the panels are gone
             return
         now = self.runtime.clock.now()
-        panel.show(self.runtime.decision(now), now)
+        decision = self.runtime.decision(now)
+        panel.show(decision, now)
+        header.alarm, header.alarm_level = alarm_text(decision, now)
         view = self.runtime.header(now)
         header.incident = view.incident
         header.recording = view.recording
@@ -469,6 +471,9 @@ class CockpitApp(App[None]):
                 and not clock.paused:
             estate = f"{estate} PAUSED"
         header.estate = estate
+        scenario = self.runtime.scenario_id
+        header.estate_short = " ".join(
+            word for word in estate.split() if word != scenario) if scenario else estate
         header.now = view.now
         header.elapsed = view.elapsed
         header.severity = view.severity
@@ -668,6 +673,12 @@ class CockpitApp(App[None]):
         self.push_screen(ChoiceScreen(f"Quit: {runtime.incident_id}", answers,
                                       "Leaving it open: `cockpit resume` takes it back."), done)
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # the live estate runs on the wall clock: no speed or pause keys to offer
+        if action in ("speed", "pause") and not isinstance(self.runtime.clock, SimClock):
+            return False
+        return True
+
     def action_speed(self, factor: float) -> None:
         clock = self.runtime.clock
         if not isinstance(clock, SimClock):
@@ -716,27 +727,33 @@ def make_app(
     config_path: str | None = None,
     variables: dict[str, str] | None = None,
     signing_key: Path | None = None,
+    operator: str | None = None,
 ) -> CockpitApp:
     """The cockpit on a live estate: the single factory the CLI, tests and snapshots share.
 
     Without ``session`` a new live incident is opened (its journal under the state dir).
     ``signing_key``: the SSH key that signs the journal's checkpoints (default: this
-    host's, created under the state folder).
+    host's, created under the state folder). ``operator``: the config's ``[cockpit]
+    operator`` (else ``$COCKPIT_OPERATOR``, else ``user@host``), the author of every event.
     """
+    from cockpit.incident_actor import operator_identity
     from cockpit.runtime.build import default_policy, start_session
     from cockpit.runtime.runtime import IncidentRuntime
 
+    who = operator_identity(operator or "")
     problem = ""
     if session is None:
         session, problem = start_session(
             clock, scenario=None, environment=environment, mode="live",
             title=f"{environment} incident", incident_id=incident_id, config=config_path,
-            read_only=read_only)
+            read_only=read_only, operator=who)
+    else:
+        session.act_as(who.actor())
     runtime = IncidentRuntime(clock=clock, policy=default_policy(), session=session,
                               journal_problem=problem, environment=environment,
                               estate_label=estate_label, executor=executor,
                               read_only=read_only, variables=variables,
-                              signing_key=signing_key)
+                              signing_key=signing_key, operator=lambda: who.label)
     return CockpitApp(runtime, sources, start_clock=start_clock)
 
 
@@ -744,14 +761,16 @@ def make_sim_app(scenario_id: str | None = None, *, speed: float | None = None,
                  seed: int | None = None, start_clock: bool = True,
                  advance_s: float = 0.0, incident_id: str | None = None,
                  session: IncidentSession | None = None,
-                 mode: str | None = None) -> CockpitApp:
+                 mode: str | None = None, operator: str | None = None) -> CockpitApp:
     """The cockpit on the built-in simulated estate playing ``scenario_id``.
 
     Opens a training incident (its own journal) unless ``session`` resumes one (its
     clock is then the app's, and the estate is rebuilt with the recorded seed). ``mode``:
     ``guided`` (the coach hints when the trainee stalls or errs), ``exam`` (no hints,
-    scored) or ``None`` (free play, scored).
+    scored) or ``None`` (free play, scored). ``operator``: the default config's
+    ``[cockpit] operator`` if any (else ``$COCKPIT_OPERATOR``, else ``user@host``).
     """
+    from cockpit.incident_actor import operator_identity
     from cockpit.runtime.build import start_session, training_runtime
     from cockpit.sim.scenario import DEFAULT_SCENARIO, find_scenario
     from cockpit.sim.sources import sim_sources
@@ -761,28 +780,37 @@ def make_sim_app(scenario_id: str | None = None, *, speed: float | None = None,
         clock = session.clock
     else:
         clock = SimClock(scenario.start, speed if speed is not None else scenario.speed)
+    who = operator_identity(operator or "")
     problem = ""
     if session is None:  # the training incident opens at the scenario's start
         session, problem = start_session(
             clock, scenario=scenario.id, environment=scenario.environment, mode="training",
-            title=scenario.title, incident_id=incident_id)
+            title=scenario.title, incident_id=incident_id, operator=who)
+    else:
+        session.act_as(who.actor())
     runtime = training_runtime(scenario, clock=clock, session=session,
-                               journal_problem=problem, mode=mode, seed=seed)
+                               journal_problem=problem, mode=mode, seed=seed,
+                               operator=lambda: who.label)
     if advance_s:
         runtime.advance(advance_s)
     assert runtime.estate is not None
     return CockpitApp(runtime, sim_sources(runtime.estate), start_clock=start_clock)
 
 
-def open_incident_app(session: IncidentSession) -> CockpitApp:
+def open_incident_app(session: IncidentSession, *, operator: str | None = None,
+                      config: Any = None) -> CockpitApp:
     """The war room on an incident taken back with ``cockpit resume``.
 
     A training incident reopens its scenario at the session clock's time, with its
-    recorded seed; a live one reopens the connectors of the config it was started with.
+    recorded seed; a live one reopens the connectors of the config it was started with
+    (``config``: that :class:`cockpit.config.Config`, when the caller read it already),
+    whose ``[cockpit] operator`` is who is at the keyboard. ``operator``: the name when
+    no such config names one (the default config's), else ``$COCKPIT_OPERATOR``, else
+    ``user@host``.
     """
     state = session.state
     if state.scenario:
-        return make_sim_app(state.scenario, session=session)
+        return make_sim_app(state.scenario, session=session, operator=operator)
     if not state.config:
         from cockpit.timeline.journal import JournalError
 
@@ -791,9 +819,11 @@ def open_incident_app(session: IncidentSession) -> CockpitApp:
     from cockpit.config import load_config
     from cockpit.connectors import build_sources
     from cockpit.connectors.executor import build_executor
+    from cockpit.incident_actor import config_environ
     from cockpit.timeline.redact import configure_identifiers, register_secret
 
-    config = load_config(state.config)
+    if config is None:
+        config = load_config(state.config, config_environ())
     for secret in config.secrets():
         register_secret(secret)
     configure_identifiers(patient_name_patterns=config.redaction.patient_name_patterns,
@@ -805,7 +835,8 @@ def open_incident_app(session: IncidentSession) -> CockpitApp:
                     environment=config.cockpit.environment,
                     estate_label="LIVE READ-ONLY" if read_only else "LIVE", session=session,
                     executor=build_executor(config, read_only=read_only), read_only=read_only,
-                    variables=config.runbook_variables(), signing_key=config.signing_key())
+                    variables=config.runbook_variables(), signing_key=config.signing_key(),
+                    operator=config.cockpit.operator or operator)
 
 
 def make_replay_app(journal: Path, *, speed: float = 10.0, start_clock: bool = True,

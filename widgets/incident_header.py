@@ -7,15 +7,66 @@ from datetime import datetime, timedelta
 from textual.content import Content
 from textual.reactive import var
 
+from cockpit.decision.engine import DecisionState, TriggerStatus
 from widgets.lines import Lines
 
 
-def format_clock(elapsed: timedelta) -> str:
-    """``T+00:05:10`` (or ``T-00:01:00`` before the incident began)."""
+def format_clock(elapsed: timedelta, compact: bool = False) -> str:
+    """``T+00:05:10`` (or ``T-00:01:00`` before the incident began); ``compact``: without
+    the hours while there are none (``T+05:10``)."""
     seconds = int(elapsed.total_seconds())
     sign = "+" if seconds >= 0 else "-"
     seconds = abs(seconds)
+    if compact and seconds < 3600:
+        return f"T{sign}{seconds // 60:02d}:{seconds % 60:02d}"
     return f"T{sign}{seconds // 3600:02d}:{(seconds % 3600) // 60:02d}:{seconds % 60:02d}"
+
+
+#: Short names of the triggers, for the header's alarm (the decision panel names them too).
+SHORT = {"error_rate": "Errors", "latency_p95": "Latency", "health_checks": "Health",
+         "security_breach": "Security", "data_corruption": "Data", "db_connections": "DB conns",
+         "resources": "CPU/Mem"}
+
+
+def short_countdown(left: timedelta) -> str:
+    """``2m``, ``40s``: to the minute above one (the header is one line at 80 columns)."""
+    seconds = int(left.total_seconds())
+    return f"{seconds // 60}m" if seconds >= 60 else f"{max(seconds, 0)}s"
+
+
+def alarm_text(state: DecisionState | None, now: datetime) -> tuple[str, str]:
+    """The incident's alarm in words, and how loud it is (``ok``, ``warn``, ``alarm``):
+    ``FIRED Errors · decide 2m``, ``FIRED Errors · OVERDUE 1m``, ``DECIDED rollback``,
+    ``BREACH Latency 3m/10m``, ``OK`` (no trigger breaching), ``STALE`` (no data)."""
+    if state is None:
+        return "no data yet", "warn"
+    fired = [t for t in state.triggers if t.state is TriggerStatus.FIRED]
+    if state.decision is not None and state.deadline is None:
+        return f"DECIDED {state.decision.decision}", "ok"
+    if fired:
+        names = ",".join(SHORT.get(t.id, t.id) for t in fired)
+        text = f"FIRED {names}"
+        if state.deadline is not None:
+            left = state.deadline.at - now
+            text += (f" · decide {short_countdown(left)}" if left.total_seconds() > 0
+                     else f" · OVERDUE {short_countdown(-left)}")
+        return text, "alarm"
+    breaching = [t for t in state.triggers if t.state is TriggerStatus.BREACHING]
+    if breaching:
+        first = breaching[0]
+        return (f"BREACH {SHORT.get(first.id, first.id)} {short_countdown(first.elapsed)}"
+                f"/{short_countdown(first.needed)}"), "warn"
+    if state.triggers and all(t.state is TriggerStatus.STALE for t in state.triggers):
+        return "STALE: no data", "warn"
+    return "OK", "ok"
+
+
+def short_id(incident: str, room: int) -> str:
+    """The incident id in ``room`` cells: whole when it fits, else its distinctive end
+    (``…0-3971``: ``cockpit resume``, ``export`` and ``replay`` take the end of an id)."""
+    if len(incident) <= room:
+        return incident
+    return "…" + incident[-(room - 1):] if room > 1 else ""
 
 
 class IncidentHeader(Lines):
@@ -39,6 +90,8 @@ class IncidentHeader(Lines):
     """Environment name from config or scenario."""
     estate: var[str] = var("")
     """``SIM bad-deploy x10`` or ``LIVE`` (plus ``READ-ONLY``)."""
+    estate_short: var[str] = var("")
+    """The estate in fewer cells for a narrow terminal (``SIM x10 PAUSED``)."""
     now: var[datetime | None] = var(None)
     """The estate's current time."""
     elapsed: var[timedelta] = var(timedelta(0))
@@ -49,19 +102,54 @@ class IncidentHeader(Lines):
     """The incident ID (what ``cockpit resume`` and ``cockpit export`` take)."""
     recording: var[str] = var("")
     """``NOT RECORDING`` when the journal cannot be written; empty while it can."""
+    alarm: var[str] = var("")
+    """The alarm in words (:func:`alarm_text`): always on screen, whatever the group."""
+    alarm_level: var[str] = var("ok")
+    """``ok``, ``warn`` or ``alarm``: the colour that repeats the words."""
 
     def on_mount(self) -> None:
         self.paint()
 
     def paint(self) -> bool:
-        """Show the attributes; True when a cell changed."""
-        # Most important first: a narrow terminal cuts from the right.
-        parts: list[str | tuple[str, str]] = []
+        """Show the attributes; True when a cell changed.
+
+        Most important first, and what does not fit is shortened, never cut blindly: the
+        alarm, the severity, the incident clock, the incident id (shortened to its end),
+        then the estate and the environment."""
+        width = self.size.width or 80
+        style = {"alarm": "bold reverse $error", "warn": "bold $warning"}.get(
+            self.alarm_level, "bold")
+        head: list[str | tuple[str, str]] = []
         if self.recording:
-            parts.append((f" !! {self.recording} !! ", "bold reverse"))
-        parts += [(f" {self.environment.upper()} ", "bold reverse"), " SEV ",
-                  (self.severity, "bold"), (f" │ {format_clock(self.elapsed)} ", "bold")]
-        if self.now is not None:
-            parts.append((f"{self.now:%H:%M:%S}Z ", "dim"))
-        parts += [f"│ {self.estate} │ ", self.incident or "Rollback Cockpit"]
+            head.append((f" !! {self.recording} !! ", "bold reverse"))
+        if self.alarm:
+            head.append((f" {self.alarm} ", style))
+        head += [" SEV ", (self.severity.upper() if self.severity != "not set"
+                           else self.severity, "bold"),
+                 (f" │ {format_clock(self.elapsed, compact=width < 120)}", "bold")]
+        used = Content.assemble(*head).cell_length + 3  # and the " │ " before the id
+        incident = self.incident or "Rollback Cockpit"
+        estate = f" │ {self.estate}" if self.estate else ""
+        # the estate (SIM, GUIDED, PAUSED, READ-ONLY) before the id's full length: the id
+        # can be shortened to its distinctive end, the mode cannot
+        for candidate in (estate, f" │ {self.estate_short}" if self.estate_short else ""):
+            estate = candidate
+            if used + min(len(incident), 10) + len(estate) <= width:
+                break
+        else:
+            estate = ""
+        used += len(estate)
+        extras = {"when": f" {self.now:%H:%M:%S}Z" if self.now is not None else "",
+                  "env": f" │ {self.environment.upper()}"}
+        kept: set[str] = set()
+        for name in ("when", "env"):  # each only while the whole id still fits beside it
+            if extras[name] and used + len(incident) + len(extras[name]) <= width:
+                used += len(extras[name])
+                kept.add(name)
+        parts = list(head)
+        if "when" in kept:
+            parts.append((extras["when"], "dim"))
+        parts += [" │ ", (short_id(incident, max(width - used, 1)), "bold"), estate]
+        if "env" in kept:
+            parts.append(extras["env"])
         return self.show_rows([Content.assemble(*parts)])

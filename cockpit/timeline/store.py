@@ -85,6 +85,10 @@ def latest_open_incident(state_dir: Path) -> IncidentSummary | None:
     return max(open_ones, key=lambda s: s.last_event or s.opened or _EPOCH)
 
 
+#: The end of an incident id that a narrow header shows (``0-3971``): letters, digits, dashes.
+SUFFIX = re.compile(r"^[A-Za-z0-9-]{4,40}$")
+
+
 def resolve_journal(ref: str | Path, state_dir: Path | None = None) -> Path:
     """Turn a journal path, an incident folder or an incident ID into a journal path.
 
@@ -107,4 +111,16 @@ def resolve_journal(ref: str | Path, state_dir: Path | None = None) -> Path:
         if INCIDENT_ID.match(text):
             where = incidents_dir(state_dir)
             raise UnknownIncidentError(f"unknown incident: {text} (not in {where})")
+        ending = text.lstrip("…")
+        if SUFFIX.match(ending):  # the end of an id, as a narrow header shows it
+            where = incidents_dir(state_dir)
+            found = sorted(folder for folder in (where.iterdir() if where.is_dir() else ())
+                           if folder.name.endswith(ending)
+                           and (folder / JOURNAL_NAME).is_file())
+            if len(found) == 1:
+                return found[0] / JOURNAL_NAME
+            if found:
+                names = ", ".join(folder.name for folder in found[:5])
+                raise UnknownIncidentError(f"{len(found)} incidents end with {ending}: "
+                                           f"{names}; give more of the id")
     raise UnknownIncidentError(f"unknown incident or journal: {text}")
