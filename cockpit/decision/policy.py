@@ -34,11 +34,17 @@ __all__ = [
     "Action",
     "Policy",
     "PolicyError",
+    "PolicyView",
     "SeverityRule",
+    "ThresholdView",
     "TriggerSpec",
     "default_policy_path",
+    "default_policy_view",
+    "format_span",
     "load_policy",
+    "metric_unit",
     "parse_policy",
+    "policy_view",
 ]
 
 #: Severity levels, most severe first (the order of the procedures' table).
@@ -385,3 +391,147 @@ def load_policy(path: str | Path | None = None) -> Policy:
         message = exc.message.replace("cannot read:", "cannot read policy:", 1)
         raise PolicyError(f"{file}:{exc.line or 0}: {message}") from None
     return parse_policy(text, str(file))
+
+
+# --------------------------------------------------------------------------- what the screen says
+# The panels, the help and the decision panel state the thresholds in words; they read
+# them from here, so an overridden policy is what the screen says.
+
+
+def format_span(span: timedelta) -> str:
+    """``42s``, ``5m``, ``1m30s``, ``1h``, ``1h30m``: a policy duration, compactly."""
+    seconds = max(0, round(span.total_seconds()))
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        minutes, rest = divmod(seconds, 60)
+        return f"{minutes}m" if rest == 0 else f"{minutes}m{rest:02d}s"
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours}h" if rest == 0 else f"{hours}h{rest // 60:02d}m"
+
+
+def metric_unit(metric: str) -> str:
+    """The unit a metric's name says: ``%`` for ``*_pct``, ``ms`` for ``*_ms``, else ``""``."""
+    if metric.endswith("_pct"):
+        return "%"
+    if metric.endswith("_ms"):
+        return "ms"
+    return ""
+
+
+#: The verb of a trigger's rule, by action: what the procedures say happens on breach.
+_RULE_VERBS = {
+    Action.AUTOMATIC_ROLLBACK: "rollback",
+    Action.IMMEDIATE_ROLLBACK: "rollback",
+    Action.ALERT_MANUAL_DECISION: "decide",
+    Action.MANUAL_DECISION: "decide",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ThresholdView:
+    """One trigger as the screen states it: ``rollback if > 5% for 5m``."""
+
+    trigger_id: str
+    title: str
+    metrics: tuple[str, ...]
+    above: float
+    unit: str
+    sustained: timedelta
+    action: Action
+    event: str | None = None
+
+    @property
+    def metric(self) -> str | None:
+        """The first metric watched (``None`` for an event trigger)."""
+        return self.metrics[0] if self.metrics else None
+
+    @property
+    def limit(self) -> str:
+        """The threshold with its unit: ``5%``, ``1000ms``, ``95%``."""
+        return f"{self.above:g}{self.unit}"
+
+    @property
+    def window(self) -> str:
+        """How long the breach must last: ``5m``, or ``""`` when one sample fires it."""
+        return format_span(self.sustained) if self.sustained else ""
+
+    @property
+    def condition(self) -> str:
+        """``> 5% for 5m``, ``> 50%``; an event trigger: ``on any security_breach``."""
+        if self.event is not None:
+            return f"on any {self.event}"
+        window = f" for {self.window}" if self.window else ""
+        return f"> {self.limit}{window}"
+
+    @property
+    def verb(self) -> str:
+        """``rollback`` (an automatic or immediate rollback) or ``decide`` (a manual one)."""
+        return _RULE_VERBS[self.action]
+
+    @property
+    def rule(self) -> str:
+        """The rule in a few words: ``rollback if > 5% for 5m``, ``decide if > 1000ms for
+        10m``, ``rollback at > 50%`` (no window: the first breaching sample)."""
+        if self.event is not None:
+            return f"{self.verb} {self.condition}"
+        if not self.window:
+            return f"{self.verb} at > {self.limit}"
+        return f"{self.verb} if {self.condition}"
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyView:
+    """The thresholds the screen states, trigger by trigger, in the policy's order."""
+
+    thresholds: tuple[ThresholdView, ...]
+    source: str = "<builtin>"
+
+    def trigger(self, trigger_id: str) -> ThresholdView | None:
+        """The trigger with this id, or ``None`` (a policy without it)."""
+        for view in self.thresholds:
+            if view.trigger_id == trigger_id:
+                return view
+        return None
+
+    def for_metric(self, metric: str) -> ThresholdView | None:
+        """The first trigger watching ``metric``, or ``None`` (no trigger watches it)."""
+        for view in self.thresholds:
+            if metric in view.metrics:
+                return view
+        return None
+
+    @property
+    def metric_thresholds(self) -> tuple[ThresholdView, ...]:
+        """The metric triggers (not the event ones)."""
+        return tuple(v for v in self.thresholds if v.event is None)
+
+    @property
+    def event_thresholds(self) -> tuple[ThresholdView, ...]:
+        """The event triggers."""
+        return tuple(v for v in self.thresholds if v.event is not None)
+
+
+def policy_view(policy: Policy) -> PolicyView:
+    """What the screen says of ``policy``'s triggers: threshold, unit, window, action."""
+    return PolicyView(
+        thresholds=tuple(
+            ThresholdView(
+                trigger_id=spec.id,
+                title=spec.title,
+                metrics=spec.metrics,
+                above=spec.above,
+                unit=metric_unit(spec.metrics[0]) if spec.metrics else "",
+                sustained=spec.sustained,
+                action=spec.action,
+                event=spec.event,
+            )
+            for spec in policy.triggers
+        ),
+        source=policy.source,
+    )
+
+
+def default_policy_view() -> PolicyView:
+    """The shipped policy's view (what a screen shows before it is handed another)."""
+    return policy_view(load_policy())
