@@ -54,6 +54,30 @@ def version_token(raw: object) -> str:
     return text if default_redactor().redact_text(text) == text else "?"
 
 
+#: A dotted numeric version, with or without its ``v``: ``2.0.0``, ``v1.9.3``, ``V2.1-rc.1``.
+_DOTTED = re.compile(r"[vV]?(\d+\.\d.*)")
+
+
+def normalize_version(raw: str) -> str:
+    """A version as the cockpit keeps it: the server's string, without the one leading
+    ``v``/``V`` of a dotted version (``v2.0.0`` and ``2.0.0`` are both kept as ``2.0.0``).
+
+    Called once, where a version enters (an image tag, a version endpoint's answer);
+    anything else (a SHA, a build number, ``v1``, ``latest``, ``?``, a digest) is kept as
+    it is."""
+    text = raw.strip()
+    match = _DOTTED.fullmatch(text)
+    return match.group(1) if match else text
+
+
+def show_version(version: str) -> str:
+    """A version as the screen writes it where a ``v`` is written: exactly one ``v``
+    before a dotted version (``v2.0.0``, from ``2.0.0`` or ``v2.0.0``, never
+    ``vv2.0.0``); anything else (a SHA, a build number, ``latest``, ``?``) as it is."""
+    kept = normalize_version(version)
+    return f"v{kept}" if _DOTTED.fullmatch(kept) else kept
+
+
 @dataclass(frozen=True)
 class Series:
     """A metric's recent points, oldest first, as ``(time, value)`` pairs."""

@@ -28,7 +28,7 @@ import httpx
 
 from cockpit.config import HttpSettings
 from cockpit.connectors.readonly import READ_METHODS, refuse
-from cockpit.domain import EndpointHealth, HealthSnapshot, version_token
+from cockpit.domain import EndpointHealth, HealthSnapshot, normalize_version, version_token
 from cockpit.sources.base import SourceError
 
 #: Longest version string kept from a version endpoint's answer.
@@ -159,9 +159,10 @@ def screen_versions(versions: dict[str, str]) -> tuple[tuple[str, str], ...]:
     """``(name, token)`` pairs for :class:`HealthSnapshot`: an unread or odd version is ``?``.
 
     The reasons a version could not be read stay in :attr:`HttpHealthSource.versions`
-    (for the doctor); the screen gets only a short version-like token.
+    (for the doctor); the screen gets only a short version-like token, normalised once
+    (``v2.1.0`` and ``2.1.0`` are both ``2.1.0``, as the cluster and the simulator give it).
     """
-    return tuple((name, "?" if value.startswith("? ") else version_token(value))
+    return tuple((name, "?" if value.startswith("? ") else normalize_version(version_token(value)))
                  for name, value in versions.items())
 
 

@@ -28,7 +28,7 @@ from kubernetes.client.exceptions import ApiException
 
 from cockpit.config import KubernetesSettings
 from cockpit.connectors.readonly import kubernetes_request_allowed, refuse
-from cockpit.domain import ClusterSnapshot, DeploymentInfo, PodInfo, Revision
+from cockpit.domain import ClusterSnapshot, DeploymentInfo, PodInfo, Revision, normalize_version
 from cockpit.sources.base import SourceError
 
 REVISION_ANNOTATION = "deployment.kubernetes.io/revision"
@@ -92,6 +92,13 @@ def image_version(image: str) -> str:
         return image.rsplit("@", 1)[1][:19]
     last = image.rsplit("/", 1)[-1]
     return last.rsplit(":", 1)[1] if ":" in last else "latest"
+
+
+def kept_version(image: str) -> str:
+    """The version the cockpit keeps for an image: its tag, normalised once
+    (``repo/app:v2.1.0`` -> ``2.1.0``, as the simulator and the version endpoints give
+    it; the screen adds the one ``v`` where it writes one); ``""`` without an image."""
+    return normalize_version(image_version(image)) if image else ""
 
 
 def _revision(meta: Any) -> int:
@@ -169,10 +176,10 @@ class KubernetesSource:
             revision = _revision(rs.metadata)
             image = _first_image(rs.spec.template if rs.spec else None)
             cause = (rs.metadata.annotations or {}).get(CHANGE_CAUSE_ANNOTATION, "")
-            rs_info[rs.metadata.name] = (owner[0], revision, image_version(image) if image else "")
+            rs_info[rs.metadata.name] = (owner[0], revision, kept_version(image))
             if revision:
                 history.setdefault(owner[0], {})[revision] = Revision(
-                    revision, image_version(image) if image else "", image, cause)
+                    revision, kept_version(image), image, cause)
 
         deployments = []
         for dep in deps:
@@ -182,7 +189,7 @@ class KubernetesSource:
                 name=dep.metadata.name,
                 namespace=dep.metadata.namespace or ns,
                 revision=_revision(dep.metadata),
-                version=image_version(image) if image else "",
+                version=kept_version(image),
                 image=image,
                 desired=dep.spec.replicas if dep.spec.replicas is not None else 1,
                 ready=(status.ready_replicas or 0) if status else 0,
@@ -218,7 +225,7 @@ class KubernetesSource:
             reason = pod.status.reason
         images = [c.image for c in (pod.spec.containers or [])] if pod.spec else []
         if images and not version:
-            version = image_version(images[0])
+            version = kept_version(images[0])
         created = pod.metadata.creation_timestamp
         if isinstance(created, datetime):
             if created.tzinfo is None:
