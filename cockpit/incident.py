@@ -33,9 +33,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cockpit.clock import Clock
+from cockpit.incident_actor import operator_identity
 from cockpit.timeline.checkpoint import Checkpointer, head_ref
 from cockpit.timeline.journal import (
     JOURNAL_NAME,
+    Actor,
     Event,
     Journal,
     JournalError,
@@ -120,6 +122,9 @@ class IncidentInfo:
     """The simulated estate's seed a training incident was started with."""
     training_speed: float | None = None
     """The simulation speed a training incident was started with."""
+    config: str | None = None
+    """The config file a live incident was started with (its ``[cockpit] operator`` is
+    who resumes it)."""
 
     def sim_offset_s(self, scenario_start: datetime) -> float:
         """Simulated seconds from the scenario's T=0 to the last event (never negative)."""
@@ -170,6 +175,7 @@ def inspect_incident(ref: str | None, state_dir: Path | None = None) -> Incident
         events=state.events,
         training_seed=state.training.seed,
         training_speed=state.training.speed,
+        config=state.config,
     )
 
 
@@ -246,18 +252,21 @@ class IncidentSession:
         incident_id: str | None = None,
         config: str | None = None,
         read_only: bool = False,
+        actor: Actor | None = None,
     ) -> IncidentSession:
         """Open a new incident: create its journal and record ``incident.opened``.
 
         ``incident_id`` fixes the ID (tests, snapshots); ``config`` is the config file a
         live incident runs on, kept so ``cockpit resume`` can reopen the same connectors,
         and ``read_only`` whether it was opened read-only (a resume keeps it so).
+        ``actor``: the author of every event (default: the operator of this process
+        without a config, :func:`cockpit.incident_actor.operator_identity`).
         """
         if mode not in MODES:
             raise ValueError(f"incident mode must be one of {', '.join(MODES)}, got {mode!r}")
         holder: list[IncidentSession] = []
         journal = Journal.create(state_dir, clock=lambda: _now(holder, clock),
-                                 incident_id=incident_id)
+                                 incident_id=incident_id, actor=actor or _default_actor())
         session = cls(
             journal, Reducer(journal.incident_id), clock,
             status_update_minutes=status_update_minutes,
@@ -283,16 +292,19 @@ class IncidentSession:
         clock: Clock,
         state_dir: Path | None = None,
         status_update_minutes: float = DEFAULT_STATUS_MINUTES,
+        actor: Actor | None = None,
     ) -> IncidentSession:
         """Take an open incident back (``ref``: ID, folder or path; ``None``: latest open).
 
         Takes the lock (:class:`JournalLockedError` names the other cockpit), refuses a
         closed incident (:class:`IncidentClosedError`), records ``step.interrupted`` for
-        each step that started and never finished, then ``operator.resumed``.
+        each step that started and never finished, then ``operator.resumed``, written by
+        ``actor`` (the operator taking it back; default as for :meth:`start`).
         """
         path = _journal_path(ref, state_dir)
         holder: list[IncidentSession] = []
-        journal = Journal.open(path, clock=lambda: _now(holder, clock))
+        journal = Journal.open(path, clock=lambda: _now(holder, clock),
+                               actor=actor or _default_actor())
         try:
             before = replay(journal.events, journal.incident_id)
             if not before.is_open:
@@ -312,6 +324,12 @@ class IncidentSession:
         )
         holder.append(session)
         return session
+
+    def act_as(self, actor: Actor) -> None:
+        """From now on, ``actor`` is the author of the events written (the operator named
+        by a config read after the journal was opened)."""
+        with self._lock:
+            self.journal.actor = actor
 
     # -- reading ------------------------------------------------------------------------
 
@@ -575,6 +593,10 @@ class IncidentSession:
         # 0600, a temporary name beside it (O_EXCL|O_NOFOLLOW), fsync, rename: never a symlink
         target = write_private(target_dir / f"{self.incident_id}.{fmt}", text)
         return ExportResult(target, fmt, head, events)
+
+
+def _default_actor() -> Actor:
+    return operator_identity("").actor()
 
 
 def _now(holder: Sequence[IncidentSession], fallback: Clock) -> datetime:

@@ -16,7 +16,7 @@ from cockpit.clock import Clock, SimClock, WallClock
 from cockpit.decision import default_policy_path, load_policy
 from cockpit.decision.policy import Policy
 from cockpit.incident import IncidentInfo, IncidentSession
-from cockpit.incident_actor import operator_name
+from cockpit.incident_actor import Operator, operator_name
 from cockpit.runtime.restore import replay_actions
 from cockpit.runtime.runtime import IncidentRuntime
 from cockpit.timeline.journal import JournalError
@@ -40,15 +40,18 @@ def start_session(clock: Clock, *, scenario: str | None, environment: str, mode:
                   title: str, incident_id: str | None = None, config: str | None = None,
                   read_only: bool = False, state_dir: Path | None = None,
                   status_update_minutes: float | None = None,
+                  operator: Operator | None = None,
                   ) -> tuple[IncidentSession | None, str]:
     """Open a new incident's journal; on failure, ``None`` and the reason (the war room
-    still opens, saying NOT RECORDING)."""
+    still opens, saying NOT RECORDING). ``operator`` writes its events (default: this
+    process's without a config)."""
     extra = {} if status_update_minutes is None else {
         "status_update_minutes": status_update_minutes}
     try:
         return IncidentSession.start(scenario=scenario, environment=environment, mode=mode,
                                      title=title, clock=clock, incident_id=incident_id,
                                      config=config, read_only=read_only, state_dir=state_dir,
+                                     actor=operator.actor() if operator else None,
                                      **extra), ""
     except (JournalError, OSError) as exc:
         return None, str(exc)

@@ -79,6 +79,9 @@ class Header:
     elapsed: timedelta
     severity: str
     recording: str
+    operator: str = ""
+    """Who is at the keyboard (:mod:`cockpit.incident_actor`): the author of what they
+    record; empty when following a journal written by someone else."""
 
 
 def _engine_recorded(state: IncidentState) -> bool:
@@ -145,6 +148,8 @@ class IncidentRuntime:
         self.read_only = read_only or follow is not None
         self.variables = dict(variables or {})
         self.operator = operator
+        """Who is at the keyboard: the ``by`` of every answer, note and step, and the
+        header's ``operator`` (the factories pass the one resolved for their config)."""
         self.follow = follow
         self.journal_problem = journal_problem
         self.training_mode = training_mode
@@ -254,7 +259,8 @@ class IncidentRuntime:
         else:
             severity = "not set"
         return Header(self.incident_id, self.environment, label, now, now - self.incident_start,
-                      severity, "NOT RECORDING" if self.journal_problem else "")
+                      severity, "NOT RECORDING" if self.journal_problem else "",
+                      "" if self.follow is not None else self.operator())
 
     def has_first_data(self, kinds: Iterable[str]) -> bool:
         """Whether every source in ``kinds`` has answered at least once."""
