@@ -67,32 +67,50 @@ def cli(ctx: click.Context, low_bandwidth: bool) -> None:
     the default training scenario (no cluster, accounts or config needed). When an
     incident was left open (a dropped SSH session, a crash), it offers to resume it.
     """
-    if low_bandwidth or _config_asks_low_bandwidth():
+    asks_low_bandwidth, operator = _default_config()
+    if low_bandwidth or asks_low_bandwidth:
         os.environ["COCKPIT_LOW_BANDWIDTH"] = "1"  # what every war room of this process reads
+    ctx.meta[OPERATOR_META] = operator
     if ctx.invoked_subcommand is None:
         from cockpit.commands.resume import offer_resume
 
-        if offer_resume():
+        if offer_resume(operator):
             return
         from cockpit.commands.train import open_sim
 
-        open_sim(None, None, None)
+        open_sim(None, None, None, operator=operator)
 
 
-def _config_asks_low_bandwidth() -> bool:
-    """``[ui] low_bandwidth`` in the config file, when there is one (a broken file is a
-    usage error naming the file and line, as for every command that reads it)."""
+#: Where the default config's ``[cockpit] operator`` waits for the subcommands (click's
+#: ``ctx.meta`` is shared by every context of the invocation).
+OPERATOR_META = "cockpit.operator"
+
+
+def _default_config() -> tuple[bool, str]:
+    """``[ui] low_bandwidth`` and ``[cockpit] operator`` of the config file, when there is
+    one, read once (a broken file is a usage error naming the file and line, as for every
+    command that reads it); ``(False, "")`` without one."""
     from cockpit.paths import config_file
 
     path = config_file()
     if path is None or not path.is_file():
-        return False
+        return False, ""
     from cockpit.config import ConfigError, load_config
+    from cockpit.incident_actor import config_environ
 
     try:
-        return load_config(path).ui.low_bandwidth
+        # the file's own operator: $COCKPIT_OPERATOR is only the fallback when it names none
+        config = load_config(path, config_environ())
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from None
+    return config.ui.low_bandwidth, config.cockpit.operator
+
+
+def default_operator() -> str:
+    """The default config's ``[cockpit] operator`` for this invocation (``""``: none, or
+    a command run outside the ``cockpit`` group)."""
+    ctx = click.get_current_context(silent=True)
+    return str(ctx.meta.get(OPERATOR_META) or "") if ctx is not None else ""
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -79,7 +79,10 @@ class CockpitSettings:
     namespace: str = "production"
     """Default Kubernetes namespace of the estate."""
     operator: str = ""
-    """Who runs the cockpit (journal author); empty = the login name ($USER)."""
+    """Who is at the keyboard: shown in the header and the author of every event the
+    cockpit records. Empty = ``$COCKPIT_OPERATOR``, else the login ``user@host``; `` (ssh
+    from ADDRESS)`` is added over SSH. Neutralised and cut to 80 characters
+    (:mod:`cockpit.incident_actor`)."""
     read_only: bool = False
     """When true, no action may change production (also ``COCKPIT_READ_ONLY``)."""
     status_update_minutes: int = 15

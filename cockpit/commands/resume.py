@@ -50,14 +50,22 @@ def resume(ref: str | None, list_only: bool, speed: float | None) -> None:
     resume_incident(ref, speed)
 
 
-def resume_incident(ref: str | None, speed: float | None = None) -> None:
-    """Take incident ``ref`` back and open the war room on it (exit 2 when it cannot)."""
+def resume_incident(ref: str | None, speed: float | None = None,
+                    operator: str | None = None) -> None:
+    """Take incident ``ref`` back and open the war room on it (exit 2 when it cannot).
+
+    Who takes it back (the author of ``operator.resumed`` and of everything after): a live
+    incident's config's ``[cockpit] operator``, else ``operator`` (the default config's),
+    else ``$COCKPIT_OPERATOR``, else ``user@host``.
+    """
+    from cockpit.cli import default_operator
     from cockpit.incident import (
         IncidentSession,
         NoOpenIncidentError,
         UnknownIncidentError,
         inspect_incident,
     )
+    from cockpit.incident_actor import config_environ, operator_identity
     from cockpit.runtime.build import resume_clock
     from cockpit.timeline.journal import JournalError
 
@@ -72,6 +80,18 @@ def resume_incident(ref: str | None, speed: float | None = None) -> None:
     except KeyError as exc:
         _fail(f"incident {info.id}: {exc.args[0] if exc.args else exc}")
 
+    operator = operator or default_operator()
+    config = None
+    if info.config and not info.scenario:  # a live incident: its own config, read once
+        from cockpit.config import ConfigError, load_config
+
+        try:
+            config = load_config(info.config, config_environ())
+        except ConfigError as exc:
+            _fail(f"incident {info.id}: cannot reopen it: {exc}")
+        operator = config.cockpit.operator or operator
+    who = operator_identity(operator or "")
+
     # Check the app can open a resumed incident before recording that we resumed it.
     try:
         from cockpit.app import open_incident_app
@@ -80,14 +100,15 @@ def resume_incident(ref: str | None, speed: float | None = None) -> None:
               " is missing)")
 
     try:
-        session = IncidentSession.resume(str(info.path), clock=clock)
+        session = IncidentSession.resume(str(info.path), clock=clock, actor=who.actor())
     except JournalError as exc:  # locked by another cockpit, closed meanwhile, corrupt
         _fail(str(exc))
+    given = {"operator": operator or None, "config": config}
     for step in session.interrupted:
         click.echo(f"interrupted: {step.runbook}/{step.step} - check before retrying", err=True)
     try:
         try:
-            app = open_incident_app(session)
+            app = open_incident_app(session, **{k: v for k, v in given.items() if v})
         except Exception as exc:  # noqa: BLE001 - a config gone or broken since: one line
             _fail(f"incident {info.id}: cannot reopen it: {exc}")
         app.run()
@@ -149,12 +170,13 @@ def latest_resumable(state: Path) -> IncidentSummary | None:
     return None
 
 
-def offer_resume() -> bool:
+def offer_resume(operator: str | None = None) -> bool:
     """On a bare ``cockpit``: offer to take back the latest open incident nobody holds.
 
     Asks only on a terminal. Returns True when an incident was resumed (the war room
     ran); False to go on with a new training incident. ``c`` closes the abandoned
-    incident first (recorded as closed, still exportable).
+    incident first (recorded as closed, still exportable). ``operator``: the default
+    config's ``[cockpit] operator``, who resumes or closes it.
     """
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         return False
@@ -170,10 +192,10 @@ def offer_resume() -> bool:
     answer = ask_on_terminal("[r]esume it, [n]ew training incident, [c]lose it and start new",
                              ("r", "n", "c"), default="r")
     if answer == "r":
-        resume_incident(latest.id)
+        resume_incident(latest.id, operator=operator)
         return True
     if answer == "c":
-        _close_abandoned(latest.id)
+        _close_abandoned(latest.id, operator or "")
     return False
 
 
@@ -233,14 +255,16 @@ def ask_on_terminal(question: str, choices: tuple[str, ...], default: str) -> st
         signal.signal(signal.SIGHUP, previous)
 
 
-def _close_abandoned(ref: str) -> None:
+def _close_abandoned(ref: str, operator: str) -> None:
     from cockpit.incident import IncidentSession, inspect_incident
+    from cockpit.incident_actor import operator_identity
     from cockpit.runtime.build import resume_clock
     from cockpit.timeline.journal import JournalError
 
     try:
         info = inspect_incident(ref)
-        session = IncidentSession.resume(str(info.path), clock=resume_clock(info))
+        session = IncidentSession.resume(str(info.path), clock=resume_clock(info),
+                                         actor=operator_identity(operator).actor())
         session.close()
     except (JournalError, KeyError, LookupError) as exc:
         click.echo(f"cockpit: could not close {ref}: {exc}", err=True)

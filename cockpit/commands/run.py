@@ -21,9 +21,11 @@ def run(config_path: str, read_only: bool) -> None:
     from the environment variables or files the config names, never from it.
     """
     from cockpit.config import ConfigError, load_config
+    from cockpit.incident_actor import config_environ
 
     try:
-        config = load_config(config_path)
+        # [cockpit] operator is who is at the keyboard; $COCKPIT_OPERATOR only when it is unset
+        config = load_config(config_path, config_environ())
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from None
     if config.ui.low_bandwidth:
@@ -50,7 +52,7 @@ def run(config_path: str, read_only: bool) -> None:
         app = make_app(sources, clock=WallClock(), environment=config.cockpit.environment,
                        estate_label=label, executor=executor, read_only=ro,
                        config_path=str(config_path), variables=config.runbook_variables(),
-                       signing_key=config.signing_key())
+                       signing_key=config.signing_key(), operator=config.cockpit.operator)
         app.run()
     finally:
         executor.close()  # idempotent: the app closes it too when it unmounts

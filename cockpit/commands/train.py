@@ -28,7 +28,13 @@ def _check_scenario(scenario: str | None) -> None:
 
 
 def open_sim(scenario: str | None, speed: float | None, seed: int | None,
-              screenshot: str | None = None, at: float = 0.0, mode: str | None = None) -> None:
+             screenshot: str | None = None, at: float = 0.0, mode: str | None = None,
+             operator: str | None = None) -> None:
+    """The war room on a training incident; ``operator``: the default config's
+    ``[cockpit] operator`` (default: this invocation's), else ``$COCKPIT_OPERATOR``, else
+    ``user@host``."""
+    from cockpit.cli import default_operator
+
     _check_scenario(scenario)
     if screenshot:
         # a picture is not an incident: keep its journal out of the engineer's list
@@ -42,7 +48,8 @@ def open_sim(scenario: str | None, speed: float | None, seed: int | None,
         app = make_demo_app(scenario, speed=speed, seed=seed)
     else:
         app = make_sim_app(scenario, speed=speed, seed=seed, advance_s=at,
-                           start_clock=screenshot is None, mode=mode)
+                           start_clock=screenshot is None, mode=mode,
+                           operator=operator or default_operator())
     if screenshot:
         _screenshot(app, screenshot)
         return
