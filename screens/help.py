@@ -7,9 +7,13 @@ from pathlib import Path
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
+from textual.markup import escape
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from cockpit.decision.policy import PolicyView, default_policy_view
+
+#: The help's text; ``{thresholds}`` is where :func:`help_text` says the policy's.
 HELP_TEXT = """\
 [b]Rollback Cockpit — keys[/b]
 
@@ -56,25 +60,46 @@ HELP_TEXT = """\
   Every state is written in words as well as colours: [b]OVER[/b] a threshold,
   [b]FAIL[/b] for an endpoint, [b]NOT READY[/b] for a pod, [b]STALE[/b] for a source
   that stopped answering (its last values stay on screen, dimmed, with
-  the age of the data and the reason). Thresholds are the procedures'
-  automatic rollback triggers: error rate > 5% for 5 min, p95 > 1000 ms
-  for 10 min, > 50% endpoints failing, > 25% connection errors.
+  the age of the data and the reason). The thresholds are the policy's
+  automatic triggers (what fires, and what the procedures say to do):
+{thresholds}
 
 Press [b]escape[/b], [b]?[/b] or [b]q[/b] to close.
 """
 
 
+def threshold_lines(view: PolicyView) -> list[str]:
+    """One line per trigger of the policy, in its order: ``Error rate > 5% for 5m:
+    automatic rollback``; an event trigger: ``Security breach (any event): immediate
+    rollback``. Titles come from the policy file: escaped, never markup."""
+    lines = []
+    for trigger in view.thresholds:
+        when = " (any event)" if trigger.event is not None else f" {trigger.condition}"
+        lines.append(f"    {escape(trigger.title)}{escape(when)}: {trigger.action.label}")
+    return lines
+
+
+def help_text(view: PolicyView) -> str:
+    """The help, with ``view``'s thresholds (the policy the engine evaluates)."""
+    return HELP_TEXT.replace("{thresholds}", "\n".join(threshold_lines(view)), 1)
+
+
 class HelpScreen(ModalScreen[None]):
-    """Key bindings and a legend, over the war room."""
+    """Key bindings and a legend, over the war room, with the policy's thresholds
+    (the shipped policy's unless it is given another)."""
 
     CSS_PATH = Path(__file__).with_suffix(".tcss")
     BINDINGS = [
         Binding("escape,question_mark,q", "dismiss", "Close", id="help.close"),
     ]
 
+    def __init__(self, policy: PolicyView | None = None) -> None:
+        super().__init__()
+        self.policy_view = policy if policy is not None else default_policy_view()
+
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help-box"):
-            yield Static(HELP_TEXT, id="help-text")
+            yield Static(help_text(self.policy_view), id="help-text")
 
     def action_dismiss(self, result: None = None) -> None:  # type: ignore[override]
         self.dismiss(result)

@@ -13,6 +13,7 @@ from textual.containers import Container
 from textual.screen import Screen
 from textual.widgets import Tab, Tabs
 
+from cockpit.decision.policy import PolicyView, default_policy_view
 from cockpit.runbook.desk import AskApprover, ConfirmDestructive, RunbookDesk, Verb
 from cockpit.runbook.engine import Confirmation, StepRefused
 from cockpit.runbook.model import NOTIFY_TARGETS
@@ -40,6 +41,9 @@ GROUPS: tuple[tuple[str, str], ...] = (
     ("decision", "5 Decision"),
     ("runbook", "6 Runbook"),
 )
+
+#: The threshold of a panel whose metric no trigger of the policy watches: never OVER.
+NO_LIMIT = float("inf")
 
 #: Below this size the board collapses into tabbed groups.
 WIDE_MIN = (120, 40)
@@ -308,13 +312,14 @@ class WarRoomScreen(RunbookDeskScreen):
         yield IncidentHeader()
         yield Tabs(*[Tab(label, id=f"tab-{group}") for group, label in GROUPS], id="groups")
         with Container(id="board"):
-            yield MetricPanel("Error rate", "error_rate_pct", 5.0, "%", "rollback if > 5% for 5m",
-                              id="error-rate", classes="grp g-metrics")
-            yield MetricPanel("Latency p95", "latency_p95_ms", 1000.0, "ms",
-                              "decide if > 1000ms for 10m", id="latency", classes="grp g-metrics")
-            yield HealthPanel(id="health", classes="grp g-metrics")
+            # thresholds and rules: the policy's (set by _configured)
+            yield self._configured(MetricPanel("Error rate", "error_rate_pct", NO_LIMIT, "%", "",
+                                               id="error-rate", classes="grp g-metrics"))
+            yield self._configured(MetricPanel("Latency p95", "latency_p95_ms", NO_LIMIT, "ms",
+                                               "", id="latency", classes="grp g-metrics"))
+            yield self._configured(HealthPanel(id="health", classes="grp g-metrics"))
             yield PodsPanel(id="pods", classes="grp g-pods")
-            yield DatabasePanel(id="database", classes="grp g-database")
+            yield self._configured(DatabasePanel(id="database", classes="grp g-database"))
             yield CachePanel(id="cache", classes="grp g-cache")
             yield from self.app.compose_decision()  # type: ignore[attr-defined]
             yield RunbookPanel(id="runbook", classes="grp g-runbook")
@@ -323,9 +328,46 @@ class WarRoomScreen(RunbookDeskScreen):
     is_composed = False
     """Whether the panels exist yet (the app holds statuses until then)."""
 
-    def __init__(self) -> None:
+    #: The trigger whose threshold each threshold-bearing panel states: (selector, metric).
+    POLICY_PANELS: ClassVar[tuple[tuple[str, str], ...]] = (
+        ("#error-rate", "error_rate_pct"),
+        ("#latency", "latency_p95_ms"),
+        ("#health", "health_check_failing_pct"),
+        ("#database", "db_connection_error_pct"),
+    )
+
+    def __init__(self, policy: PolicyView | None = None) -> None:
         super().__init__()
         self._panels: dict[str, list[SourcePanel]] = {}
+        self.policy_view = policy if policy is not None else default_policy_view()
+        """The thresholds the panels state (the shipped policy's until told another)."""
+
+    def _configured(self, panel: SourcePanel) -> SourcePanel:
+        """``panel`` with the policy's threshold for what it shows."""
+        self._apply_to(panel, self.policy_view)
+        return panel
+
+    @classmethod
+    def _apply_to(cls, panel: SourcePanel, view: PolicyView) -> None:
+        """Set the threshold ``panel`` states from its trigger in ``view`` (a policy
+        without that trigger: no threshold, never OVER, and the rule says so)."""
+        metric = dict(cls.POLICY_PANELS).get(f"#{panel.id}")
+        trigger = view.for_metric(metric) if metric is not None else None
+        above = trigger.above if trigger is not None else NO_LIMIT
+        rule = trigger.rule if trigger is not None else "no trigger in the policy"
+        if isinstance(panel, MetricPanel | HealthPanel):
+            panel.set_threshold(above, rule)
+        elif isinstance(panel, DatabasePanel):
+            panel.set_error_limit(above)
+
+    def apply_policy(self, view: PolicyView) -> None:
+        """State ``view``'s thresholds (the runtime's policy) in the panels: each metric
+        panel's threshold and rule, the endpoints' and the database's limits. What is on
+        screen is drawn again against them."""
+        self.policy_view = view
+        for selector, _metric in self.POLICY_PANELS:
+            for panel in self.query(selector).results(SourcePanel):
+                self._apply_to(panel, view)
 
     def draw_metrics_every(self, seconds: float) -> None:
         """A low-bandwidth link: the metric panels draw new numbers at most every

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from textual.app import ComposeResult
 from textual.content import Content
 
@@ -15,6 +17,18 @@ class DatabasePanel(SourcePanel):
 
     PANEL_TITLE = "Database"
 
+    error_limit = 25.0
+    """The connection-error share that fires the policy's trigger (``%``; the war room
+    sets the policy's, this is the shipped one's)."""
+
+    def set_error_limit(self, limit: float) -> None:
+        """Say connection errors against ``limit`` (%); what is on screen is drawn again."""
+        if limit == self.error_limit:
+            return
+        self.error_limit = limit
+        if self.is_mounted and isinstance(self._shown, DatabaseSnapshot):
+            self.show_snapshot(self._shown)
+
     def compose(self) -> ComposeResult:
         yield Lines(id="db-body")
 
@@ -25,9 +39,11 @@ class DatabasePanel(SourcePanel):
                        f"({snapshot.connections_pct:.0f}%)")
         if snapshot.connections_pct > 90:
             conn = Content.assemble(conn, (" NEAR LIMIT", "bold $error"))
-        over = snapshot.connection_error_pct > 25
+        limit = f"{self.error_limit:g}%" if math.isfinite(self.error_limit) else "none"
+        over = snapshot.connection_error_pct > self.error_limit
         errors = Content.assemble(f"{snapshot.connection_error_pct:.1f}%",
-                                  (" OVER 25%", "bold $error") if over else (" (limit 25%)", "dim"))
+                                  (f" OVER {limit}", "bold $error") if over
+                                  else (f" (limit {limit})", "dim"))
         lag = "n/a" if snapshot.replication_lag_s is None else f"{snapshot.replication_lag_s:.2f}s"
         locks = Content.styled(str(snapshot.blocked_locks),
                                "bold $error" if snapshot.blocked_locks else "")

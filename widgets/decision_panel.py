@@ -9,6 +9,7 @@ colour only repeats them.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 from textual.content import Content
@@ -32,14 +33,16 @@ _STATE_STYLE = {
     TriggerStatus.RECOVERED: "$success",
     TriggerStatus.STALE: "italic $text-muted",
 }
+#: Short names (12 cells) of the shipped policy's trigger titles. A trigger whose title
+#: the policy changed is named by its own title: the screen says what the policy says.
 _SHORT = {
-    "error_rate": "Errors",
-    "latency_p95": "Latency p95",
-    "health_checks": "Health chk",
-    "security_breach": "Security",
-    "data_corruption": "Data corrupt",
-    "db_connections": "DB conns",
-    "resources": "CPU/Mem",
+    "Error rate": "Errors",
+    "Response time p95": "Latency p95",
+    "Failed health checks": "Health chk",
+    "Security breach": "Security",
+    "Data corruption": "Data corrupt",
+    "DB connection failures": "DB conns",
+    "Memory/CPU": "CPU/Mem",
 }
 _SHORT_ACTION = {
     "automatic_rollback": "auto rollback",
@@ -131,6 +134,21 @@ def decided_text(decision: DecisionRecord) -> str:
     """``rollback by alice@bastion at 14:34Z, in time (2m before 14:36Z)``."""
     return (f"{decision.decision} by {decision.by} at {clock_time(decision.at)},"
             f" {verdict(decision)}")
+
+
+def short_name(trigger: TriggerState) -> str:
+    """The trigger's name in a row: the short form of a shipped title, else the
+    policy's title."""
+    return _SHORT.get(trigger.spec.title, trigger.spec.title)
+
+
+_IMPACT = re.compile(r"User impact > ([^?]*)\?")
+
+
+def short_question(question: str) -> str:
+    """A decision-tree question in few cells: ``Impact>5%?`` (the threshold as the tree
+    states it), ``Critical?``."""
+    return _IMPACT.sub(r"Impact>\1?", question).replace("Critical issue?", "Critical?")
 
 
 def state_marker(trigger: TriggerState) -> str:
@@ -266,9 +284,7 @@ class DecisionPanel(Lines):
     def _tree_line(self, state: DecisionState) -> Content:
         parts: list[str | tuple[str, str]] = []
         for step in state.tree:
-            question = step.question.replace("User impact > 5%?", "Impact>5%?").replace(
-                "Critical issue?", "Critical?"
-            )
+            question = short_question(step.question)
             answer = step.answer if step.by in ("data", "") else f"{step.answer} ({step.by})"
             style = "bold $accent" if step.answer == "unanswered" else "bold"
             parts += [question, " ", (answer, style), " -> "]
@@ -297,7 +313,7 @@ class DecisionPanel(Lines):
     def _trigger_row(
         self, trigger: TriggerState, state: DecisionState, now: datetime, *, wide: bool
     ) -> Content:
-        name = _SHORT.get(trigger.id, trigger.spec.title)
+        name = short_name(trigger)
         marker = state_marker(trigger)
         if wide and trigger.fired_at is not None and trigger.state is not TriggerStatus.FIRED:
             marker += f" (fired {trigger.fired_at:%H:%M})"
@@ -330,6 +346,6 @@ class DecisionPanel(Lines):
             rows = rows[:keep] + [Content(f"… {hidden} more not OK (widen the panel)")]
             return rows
         if calm:
-            names = ", ".join(_SHORT.get(t.id, t.id) for t in calm)
+            names = ", ".join(short_name(t) for t in calm)
             rows.append(Content.assemble(("OK: ", "$text-muted"), (names, "$text-muted")))
         return rows

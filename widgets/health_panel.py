@@ -25,7 +25,7 @@ def _cut(text: str, width: int) -> str:
 
 def summary_line(failing: int, total: int, failing_pct: float | None,
                  versions: tuple[tuple[str, str], ...], width: int,
-                 unknown: int = 0) -> tuple[str, int]:
+                 unknown: int = 0, rule: str = "rollback at > 50%") -> tuple[str, int]:
     """The panel's last line, fitted to ``width``: ``(text, length of the failing part)``.
 
     ``total`` counts the endpoints that answered, ``unknown`` those that did not. The
@@ -36,13 +36,14 @@ def summary_line(failing: int, total: int, failing_pct: float | None,
     without the threshold, without the word ``versions:``, without the percentage;
     else as many whole versions as fit, then ``…``. Unknown endpoints add
     ``, 1 unknown`` to the failing part; when none answered (``failing_pct`` None) the
-    failing part is ``probe path down: 0/5 answered``.
+    failing part is ``probe path down: 0/5 answered``. ``rule`` is the policy's health
+    check trigger in words (``rollback at > 50%``: the shipped policy's).
     """
     if failing_pct is None:
         full = short = shortest = f"probe path down: 0/{unknown} answered"
     else:
         extra = f", {unknown} unknown" if unknown else ""
-        full = f"{failing}/{total} failing ({failing_pct:.0f}%; rollback at > 50%){extra}"
+        full = f"{failing}/{total} failing ({failing_pct:.0f}%; {rule}){extra}"
         short = f"{failing}/{total} failing ({failing_pct:.0f}%){extra}"
         shortest = f"{failing}/{total} failing{extra}"
     if not versions:
@@ -73,9 +74,24 @@ class HealthPanel(SourcePanel):
 
     PANEL_TITLE = "Endpoints"
 
+    threshold = 50.0
+    """The failing share (%) that fires the policy's health-check trigger (the war room
+    sets the policy's; this is the shipped one's)."""
+    rule = "rollback at > 50%"
+    """That trigger in words, on the summary line."""
+
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self._snapshot: HealthSnapshot | None = None
+
+    def set_threshold(self, threshold: float, rule: str) -> None:
+        """Mark a failing share over ``threshold`` (%) as a breach and say ``rule``
+        (``rollback at > 40%``); what is on screen is drawn again against it."""
+        if (threshold, rule) == (self.threshold, self.rule):
+            return
+        self.threshold, self.rule = threshold, rule
+        if self.is_mounted and self._snapshot is not None:
+            self.show_snapshot(self._snapshot)
 
     def compose(self) -> ComposeResult:
         yield Lines(id="health-body")
@@ -102,9 +118,10 @@ class HealthPanel(SourcePanel):
                                          (f"{word:<{marker_width}}", style),
                                          f" {code:>3} {latency:>6}"))
         failing_pct = snapshot.failing_pct
-        breach = failing_pct is not None and failing_pct > 50
+        breach = failing_pct is not None and failing_pct > self.threshold
         text, head = summary_line(snapshot.failing, len(snapshot.answered), failing_pct,
-                                  snapshot.versions, width, unknown=snapshot.unknown)
+                                  snapshot.versions, width, unknown=snapshot.unknown,
+                                  rule=self.rule)
         style = "bold $error" if breach else "bold $warning" if snapshot.probe_down else "dim"
         rows.append(Content.assemble((text[:head], style), text[head:]))
         self.set_class(breach, "-breach")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from datetime import datetime
 from itertools import groupby
@@ -109,7 +110,8 @@ class Spark(Widget):
         columns = bucket(self._points, width)
         if not columns or height <= 0:
             return []
-        top = max(max(columns), self._threshold * 1.25) or 1.0
+        limit = self._threshold if math.isfinite(self._threshold) else 0.0  # inf: no limit
+        top = max(max(columns), limit * 1.25) or 1.0
         levels = height * 8
         pad = [(" ", False)] * (width - len(columns))
         grid = []
@@ -168,6 +170,15 @@ class MetricPanel(SourcePanel):
         self.unit = unit
         self.sustain = sustain
 
+    def set_threshold(self, threshold: float, sustain: str) -> None:
+        """Show the value against ``threshold`` with the rule ``sustain`` (the policy's:
+        ``rollback if > 3% for 2m``); what is on screen is drawn again against it."""
+        if (threshold, sustain) == (self.threshold, self.sustain):
+            return
+        self.threshold, self.sustain = threshold, sustain
+        if self.is_mounted and isinstance(self._shown, MetricsSnapshot):
+            self.show_snapshot(self._shown)
+
     def compose(self) -> ComposeResult:
         yield Lines(["no data"], classes="metric-value")
         yield Spark()
@@ -188,6 +199,8 @@ class MetricPanel(SourcePanel):
             breach = value > self.threshold
             if breach:
                 verdict = (f"  ▲ OVER {self._fmt(self.threshold)}", "bold $error")
+            elif not math.isfinite(self.threshold):  # no trigger watches this metric
+                verdict = ("  (no limit)", "dim")
             else:
                 verdict = (f"  ok (limit {self._fmt(self.threshold)})", "$success")
             line = Content.assemble((self._fmt(value), "bold"), verdict,
