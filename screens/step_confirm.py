@@ -26,7 +26,8 @@ from cockpit.runbook.engine import Confirmation
 class StepConfirm(ModalScreen[Confirmation | None]):
     """Confirm one destructive step; dismisses with a :class:`Confirmation` or ``None``.
 
-    Starts focused on Cancel (enter there changes nothing); tab reaches the two fields.
+    Starts in the target field, empty (the hint above it says what to type: a grey
+    placeholder looked like typed text); escape cancels, one key away, from anywhere.
     A wrong target name or an empty approver keeps the modal open and says why.
     ``dry_run``, when given, is called in a thread worker and returns the line to show
     (``server dry run: ...``); after ``dry_run_timeout_s`` without an answer the modal
@@ -71,16 +72,18 @@ class StepConfirm(ModalScreen[Confirmation | None]):
                 yield Static(self.dry_run_line, id="confirm-dry-run", markup=False)
             yield Static(f"Type the target name to confirm: [b]{escape(self.target)}[/b]",
                          id="confirm-target-label")
-            yield Input(placeholder=self.target, id="confirm-target")
+            yield Input(id="confirm-target")
             yield Static(f"Approver's name ({escape(who)}):", id="confirm-approver-label")
             yield Input(placeholder="name of the person approving", id="confirm-approver")
-            yield Static("tab: next field · enter: run · escape: cancel", id="confirm-message")
+            yield Static("type the name · enter: next field, then run · escape: cancel",
+                         id="confirm-message")
             with Horizontal(id="confirm-buttons"):
                 yield Button("Run step", id="confirm-run", variant="error")
                 yield Button("Cancel", id="confirm-cancel", variant="primary")
 
     def on_mount(self) -> None:
-        self.query_one("#confirm-cancel", Button).focus()
+        # keys typed at once land in the target field: none is dropped on a button
+        self.query_one("#confirm-target", Input).focus()
         if self.dry_run is not None:
             self.run_worker(self.dry_run, thread=True, exit_on_error=False,
                             group="step-confirm-dry-run", name="step-confirm-dry-run",

@@ -128,9 +128,7 @@ def roll_back_the_api(term: Terminal) -> None:
     term.wait_for(lambda s: "[x]  1 Check rollout history · done" in s and "> [>]  2 " in s)
     term.send("Enter")
     term.wait_for(lambda s: "DESTRUCTIVE STEP" in s)
-    term.send("Tab")
-    time.sleep(HUMAN_PAUSE_S)
-    term.send("-l", "api")
+    term.send("-l", "api")  # the modal starts in the target field
     term.send("Enter")
     time.sleep(HUMAN_PAUSE_S)
     term.send("-l", "Dana Reyes")

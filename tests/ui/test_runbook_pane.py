@@ -35,7 +35,7 @@ async def open_runbook(pilot: Any, runbook_id: str) -> None:
 
 async def confirm(pilot: Any, target: str, approver: str = "Dana Reyes") -> None:
     assert isinstance(pilot.app.screen, StepConfirm)
-    await pilot.press("tab", *keys(target), "enter", *keys(approver), "enter")
+    await pilot.press(*keys(target), "enter", *keys(approver), "enter")
     await pilot.pause()
 
 
@@ -119,11 +119,14 @@ async def test_destructive_step_refuses_a_wrong_target_and_runs_with_the_right_o
         await pilot.press("enter")
         modal = app.screen
         assert isinstance(modal, StepConfirm)
-        assert app.focused is not None and app.focused.id == "confirm-cancel"
+        # it starts in the target field, empty: the first letter typed counts
+        assert app.focused is not None and app.focused.id == "confirm-target"
+        assert modal.query_one("#confirm-target", Input).value == ""
+        assert not modal.query_one("#confirm-target", Input).placeholder
         labels = " ".join(str(w.render()) for w in modal.query("Static"))
         assert "required authority: Incident Commander" in labels
         assert "kubectl rollout undo deployment/frontend -n production" in labels
-        await pilot.press("tab", *keys("frontned"), "enter")
+        await pilot.press(*keys("frontned"), "enter")
         assert isinstance(app.screen, StepConfirm)
         assert "'frontned' is not the target: type frontend" in str(
             modal.query_one("#confirm-message").render())
@@ -150,7 +153,11 @@ async def test_escape_in_the_destructive_modal_runs_nothing() -> None:
         await settle(pilot)
         await pilot.press("y")
         assert isinstance(app.screen, StepConfirm)
-        await pilot.press("enter")  # focus starts on Cancel: enter cancels
+        await pilot.press("enter", "enter")  # nothing typed: it says so and stays open
+        assert isinstance(app.screen, StepConfirm)
+        assert "type the target name frontend first" in str(
+            app.screen.query_one("#confirm-message").render())
+        await pilot.press("escape")  # one key away, from any field
         assert not isinstance(app.screen, StepConfirm)
         await pilot.press("enter", "escape")
         await settle(pilot)
@@ -458,7 +465,7 @@ async def test_war_room_runs_frontend_kubernetes_by_keyboard_and_the_error_rate_
         await run_selected()  # history
         await pilot.press("enter")  # undo: destructive
         assert isinstance(app.screen, StepConfirm)
-        await pilot.press("tab", *keys("api"), "enter", *keys("Dana Reyes"), "enter")
+        await pilot.press(*keys("api"), "enter", *keys("Dana Reyes"), "enter")
         await steps_idle()
         await run_selected()  # rollout status: waits on the simulated clock
         await run_selected()  # pod health
