@@ -15,7 +15,8 @@ from widgets.lines import Lines
 
 
 class KeyBar(Lines):
-    """``q Quit  ? Help  s Severity …``: the shown bindings of what is focused, then the
+    """``enter Run step  k Skip … q Quit  ? Help``: the shown bindings of what is focused
+    first (at 80 columns the panel's own keys must not be cut off by the app's), then the
     screen's and the app's, each action once."""
 
     DEFAULT_CSS = """
@@ -39,7 +40,10 @@ class KeyBar(Lines):
             return
         parts: list[str | tuple[str, str]] = []
         seen: set[str] = set()
-        for _node, binding, enabled, _tooltip in screen.active_bindings.values():
+        app, shown = self.app, list(screen.active_bindings.values())
+        # the focused widget's (and its containers') keys first, the screen's, the app's last
+        shown.sort(key=lambda active: 2 if active[0] is app else 1 if active[0] is screen else 0)
+        for _node, binding, enabled, _tooltip in shown:
             if not binding.show or binding.action in seen:
                 continue
             seen.add(binding.action)

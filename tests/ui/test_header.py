@@ -71,3 +71,15 @@ def test_the_end_of_an_id_finds_its_incident(tmp_path: Path) -> None:
         resolve_journal("2500-3971", state_dir=tmp_path)
     with pytest.raises(UnknownIncidentError, match="unknown incident"):
         resolve_journal("ffff", state_dir=tmp_path)
+
+
+async def test_the_key_bar_puts_the_focused_panels_keys_first() -> None:
+    app = make_sim_app(start_clock=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        bar = app.screen.query_one(KeyBar)
+        await wait_until(pilot, lambda: "Quit" in bar.plain, "the key bar")
+        assert bar.plain.split()[:2] == ["q", "Quit"]  # nothing focused: the app's keys
+        await pilot.press("6")
+        await wait_until(pilot, lambda: bar.plain.split()[:1] != ["q"],
+                         "the runbook pane's keys first")
+        assert "Quit" not in bar.plain.split()[:4]
