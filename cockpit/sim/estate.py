@@ -28,6 +28,7 @@ messages queued there while an integration was down.
 from __future__ import annotations
 
 import hashlib
+import heapq
 import math
 import random
 import threading
@@ -213,6 +214,11 @@ class _PodPlan:
         self._ready_sorted = sorted(ready_at)
         self._lock = threading.Lock()
         self._state: _PodState | None = None
+        self._ready: list[bool] = []
+        self._restarts: list[int] = []
+        self._changes: list[tuple[float, int]] = []
+        """A heap of (when, pod): the next moment each pod's readiness or restart count
+        changes (a pod that never changes again has none)."""
         self._pods_at: float | None = None
         self._pods: tuple[PodInfo, ...] = ()
         self._pods_state: _PodState | None = None
@@ -228,29 +234,63 @@ class _PodPlan:
         return bisect_right(self._ready_sorted, rel)
 
     def state(self, rel: float) -> _PodState:
-        """Readiness and restarts at ``rel`` (under the plan's lock: see :meth:`pods`)."""
+        """Readiness and restarts at ``rel`` (under the plan's lock: see :meth:`pods`).
+
+        Kept while no pod changes; then only the pods whose moment has come are worked
+        out again (a few a second among thousands restarting on their own phases), the
+        others keep their values. Asked for an earlier time, worked out from scratch."""
         state = self._state
         if state is not None and state.since <= rel < state.until:
             return state
-        ready = tuple(rel >= at for at in self.ready_at)
-        until = min((at for at in self.ready_at if at > rel), default=math.inf)
-        restarts: tuple[int, ...] = (0,) * self.desired
-        every = self.every
-        if every:
-            counts = []
-            for up, start, offset in zip(ready, self.restart_from, self.offsets, strict=True):
-                if not up:
-                    counts.append(0)
-                    continue
-                count = max(0, int((rel - start - 90 + offset) // every))
-                counts.append(count)
-                # the next restart; a hair early, so float rounding can only recompute sooner
-                at = start + 90 - offset + (count + 1) * every
-                until = min(until, at - 1e-6 * (1.0 + abs(at)))
-            restarts = tuple(counts)
-        state = _PodState(rel, until, ready, restarts, sum(ready))
+        if state is None or rel < state.since:
+            self._from_scratch(rel)
+        else:
+            self._move_on(rel)
+        changes = self._changes
+        state = _PodState(rel, changes[0][0] if changes else math.inf, tuple(self._ready),
+                          tuple(self._restarts), self.ready_count(rel))
         self._state = state
         return state
+
+    def _restart(self, i: int, rel: float) -> tuple[int, float]:
+        """Ready pod ``i``'s restart count at ``rel``, and the moment of its next restart
+        (a hair early, so float rounding can only work it out again sooner)."""
+        every = self.every
+        assert every
+        start, offset = self.restart_from[i], self.offsets[i]
+        count = max(0, int((rel - start - 90 + offset) // every))
+        at = start + 90 - offset + (count + 1) * every
+        return count, at - 1e-6 * (1.0 + abs(at))
+
+    def _from_scratch(self, rel: float) -> None:
+        ready = [rel >= at for at in self.ready_at]
+        restarts = [0] * self.desired
+        changes: list[tuple[float, int]] = []
+        every = self.every
+        for i, (up, at) in enumerate(zip(ready, self.ready_at, strict=True)):
+            if not up:
+                changes.append((at, i))
+            elif every:
+                restarts[i], when = self._restart(i, rel)
+                changes.append((when, i))
+        heapq.heapify(changes)
+        self._ready, self._restarts, self._changes = ready, restarts, changes
+
+    def _move_on(self, rel: float) -> None:
+        changes = self._changes
+        due = []
+        while changes and changes[0][0] <= rel:
+            due.append(heapq.heappop(changes)[1])
+        # pushed back only once all are out: a pod due again at once (inside the hair
+        # before its restart) is not worked out twice, and makes the state last no time
+        for i in due:
+            up = rel >= self.ready_at[i]
+            self._ready[i] = up
+            if not up:
+                heapq.heappush(changes, (self.ready_at[i], i))
+            elif self.every:
+                self._restarts[i], when = self._restart(i, rel)
+                heapq.heappush(changes, (when, i))
 
     def pods(self, rel: float) -> tuple[PodInfo, ...]:
         """The pods at ``rel``: the current revision's, then the previous one's still up."""

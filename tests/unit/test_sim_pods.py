@@ -170,3 +170,25 @@ def test_reading_the_estate_does_not_wait_while_a_snapshots_pods_are_made(
     assert set(reads) == {"values", "health", "cache", "database"}
     assert snapshots and snapshots[0] == make_estate(scenario_with({"api": 500}),
                                                      at=120).cluster_snapshot()
+
+
+def test_restarts_worked_out_pod_by_pod_are_what_a_fresh_estate_computes_at_scale() -> None:
+    """2,000 api pods restarting on their own phases (bad-deploy: every 420 s): an estate
+    polled every 3 s works out only the pods whose moment came; it shows what an estate
+    reading that instant for the first time computes, restart boundaries crossed."""
+    scenario = scenario_with({"api": 2_000})
+    polled = make_estate(scenario, at=60)
+    restarted = 0
+    for step in range(1, 301):
+        polled.clock.advance(3)
+        kept = polled.cluster_snapshot()
+        if step % 25 == 0:
+            fresh = make_estate(scenario, at=polled._rel())
+            assert kept == fresh.cluster_snapshot(), step
+            restarted = max(restarted, sum(pod.restarts > 0 for pod in kept.pods))
+    assert restarted > 1_000  # most pods crossed a restart boundary while polled
+    # asked for an earlier instant: worked out from scratch, not stepped back
+    plan = polled._plans["api"]
+    earlier = make_estate(scenario, at=400)
+    api = tuple(pod for pod in earlier.cluster_snapshot().pods if pod.deployment == "api")
+    assert plan.pods(earlier._rel()) == api
