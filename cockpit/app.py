@@ -407,6 +407,11 @@ class CockpitApp(App[None]):
         """Called by the war room when its panels exist: show everything known so far."""
         if self.low_bandwidth:
             screen.draw_metrics_every(LOW_BANDWIDTH_METRICS_S)
+        from cockpit.decision.policy import policy_view
+
+        # the thresholds the panels state are the runtime's policy's (an overridden policy
+        # is what the screen says)
+        screen.apply_policy(policy_view(self.runtime.policy))
         for status in self.runtime.statuses.values():
             screen.show_status(status)
         if self.runtime.desk is None:
@@ -524,7 +529,9 @@ class CockpitApp(App[None]):
         # one help screen, kept: opening it again composes and styles nothing
         if not isinstance(self.screen, HelpScreen):
             if not self.is_screen_installed("help"):
-                self.install_screen(HelpScreen(), "help")
+                from cockpit.decision.policy import policy_view
+
+                self.install_screen(HelpScreen(policy_view(self.runtime.policy)), "help")
             self.push_screen("help")
 
     def _act(self, verb: Any, *args: Any, done: str = "") -> bool:

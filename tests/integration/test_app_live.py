@@ -113,7 +113,7 @@ async def test_every_panel_fed_by_real_clients_and_one_source_going_stale(
         statuses = {k: app.statuses[k] for k in kinds}
         assert {k: s.state for k, s in statuses.items()} == dict.fromkeys(kinds, "ok")
         assert statuses["metrics"].snapshot.error_rate_pct.values[-1] == 6.8
-        assert statuses["cluster"].snapshot.deployment("api").version == "v2.1.0"
+        assert statuses["cluster"].snapshot.deployment("api").version == "2.1.0"
         assert [e.ok for e in statuses["health"].snapshot.endpoints] == [True] * 4 + [False]
         assert statuses["database"].snapshot.connections_max > 0
         assert statuses["cache"].snapshot.ping_ms >= 0

@@ -105,13 +105,14 @@ async def test_snapshot_has_deployments_history_and_pods(kmock: Any) -> None:
     assert [d.name for d in snap.deployments] == ["frontend", "api"]
     api = snap.deployment("api")
     assert api is not None
-    assert (api.revision, api.version, api.desired, api.ready) == (7, "v2.1.0", 3, 1)
-    assert [(r.revision, r.version) for r in api.history] == [(5, "v1.9.0"), (6, "v2.0.0"),
-                                                              (7, "v2.1.0")]
+    # versions are kept normalised (the image tag's one leading v dropped, shown as v2.1.0)
+    assert (api.revision, api.version, api.desired, api.ready) == (7, "2.1.0", 3, 1)
+    assert [(r.revision, r.version) for r in api.history] == [(5, "1.9.0"), (6, "2.0.0"),
+                                                              (7, "2.1.0")]
     assert api.history[-1].change_cause == "deploy v2.1.0"
-    assert api.previous is not None and api.previous.version == "v2.0.0"
+    assert api.previous is not None and api.previous.version == "2.0.0"
     crashing = next(p for p in snap.pods if p.name == "api-rs7-b")
-    assert (crashing.deployment, crashing.revision, crashing.version) == ("api", 7, "v2.1.0")
+    assert (crashing.deployment, crashing.revision, crashing.version) == ("api", 7, "2.1.0")
     assert (crashing.ready, crashing.restarts, crashing.reason) == (False, 4, "CrashLoopBackOff")
     assert 500 < crashing.age_s < 1200
     assert {p.deployment for p in snap.pods} == {"api", "frontend"}

@@ -24,7 +24,7 @@ def test_health_snapshot_carries_version_tokens_and_question_marks(loopback) -> 
     snap = source.fetch()
     source.close()
     assert snap.endpoints[0].ok
-    assert dict(snap.versions) == {"api": "v2.1.0", "web": "5.0.1", "sha": "0123456789ab",
+    assert dict(snap.versions) == {"api": "2.1.0", "web": "5.0.1", "sha": "0123456789ab",
                                    "html": "?", "odd": "?", "gone": "?"}
     # the reasons stay with the source (the doctor shows them), never in the snapshot
     assert source.versions["gone"] == "? HTTP 404 Not Found"
