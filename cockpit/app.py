@@ -493,6 +493,7 @@ class CockpitApp(App[None]):
         header.now = view.now
         header.elapsed = view.elapsed
         header.severity = view.severity
+        header.operator = view.operator
         header.paint()
 
     # ------------------------------------------------------------------ demo
@@ -837,11 +838,10 @@ def open_incident_app(session: IncidentSession, *, operator: str | None = None,
     from cockpit.config import load_config
     from cockpit.connectors import build_sources
     from cockpit.connectors.executor import build_executor
-    from cockpit.incident_actor import config_environ
     from cockpit.timeline.redact import configure_identifiers, register_secret
 
     if config is None:
-        config = load_config(state.config, config_environ())
+        config = load_config(state.config)
     for secret in config.secrets():
         register_secret(secret)
     configure_identifiers(patient_name_patterns=config.redaction.patient_name_patterns,

@@ -96,11 +96,10 @@ def _default_config() -> tuple[bool, str]:
     if path is None or not path.is_file():
         return False, ""
     from cockpit.config import ConfigError, load_config
-    from cockpit.incident_actor import config_environ
 
     try:
         # the file's own operator: $COCKPIT_OPERATOR is only the fallback when it names none
-        config = load_config(path, config_environ())
+        config = load_config(path)
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from None
     return config.ui.low_bandwidth, config.cockpit.operator

@@ -16,7 +16,8 @@ can be found, the table and the key::
 
 Environment: ``COCKPIT_CONFIG_FILE`` (which file), ``COCKPIT_READ_ONLY``
 (``1/true/yes/on`` or ``0/false/no/off``), ``COCKPIT_ENVIRONMENT``,
-``COCKPIT_NAMESPACE`` and ``COCKPIT_OPERATOR`` override ``[cockpit]``.
+``COCKPIT_NAMESPACE`` override ``[cockpit]``; ``COCKPIT_OPERATOR`` is the fallback when
+``[cockpit] operator`` is empty (see :mod:`cockpit.incident_actor`).
 """
 
 from __future__ import annotations
@@ -696,7 +697,7 @@ def load_config(path: str | Path | None = None,
     read_only = _env_bool(env, "COCKPIT_READ_ONLY")
     if read_only is not None:
         overrides["read_only"] = read_only
-    for key in ("environment", "namespace", "operator"):
+    for key in ("environment", "namespace"):
         value = env.get(f"COCKPIT_{key.upper()}")
         if value:
             overrides[key] = value

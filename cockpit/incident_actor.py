@@ -111,14 +111,3 @@ def operator_name() -> str:
     """The operator's label when no config names one (``$COCKPIT_OPERATOR``, else
     ``user@host``, with the SSH suffix)."""
     return operator_identity("").label
-
-
-def config_environ(environ: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The environment to load a config with when its operator is resolved here.
-
-    ``load_config`` lets ``$COCKPIT_OPERATOR`` override ``[cockpit] operator``; for who is
-    at the keyboard the file's own name wins and the variable is the fallback
-    (:func:`resolve_operator`), so it is left out of the config's environment.
-    """
-    env = os.environ if environ is None else environ
-    return {k: v for k, v in env.items() if k != OPERATOR_ENV}

@@ -102,6 +102,8 @@ class IncidentHeader(Lines):
     """The incident ID (what ``cockpit resume`` and ``cockpit export`` take)."""
     recording: var[str] = var("")
     """``NOT RECORDING`` when the journal cannot be written; empty while it can."""
+    operator: var[str] = var("")
+    """Who is at the keyboard (``[cockpit] operator``, ``$COCKPIT_OPERATOR`` or user@host)."""
     alarm: var[str] = var("")
     """The alarm in words (:func:`alarm_text`): always on screen, whatever the group."""
     alarm_level: var[str] = var("ok")
@@ -140,9 +142,10 @@ class IncidentHeader(Lines):
             estate = ""
         used += len(estate)
         extras = {"when": f" {self.now:%H:%M:%S}Z" if self.now is not None else "",
+                  "operator": f" │ {self.operator}" if self.operator else "",
                   "env": f" │ {self.environment.upper()}"}
         kept: set[str] = set()
-        for name in ("when", "env"):  # each only while the whole id still fits beside it
+        for name in ("when", "operator", "env"):  # each while the whole id still fits
             if extras[name] and used + len(incident) + len(extras[name]) <= width:
                 used += len(extras[name])
                 kept.add(name)
@@ -150,6 +153,5 @@ class IncidentHeader(Lines):
         if "when" in kept:
             parts.append((extras["when"], "dim"))
         parts += [" │ ", (short_id(incident, max(width - used, 1)), "bold"), estate]
-        if "env" in kept:
-            parts.append(extras["env"])
+        parts += [extras[name] for name in ("operator", "env") if name in kept]
         return self.show_rows([Content.assemble(*parts)])

@@ -65,7 +65,7 @@ def resume_incident(ref: str | None, speed: float | None = None,
         UnknownIncidentError,
         inspect_incident,
     )
-    from cockpit.incident_actor import config_environ, operator_identity
+    from cockpit.incident_actor import operator_identity
     from cockpit.runtime.build import resume_clock
     from cockpit.timeline.journal import JournalError
 
@@ -86,7 +86,7 @@ def resume_incident(ref: str | None, speed: float | None = None,
         from cockpit.config import ConfigError, load_config
 
         try:
-            config = load_config(info.config, config_environ())
+            config = load_config(info.config)
         except ConfigError as exc:
             _fail(f"incident {info.id}: cannot reopen it: {exc}")
         operator = config.cockpit.operator or operator

@@ -21,11 +21,10 @@ def run(config_path: str, read_only: bool) -> None:
     from the environment variables or files the config names, never from it.
     """
     from cockpit.config import ConfigError, load_config
-    from cockpit.incident_actor import config_environ
 
     try:
         # [cockpit] operator is who is at the keyboard; $COCKPIT_OPERATOR only when it is unset
-        config = load_config(config_path, config_environ())
+        config = load_config(config_path)
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from None
     if config.ui.low_bandwidth:

@@ -31,7 +31,7 @@ async def test_80_columns_show_the_alarm_the_id_and_the_mode_in_every_group() ->
             assert len(text) <= 80
 
 
-async def test_a_wide_terminal_shows_the_whole_id_and_the_time_of_day() -> None:
+async def test_a_wide_terminal_shows_the_whole_id_the_operator_and_the_time_of_day() -> None:
     app = make_sim_app(start_clock=False, advance_s=60, seed=7)
     async with app.run_test(size=(160, 48)) as pilot:
         header = app.screen.query_one(IncidentHeader)
@@ -39,6 +39,7 @@ async def test_a_wide_terminal_shows_the_whole_id_and_the_time_of_day() -> None:
                          "the whole incident id")
         assert "14:26:00Z" in header.plain and "bad-deploy" in header.plain
         assert "BREACH Errors 0s/5m" in header.plain  # a breach starting, said in words
+        assert f"│ {app.runtime.header().operator} │" in header.plain  # who is at the keys
 
 
 async def test_live_mode_offers_no_simulation_keys() -> None:

@@ -118,7 +118,9 @@ def test_environment_overrides(tmp_path: Path) -> None:
     path = write(tmp_path, "[cockpit]\nread_only = false\noperator = 'bob'\n")
     config = load_config(None, {"COCKPIT_CONFIG_FILE": str(path), "COCKPIT_READ_ONLY": "1",
                                 "COCKPIT_OPERATOR": "alice"})
-    assert config.cockpit.read_only is True and config.cockpit.operator == "alice"
+    # the file's operator wins: $COCKPIT_OPERATOR names who is at the keyboard only when
+    # the config does not (cockpit.incident_actor)
+    assert config.cockpit.read_only is True and config.cockpit.operator == "bob"
     with pytest.raises(ConfigError, match="COCKPIT_READ_ONLY"):
         load_config(path, {"COCKPIT_READ_ONLY": "maybe"})
 
