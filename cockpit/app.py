@@ -487,9 +487,9 @@ class CockpitApp(App[None]):
                 and not clock.paused:
             estate = f"{estate} PAUSED"
         header.estate = estate
-        scenario = self.runtime.scenario_id
-        header.estate_short = " ".join(
-            word for word in estate.split() if word != scenario) if scenario else estate
+        # narrow: the mode without the names the header shows elsewhere (or can do without)
+        known = {self.runtime.scenario_id, view.incident}
+        header.estate_short = " ".join(word for word in estate.split() if word not in known)
         header.now = view.now
         header.elapsed = view.elapsed
         header.severity = view.severity
