@@ -140,6 +140,10 @@ class StepConfirm(ModalScreen[Confirmation | None]):
                 self.query_one("#confirm-approver", Input).focus()
             else:
                 self._submit()
+        elif isinstance(focused, Input):
+            # enter is taken before the field has handled the keys typed just before it (a
+            # name and enter in one burst over SSH): judge what it holds once it has
+            focused.call_later(self._submit)
         else:
             self._submit()
 
