@@ -229,6 +229,10 @@ class CockpitApp(App[None]):
         if self.demo is not None:
             self.run_worker(self._autopilot, thread=True, name="autopilot",
                             exit_on_error=False)
+        # the estate observed at its start now, as the headless driver does, not whenever
+        # the first tick comes (a test or a fast key could move the clock before it)
+        self.runtime.tick()
+        self._ticked_at = self.runtime.clock.now()
         self._ticker = self.set_interval(TICK_S, self._tick)
         try:
             # Textual handles neither SIGHUP nor SIGTERM: when the SSH session drops or
@@ -456,15 +460,20 @@ class CockpitApp(App[None]):
                 and not clock.paused):
             self.runtime.advance(elapsed * clock.speed)
         elif clock.now() == self._ticked_at:
-            return  # a paused (or stopped) clock: nothing can have moved, nothing repaints
+            # a paused (or stopped) clock and nothing done since the last tick: nothing
+            # can have moved, nothing repaints
+            return
         else:
             self.runtime.tick()
-        self._ticked_at = clock.now()
         self._refresh()
+        self._ticked_at = clock.now()
 
     def _refresh(self) -> None:
         """Show the runtime's state in the header and the Decision panel (each widget
         compares and repaints only what changed)."""
+        # anything refreshed outside the tick (a key, a notice) gets the runtime's tick at
+        # the next one, as the headless driver ticks after every verb
+        self._ticked_at = None
         screen = self._war_room()
         if screen is None:
             return
