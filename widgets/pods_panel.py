@@ -568,6 +568,27 @@ class PodsPanel(SourcePanel):
 
     PANEL_TITLE = "Pods"
 
+    class HistoryRequested(Message):
+        """The operator asked for a deployment's revision history (enter or h on its row);
+        the war room opens the history view. Handled as ``on_pods_panel_history_requested``."""
+
+        def __init__(self, deployment: str, namespace: str) -> None:
+            super().__init__()
+            self.deployment = deployment
+            self.namespace = namespace
+
+    class InspectRequested(Message):
+        """The operator asked to read a deployment or a pod: ``view`` is ``describe``,
+        ``events`` or ``logs``; ``kind`` is ``deployment`` or ``pod``. The war room opens
+        the reading view. Handled as ``on_pods_panel_inspect_requested``."""
+
+        def __init__(self, kind: str, name: str, namespace: str, view: str) -> None:
+            super().__init__()
+            self.kind = kind
+            self.name = name
+            self.namespace = namespace
+            self.view = view
+
     DEFAULT_CSS = """
     PodsPanel { height: 1fr; }
     """
