@@ -41,8 +41,9 @@ if child == 0:
     os.execv(command[0], command)
 signal.signal(signal.SIGHUP, signal.SIG_IGN)
 _, status = os.waitpid(child, 0)
-with open(rc_file, "w") as out:
+with open(rc_file + ".tmp", "w") as out:
     out.write(str(os.waitstatus_to_exitcode(status)))
+os.rename(rc_file + ".tmp", rc_file)
 """
 
 
