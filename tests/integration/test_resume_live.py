@@ -54,7 +54,12 @@ async def test_a_live_incident_resumes_with_its_recorded_decision_state(
         await pilot.press("d", "r")            # roll back
         await wait_until(pilot, lambda: app.runtime.decision().decision is not None,
                          "the decision to be recorded")
-        await pilot.press("q", "l")
+        await pilot.press("q")
+        await wait_until(pilot, lambda: type(app.screen).__name__ == "ChoiceScreen",
+                         "the quit question")
+        await pilot.press("l")
+        await wait_until(pilot, lambda: not app.is_running, "the cockpit to leave",
+                         within_s=20)
     # what the engine said when the engineer left (the pollers ran until then)
     at = app.clock.now() + timedelta(minutes=1)
     before = app.runtime.decision(at)
