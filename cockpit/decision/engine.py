@@ -213,10 +213,12 @@ class Recommendation:
     def text(self) -> str:
         """One line: ``IMMEDIATE ROLLBACK: Error rate fired at 10:05:00Z``."""
         if self.kind is RecommendationKind.AWAITING_ANSWER:
-            question = "can we fix forward?" if self.pending == "fix_forward" else (
-                "is user impact > 5%?"
-            )
-            return f"awaiting answer: {question}"
+            if self.pending == "fix_forward":
+                return "awaiting answer: can we fix forward?"
+            # the tree states the question with the policy's threshold among its reasons
+            asked = next((r for r in self.reasons if r.startswith("awaiting answer: is user")),
+                         None)
+            return asked or "awaiting answer: is user impact > 5%?"
         return self.kind.label
 
 

@@ -34,6 +34,13 @@ __all__ = [
 
 Q_CRITICAL = "Critical issue?"
 Q_IMPACT = "User impact > 5%?"
+"""The key the engineer's answer is recorded under (stable across policies); the question
+shown is :func:`impact_question` with the policy's threshold."""
+
+
+def impact_question(above: float) -> str:
+    """The impact question with the policy's threshold: ``User impact > 5%?``."""
+    return f"User impact > {above:g}%?"
 Q_FIX_FORWARD = "Can fix forward?"
 
 
@@ -145,11 +152,12 @@ def evaluate_tree(inputs: TreeInputs) -> TreeResult:
     if impact is not None:
         impact_yes = impact > above
         detail = f"user impact {impact:g}% {'>' if impact_yes else '<='} {above:g}%"
-        path.append(TreeStep(Q_IMPACT, _yes(impact_yes), "data", detail))
+        path.append(TreeStep(impact_question(above), _yes(impact_yes), "data", detail))
     elif inputs.impact_answer is not None:
         impact_yes = inputs.impact_answer.value
         detail = f"no error-rate or health-check data; answered by {inputs.impact_answer.by}"
-        path.append(TreeStep(Q_IMPACT, _yes(impact_yes), inputs.impact_answer.by, detail))
+        path.append(TreeStep(impact_question(above), _yes(impact_yes), inputs.impact_answer.by,
+                             detail))
     elif not inputs.issue:
         return TreeResult(
             tuple(path),
@@ -158,8 +166,8 @@ def evaluate_tree(inputs: TreeInputs) -> TreeResult:
         )
     else:
         detail = "no error-rate or health-check data"
-        path.append(TreeStep(Q_IMPACT, "unanswered", "", detail))
-        reasons = (*inputs.issue, detail, "awaiting answer: is user impact > 5%?")
+        path.append(TreeStep(impact_question(above), "unanswered", "", detail))
+        reasons = (*inputs.issue, detail, f"awaiting answer: is user impact > {above:g}%?")
         return TreeResult(tuple(path), RecommendationKind.AWAITING_ANSWER, reasons, "user_impact")
 
     if impact_yes:

@@ -158,3 +158,11 @@ def test_suggest_severity(kwargs: dict[str, object], expected: str | None) -> No
     args = {"critical": False, "user_impact_pct": None, "manual_trigger_fired": False,
             "breaching": False, "issue": False} | kwargs
     assert suggest_severity(**args) == expected  # type: ignore[arg-type]
+
+
+def test_the_impact_question_states_the_policys_threshold() -> None:
+    """A policy that rolls back above 3% of users asks about 3%, not the shipped 5%."""
+    result = evaluate_tree(TreeInputs(issue=("x",), user_impact_above=3.0))
+    assert result.path[1].question == "User impact > 3%?"
+    assert "awaiting answer: is user impact > 3%?" in result.reasons
+    assert evaluate_tree(TreeInputs(issue=("x",))).path[1].question == "User impact > 5%?"
