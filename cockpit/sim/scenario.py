@@ -30,6 +30,7 @@ validated by :mod:`cockpit.training.spec`.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -182,6 +183,29 @@ class DatabaseSpec:
 
 EVENT_KINDS: tuple[str, ...] = ("security_breach", "data_corruption")
 
+#: The keys a briefing lists when its scenario names none: binding ids, resolved to the
+#: keys bound now by the briefing screen (a keymap may have changed them).
+DEFAULT_BRIEFING_KEYS: tuple[tuple[str, str], ...] = (
+    ("decision.severity", "declare the incident: set its severity"),
+    ("decision.decide", "record the decision once a trigger fires"),
+    ("runbook.open", "open the runbook the procedure calls for"),
+    ("runbook.run", "run the selected step (in the runbook pane)"),
+    ("incident.status_update", "send a status update"),
+)
+_BINDING_ID = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
+
+
+@dataclass(frozen=True)
+class Briefing:
+    """What the trainee reads before the scenario's clock starts.
+
+    ``keys`` are ``(binding id, what it is for here)`` pairs: ids, never key names, so
+    the briefing shows the keys bound now (``decision.severity``, not ``s``)."""
+
+    narrative: str
+    goal: str
+    keys: tuple[tuple[str, str], ...] = DEFAULT_BRIEFING_KEYS
+
 
 @dataclass(frozen=True)
 class Scenario:
@@ -205,12 +229,21 @@ class Scenario:
     extra: dict[str, Any] = field(default_factory=dict)
     events: tuple[EventSpec, ...] = ()
     database: DatabaseSpec = DatabaseSpec()
+    briefing_spec: Briefing | None = None
+    """The scenario's ``briefing:`` block; :attr:`briefing` falls back when it has none."""
+
+    @property
+    def briefing(self) -> Briefing:
+        """The briefing: the scenario's own, else one made of its narrative and summary."""
+        if self.briefing_spec is not None:
+            return self.briefing_spec
+        return Briefing(self.narrative or self.summary, self.summary)
 
 
 _TOP_KEYS = {
     "id", "title", "summary", "narrative", "environment", "namespace", "start", "speed",
     "seed", "deployments", "baseline", "cache", "faults", "outages", "training", "events",
-    "database",
+    "database", "briefing",
 }
 _FAULT_KEYS = {
     "deployment", "version", "failing_endpoints", "restarts_every_s", "recovery_s",
@@ -372,7 +405,45 @@ def load_scenario(path: str | Path) -> Scenario:
         extra={"training": data.get("training")} if "training" in data else {},
         events=tuple(sorted(events, key=lambda e: e.at)),
         database=database,
+        briefing_spec=_briefing(data, p, str(data.get("narrative", "")).strip()
+                                or str(data.get("summary", ""))),
     )
+
+
+def _text(data: LineDict, key: str, p: str, what: str) -> str:
+    value = data[key]
+    if not isinstance(value, str) or not value.strip():
+        raise DataFileError(p, data.line_of(key), f"{what} must be a non-empty text")
+    return value.strip()
+
+
+def _briefing(data: LineDict, p: str, narrative: str) -> Briefing | None:
+    """The ``briefing:`` block: ``goal`` (required), ``narrative`` (default: the
+    scenario's), ``keys`` (binding id: what it is for in this scenario)."""
+    if "briefing" not in data:
+        return None
+    block = _mapping(data["briefing"], p, data.line_of("briefing"), "briefing")
+    _check_keys(block, {"narrative", "goal", "keys"}, p, "briefing")
+    if "goal" not in block:
+        raise DataFileError(p, block.line, "briefing: missing key 'goal'")
+    goal = " ".join(_text(block, "goal", p, "briefing: 'goal'").split())
+    if "narrative" in block:
+        narrative = _text(block, "narrative", p, "briefing: 'narrative'")
+    keys = DEFAULT_BRIEFING_KEYS
+    if "keys" in block:
+        raw = _mapping(block["keys"], p, block.line_of("keys"),
+                       "briefing: 'keys' (binding id: what it is for)")
+        if not raw:
+            raise DataFileError(p, block.line_of("keys"), "briefing: 'keys' is empty")
+        pairs = []
+        for binding, use in raw.items():
+            if not isinstance(binding, str) or not _BINDING_ID.match(binding):
+                raise DataFileError(p, raw.line_of(binding), f"briefing: '{binding}' is not "
+                                    "a binding id (like decision.severity)")
+            pairs.append((binding, " ".join(_text(raw, binding, p,
+                                                  f"briefing: key '{binding}'").split())))
+        keys = tuple(pairs)
+    return Briefing(narrative, goal, keys)
 
 
 def _number(data: LineDict, key: str, p: str, default: float | None = None) -> float:
