@@ -33,9 +33,9 @@ def test_unknown_scenario_names_the_valid_ones() -> None:
 @pytest.mark.parametrize(
     ("old", "new", "expected"),
     [
-        ("speed: 10", "speed: 100", r":14: speed must be between 1 and 60"),
+        ("speed: 10", "speed: 100", r":24: speed must be between 1 and 60"),
         ("  - deployment: api\n", "  - deployment: apx\n", r":\d+: unknown deployment 'apx'"),
-        ("seed: 7", "seed: 7\nseed: 8", r":16: duplicate key 'seed'"),
+        ("seed: 7", "seed: 7\nseed: 8", r":26: duplicate key 'seed'"),
         ("baseline:", "baseline:\n  bogus: 1", r":\d+: unknown key 'bogus' in baseline"),
         ('start: "2025-01-21T14:25:00Z"', 'start: "2025-01-21 14:25"', r"start time needs a zone"),
         ("[[0, 0], [60, 0.8]", "[[60, 0], [0, 0.8]", r"times must increase"),
