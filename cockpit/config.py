@@ -303,6 +303,29 @@ class UiSettings:
     5 s (also ``cockpit --low-bandwidth`` and ``COCKPIT_LOW_BANDWIDTH=1``)."""
 
 
+@dataclass(frozen=True)
+class RollbackSettings:
+    """``[rollback]``: the procedures' automatic rollback, armed or not (disarmed by default)."""
+
+    armed: tuple[str, ...] = ()
+    """Trigger ids (``error_rate``, ``health_checks``, ``db_connections``...) armed when the
+    incident opens: when one fires, a hold counts down and then rolls back the deployment
+    whose revision changed before the breach, unless someone cancels. Never in read-only."""
+    hold_s: float = 60.0
+    """Seconds the hold counts down on the incident clock before the rollback runs
+    (5 to 900)."""
+    authority: str = ""
+    """The role of whoever arms from config (``[cockpit] operator``), as the policy names it
+    (``CTO or VP Engineering``); a rollback that needs a higher authority is never run
+    automatically, only asked for."""
+
+
+#: ``[rollback].hold_s`` bounds: long enough to read the command, short enough to matter.
+HOLD_MIN_S = 5.0
+HOLD_MAX_S = 900.0
+_TRIGGER_ID = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+
+
 #: Largest ``[redaction].terms_file`` read (bytes).
 TERMS_FILE_LIMIT = 16 * 1024 * 1024
 
@@ -319,6 +342,7 @@ SECTIONS: dict[str, type] = {
     "email": EmailSettings,
     "redaction": RedactionSettings,
     "ui": UiSettings,
+    "rollback": RollbackSettings,
 }
 
 
@@ -348,6 +372,8 @@ class Config:
     """The operator's own patient identifiers (nothing beyond the built-in kinds by default)."""
     ui: UiSettings = field(default_factory=UiSettings)
     """How the war room uses the terminal."""
+    rollback: RollbackSettings = field(default_factory=RollbackSettings)
+    """Automatic rollback: which triggers are armed, and the hold before it runs."""
     path: Path | None = None
     """The file it was read from (None = defaults only)."""
 
@@ -363,7 +389,8 @@ class Config:
     def configured(self) -> list[str]:
         """Names of the configured sections other than ``cockpit``, in file-format order."""
         return [name for name in SECTIONS
-                if name not in ("cockpit", "redaction", "ui") and getattr(self, name) is not None]
+                if name not in ("cockpit", "redaction", "ui", "rollback")
+                and getattr(self, name) is not None]
 
     def secrets(self) -> list[str]:
         """Every resolved secret value, for the timeline redactor to register."""
@@ -544,6 +571,18 @@ class _Loader:
                                  "characters would shred ordinary text", where=False)
         values["terms"] = tuple(terms)
 
+    def rollback_values(self, values: dict[str, Any]) -> None:
+        """Check ``[rollback]``: trigger ids, and a hold between the bounds."""
+        for trigger in values.get("armed", ()):
+            if not _TRIGGER_ID.match(trigger):
+                raise self.error("rollback", "armed", f"[rollback].armed: {_describe(trigger)} "
+                                 "is not a trigger id (like error_rate)")
+        hold = values.get("hold_s")
+        if hold is not None and not HOLD_MIN_S <= hold <= HOLD_MAX_S:
+            raise self.error("rollback", "hold_s", f"[rollback].hold_s: must be between "
+                             f"{HOLD_MIN_S:g} and {HOLD_MAX_S:g} seconds, got {hold:g}")
+        values["authority"] = " ".join(str(values.get("authority", "")).split())
+
     def resolve_secret(self, table: str, name: str, values: dict[str, Any],
                        required: bool) -> Secret | None:
         file_ref = values.get(f"{name}_file")
@@ -633,6 +672,8 @@ class _Loader:
                                      f"got {_describe(url)}")
         if table == "redaction":
             self.redaction_values(values)
+        if table == "rollback":
+            self.rollback_values(values)
         if table == "email" and not values.get("to"):
             raise self.error(table, "to", "[email].to: at least one recipient is required")
         if table == "email" and not values.get("from_addr"):

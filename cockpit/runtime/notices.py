@@ -43,4 +43,10 @@ class RunbooksReady:
     """The runbook library is loaded and the runbook desk exists."""
 
 
-Notice = SourceChanged | Said | RecordingFailed | RunbooksReady
+@dataclass(frozen=True)
+class RollbackHoldChanged:
+    """The armed rollback changed: armed, disarmed, a hold started or ended (the header
+    and the hold modal read ``runtime.armed_rollback``)."""
+
+
+Notice = SourceChanged | Said | RecordingFailed | RunbooksReady | RollbackHoldChanged

@@ -32,14 +32,22 @@ from typing import TYPE_CHECKING, Any
 
 from cockpit.actions.executor import Executor, NoExecutor
 from cockpit.clock import Clock, SimClock
-from cockpit.decision.engine import DecisionEngine, DecisionState
+from cockpit.decision.engine import DecisionEngine, DecisionState, TriggerStatus
 from cockpit.decision.policy import Policy
-from cockpit.domain import DatabaseSnapshot, HealthSnapshot, MetricsSnapshot
+from cockpit.decision.suspect import RevisionChange, RevisionWatch, Suspect, find_suspect
+from cockpit.domain import ClusterSnapshot, DatabaseSnapshot, HealthSnapshot, MetricsSnapshot
 from cockpit.incident import IncidentSession, Progress
 from cockpit.incident_actor import operator_name
+from cockpit.runtime.armed import (
+    APPROVED_BY_ARMING,
+    authority_covers,
+    header_words,
+    plan_hold,
+)
 from cockpit.runtime.notices import (
     Notice,
     RecordingFailed,
+    RollbackHoldChanged,
     RunbooksReady,
     Said,
     SourceChanged,
@@ -49,10 +57,10 @@ from cockpit.sources.base import SourceStatus
 from cockpit.timeline.journal import JournalWriteError, format_time
 from cockpit.timeline.kinds import EventKind as K
 from cockpit.timeline.playback import QUIET_KINDS, Playback, describe
-from cockpit.timeline.replay import IncidentState, Reducer
+from cockpit.timeline.replay import ArmedRollback, IncidentState, Reducer, RollbackHold
 
 if TYPE_CHECKING:
-    from cockpit.runbook.desk import RunbookDesk
+    from cockpit.runbook.desk import ConfirmDestructive, RunbookDesk
     from cockpit.runbook.model import Library
     from cockpit.sim.estate import SimEstate
     from cockpit.training.coach import Coach
@@ -82,6 +90,17 @@ class Header:
     operator: str = ""
     """Who is at the keyboard (:mod:`cockpit.incident_actor`): the author of what they
     record; empty when following a journal written by someone else."""
+    rollback: str = ""
+    """The armed rollback in words: ``ROLLBACK in 45s`` during a hold, ``ARMED`` while
+    armed, else empty (:func:`cockpit.runtime.armed.header_words`)."""
+
+
+class RollbackRefused(Exception):
+    """Arming, disarming or answering a hold was refused; the message is one line."""
+
+
+#: Default seconds of a hold before the armed rollback runs (``[rollback] hold_s``).
+DEFAULT_HOLD_S = 60.0
 
 
 def _engine_recorded(state: IncidentState) -> bool:
@@ -136,7 +155,12 @@ class IncidentRuntime:
         scenario_id: str | None = None,
         incident_id: str = "",
         signing_key: Path | None = None,
+        arm_triggers: Iterable[str] = (),
+        hold_s: float = DEFAULT_HOLD_S,
+        arm_authority: str = "",
     ) -> None:
+        """``arm_triggers``/``hold_s``/``arm_authority``: ``[rollback]`` of the config
+        (armed when a new incident opens, by the operator, as that authority)."""
         self.clock = clock
         self.policy = policy
         self.session = session
@@ -184,11 +208,16 @@ class IncidentRuntime:
         """Called after every observation of the simulated estate (the autopilot's status
         updates hang here)."""
         self._checkpoint_problem = ""
+        self.hold_s = hold_s
+        """Seconds of a hold when the arming recorded none."""
+        self.revisions = RevisionWatch()
+        """When the cockpit saw each deployment's revision change (the suspect's source)."""
         if session is not None:
             self._attach_checkpointer(session, signing_key)
             # every message quotes the signed head COUNT:HASH (and has it signed)
             self.executor.bind(self._record_from_thread, session.checkpoint,
                                session.folder)
+        self._arm_from_config(tuple(arm_triggers), arm_authority)
 
     def _attach_checkpointer(self, session: IncidentSession, key: Path | None) -> None:
         """Sign the journal's head beside it: with ``key`` (``[cockpit] signing_key``), or
@@ -260,7 +289,8 @@ class IncidentRuntime:
             severity = "not set"
         return Header(self.incident_id, self.environment, label, now, now - self.incident_start,
                       severity, "NOT RECORDING" if self.journal_problem else "",
-                      "" if self.follow is not None else self.operator())
+                      "" if self.follow is not None else self.operator(),
+                      header_words(self.armed_rollback, now))
 
     def has_first_data(self, kinds: Iterable[str]) -> bool:
         """Whether every source in ``kinds`` has answered at least once."""
@@ -357,13 +387,18 @@ class IncidentRuntime:
     # ------------------------------------------------------------ runbooks
 
     def runbook_library(self) -> Library:
-        """The shipped runbooks, read once per cockpit. File I/O: off the event loop."""
+        """The shipped runbooks and the built-in automatic rollback, read once per cockpit.
+        File I/O: off the event loop."""
+        from cockpit.runbook.automatic import AUTOMATIC_ROLLBACK, with_automatic
+
         with self._library_lock:
             if self._library is None:
                 from cockpit.paths import runbooks_dir
                 from cockpit.runbook.loader import load_library
 
                 self._library = load_library(runbooks_dir())
+            if AUTOMATIC_ROLLBACK not in self._library:
+                self._library = with_automatic(self._library)
             return self._library
 
     def open_desk(self) -> RunbookDesk:
@@ -426,6 +461,8 @@ class IncidentRuntime:
             self._write(self.session.record_source, status.kind, status.state, status.reason)
         if status.state == "ok":
             self.first_data.add(status.kind)
+            if isinstance(status.snapshot, ClusterSnapshot):
+                self.revisions.observe(status.snapshot)
             if self.estate is None and self.follow is None:
                 self._feed_engine(status)
         self._publish(SourceChanged(status))
@@ -517,6 +554,7 @@ class IncidentRuntime:
             return
         self.engine.tick(now)
         self._sync()
+        self._armed_check(now)
         self._remind_status_update(now)
         self._coach(now)
 
@@ -546,6 +584,7 @@ class IncidentRuntime:
         self._events_seen = max(self._events_seen, len(events))
         self.engine.tick(now)
         self._sync()
+        self._armed_check(now)
         for metric, value in values.items():
             self._sample(metric, now, value)
         self.record_consequences()
@@ -662,6 +701,23 @@ class IncidentRuntime:
         session = self._check_writable()
         self._must_write(session.note, text, by or self.operator())
 
+    def pin(self, seq: int, by: str | None = None) -> None:
+        """Pin event ``seq`` of the timeline: marked for the RCA (``event.pinned``)."""
+        self._pin(K.EVENT_PINNED, seq, by, pinned=False)
+
+    def unpin(self, seq: int, by: str | None = None) -> None:
+        """Take the pin off event ``seq`` (``event.unpinned``)."""
+        self._pin(K.EVENT_UNPINNED, seq, by, pinned=True)
+
+    def _pin(self, kind: str, seq: int, by: str | None, *, pinned: bool) -> None:
+        session = self._check_writable()
+        timeline = session.state.timeline
+        if timeline.find(seq) is None:
+            raise ValueError(f"event #{seq} is not on the timeline: nothing to pin")
+        if timeline.is_pinned(seq) != pinned:
+            raise ValueError(f"event #{seq} is {'not ' if pinned else 'already '}pinned")
+        self._must_write(session.record, kind, {"seq": seq, "by": by or self.operator()})
+
     def status_template(self) -> str:
         """The procedures' status update, pre-filled from the record and the runbooks."""
         return self._check_writable().status_update_template(self.progress())
@@ -682,6 +738,256 @@ class IncidentRuntime:
         self._must_write(session.status_update, text, channel)
         self._status_reminded = None
         return channel
+
+    # ------------------------------------------------------- the armed rollback
+
+    @property
+    def armed_rollback(self) -> ArmedRollback:
+        """The arming and the holds, as recorded (the reducer's fold of ``rollback.*``)."""
+        state = self.state
+        return state.armed_rollback if state is not None else ArmedRollback()
+
+    def armable_triggers(self) -> list[tuple[str, str]]:
+        """The triggers the procedures roll back on automatically or immediately:
+        (id, title), in the policy's order."""
+        return [(t.id, t.title) for t in self.policy.triggers if t.action.is_critical]
+
+    def _check_armable(self) -> IncidentSession:
+        if self.read_only:
+            raise RollbackRefused(
+                "Read-only session: an automatic rollback is never armed here"
+                if self.follow is None else
+                "Following a record: an automatic rollback is armed only where it is written")
+        try:
+            return self._check_writable()
+        except JournalWriteError as exc:
+            raise RollbackRefused(str(exc)) from None
+
+    def arm(self, trigger_ids: Iterable[str], by: str | None = None,
+            authority: str | None = None) -> tuple[str, ...]:
+        """Arm the automatic rollback for ``trigger_ids`` (``rollback.armed``): when one
+        fires, a hold counts down (:attr:`hold_s`) and the rollback it names runs at its
+        end unless cancelled. ``authority``: the armer's role as the policy names it (a
+        rollback needing a higher one is only asked for). An empty list disarms.
+        Raises :class:`RollbackRefused` in read-only, when following a record, and for a
+        trigger the procedures do not roll back on."""
+        session = self._check_armable()
+        ids = tuple(dict.fromkeys(str(t) for t in trigger_ids))
+        if not ids:
+            self.disarm(by)
+            return ()
+        armable = dict(self.armable_triggers())
+        titles = {t.id: t for t in self.policy.triggers}
+        for trigger in ids:
+            if trigger not in armable:
+                if trigger in titles:
+                    raise RollbackRefused(f"{trigger}: the procedures say "
+                                          f"'{titles[trigger].action.label}', not a rollback: "
+                                          "it cannot be armed")
+                raise RollbackRefused(f"unknown trigger '{trigger}' (armable: "
+                                      f"{', '.join(armable) or 'none'})")
+        role = " ".join((authority or "").split())
+        data: dict[str, Any] = {"triggers": list(ids), "by": by or self.operator(),
+                                "hold_s": self.hold_s}
+        if role:
+            data["authority"] = role
+        self._must_write(session.record, K.ROLLBACK_ARMED, data)
+        self._publish(RollbackHoldChanged())
+        self._armed_check(self.clock.now())
+        return ids
+
+    def disarm(self, by: str | None = None) -> None:
+        """Disarm (``rollback.disarmed``); a hold counting down is cancelled first."""
+        session = self._check_armable()
+        if self.armed_rollback.hold is not None:
+            self.cancel_hold(by)
+        if self.armed_rollback.armed:
+            self._must_write(session.record, K.ROLLBACK_DISARMED, {"by": by or self.operator()})
+        self._publish(RollbackHoldChanged())
+
+    def _arm_from_config(self, triggers: tuple[str, ...], authority: str) -> None:
+        """``[rollback] armed``: armed when a new incident opens (a resumed one keeps what
+        its record says); never in read-only or when following."""
+        state = self.state
+        if not triggers or self.session is None or self.read_only or state is None:
+            return
+        if state.armed_rollback.at is not None:
+            return
+        armable = dict(self.armable_triggers())
+        unknown = [t for t in triggers if t not in armable]
+        if unknown:
+            self.say(f"[rollback] armed: {', '.join(unknown)} cannot be armed (armable: "
+                     f"{', '.join(armable) or 'none'}); the others are", title="Armed rollback",
+                     severity="warning", timeout_s=30)
+        known = [t for t in triggers if t in armable]
+        if known:
+            data: dict[str, Any] = {"triggers": known, "by": self.operator(),
+                                    "hold_s": self.hold_s, "source": "config"}
+            if authority:
+                data["authority"] = authority
+            # a journal that fails is said; the incident still opens
+            self._write(self.session.record, K.ROLLBACK_ARMED, data)
+
+    def revision_changes(self) -> tuple[RevisionChange, ...]:
+        """Every deployment's last revision change the cockpit knows (the simulated
+        estate's cluster is looked at now; a live one's at each poll)."""
+        if self.estate is not None and self.follow is None:
+            self.revisions.observe(self.estate.cluster_snapshot())
+        return self.revisions.changes()
+
+    def suspect(self, now: datetime | None = None) -> Suspect | None:
+        """The deployment whose revision changed last before the first fired trigger's
+        breach (``None``: nothing fired, or no dated change before it)."""
+        fired = self.decision(now).fired
+        if not fired:
+            return None
+        first = fired[0]
+        assert first.fired_at is not None
+        return find_suspect(self.revision_changes(), breach_at=first.window_start,
+                            fired_at=first.fired_at, trigger=first.id)
+
+    def _armed_check(self, now: datetime) -> None:
+        """At every tick: a due hold ends (the rollback runs, or it lapses), and an armed
+        trigger that fired with no hold yet starts one. Only where the incident is
+        written (never read-only, never a follower)."""
+        session = self.session
+        if session is None or self.read_only or not session.is_open:
+            return
+        armed = session.state.armed_rollback
+        hold = armed.hold
+        if hold is not None:
+            if now >= hold.ends_at:
+                self._end_hold(hold, "timeout", session.state.armed_rollback.by
+                               or self.operator())
+            return
+        if not armed.armed:
+            return
+        for trigger in self.decision(now).fired:
+            if trigger.id not in armed.triggers or trigger.state is not TriggerStatus.FIRED:
+                continue
+            if any(h.trigger == trigger.id and h.fired_at == trigger.fired_at
+                   for h in armed.holds):
+                continue
+            self._start_hold(trigger.id, trigger.fired_at, trigger.window_start, armed, now)
+            return
+
+    def _start_hold(self, trigger: str, fired_at: datetime | None,
+                    breach_at: datetime | None, armed: ArmedRollback, now: datetime) -> None:
+        assert self.session is not None and fired_at is not None
+        suspect = find_suspect(self.revision_changes(), breach_at=breach_at,
+                               fired_at=fired_at, trigger=trigger)
+        plan = plan_hold(trigger, fired_at, suspect, policy=self.policy,
+                         armer=armed.by or "", armer_authority=armed.authority,
+                         required=self.decision(now).authority)
+        hold_s = armed.hold_s or self.hold_s
+        data: dict[str, Any] = {
+            "trigger": trigger, "fired_at": format_time(fired_at), "at": format_time(now),
+            "ends_at": format_time(now + timedelta(seconds=hold_s)),
+            "command": plan.command, "why": plan.why, "automatic": plan.automatic,
+            "blocked": plan.blocked,
+        }
+        if plan.deployment is not None:
+            data.update(deployment=plan.deployment, namespace=plan.namespace,
+                        to_revision=plan.to_revision)
+        if self._write(self.session.record, K.ROLLBACK_HOLD_STARTED, data) is None \
+                and self.journal_problem:
+            return
+        self.say(f"{plan.why}. {'ROLLBACK' if plan.automatic else 'Rollback asked'} in "
+                 f"{hold_s:g}s: {plan.command}" + (f" ({plan.blocked})" if plan.blocked else "")
+                 + ". Enter confirms, any other key cancels.", title="Armed rollback",
+                 severity="warning", timeout_s=hold_s)
+        self._publish(RollbackHoldChanged())
+
+    def cancel_hold(self, by: str | None = None) -> None:
+        """Cancel the hold counting down (``rollback.hold_cancelled``): nothing runs."""
+        session = self._check_armable()
+        hold = self.armed_rollback.hold
+        if hold is None:
+            raise RollbackRefused("No rollback hold is counting down.")
+        self._must_write(session.record, K.ROLLBACK_HOLD_CANCELLED,
+                         {"trigger": hold.trigger, "by": by or self.operator(),
+                          "at": format_time(self.clock.now())})
+        self.say(f"Automatic rollback cancelled by {by or self.operator()}: nothing ran "
+                 f"({hold.command}).", title="Armed rollback")
+        self._publish(RollbackHoldChanged())
+
+    def confirm_hold(self, by: str | None = None) -> ConfirmDestructive | None:
+        """Confirm the hold now (the same as its end): the rollback starts through the
+        desk. Returns the destructive confirmation the engineer must give themself when
+        the hold cannot run by itself (an authority the armer does not have), else
+        ``None``."""
+        self._check_armable()
+        hold = self.armed_rollback.hold
+        if hold is None:
+            raise RollbackRefused("No rollback hold is counting down.")
+        return self._end_hold(hold, "confirmed", by or self.operator())
+
+    def _end_hold(self, hold: RollbackHold, how: str, by: str) -> ConfirmDestructive | None:
+        """Run the hold's rollback through the desk's guarded path, or lapse it saying why.
+
+        The arming is the destructive step's confirmation: the target is the suspect
+        deployment, the approver the armer (named so in ``step.started``)."""
+        from cockpit.runbook.automatic import AUTOMATIC_ROLLBACK, UNDO_STEP
+        from cockpit.runbook.desk import ConfirmDestructive
+        from cockpit.runbook.engine import Confirmation, StepRefused
+
+        session = self.session
+        assert session is not None
+        armed = session.state.armed_rollback
+        now = format_time(self.clock.now())
+        if hold.deployment is None or hold.to_revision is None:
+            self._lapse(hold, hold.blocked or "no deployment to roll back", now)
+            return None
+        # the rule is checked again at the end: the severity (and its authority) may move
+        required = self.decision().authority
+        covered = authority_covers(self.policy, armed.authority, required)
+        if not covered and how == "timeout":
+            self._lapse(hold, f"needs {required}'s approval, which arming as "
+                        f"{armed.authority or 'no role'} does not give: nothing ran; "
+                        "open automatic-rollback (o) to confirm it yourself", now)
+            return None
+        approver = APPROVED_BY_ARMING.format(armer=armed.by or "the armer")
+        if covered:
+            self._must_write(session.record, K.ROLLBACK_HOLD_CONFIRMED, {
+                "trigger": hold.trigger, "by": by, "how": how, "approver": approver,
+                "at": now, "runbook": AUTOMATIC_ROLLBACK, "step": UNDO_STEP,
+                "why": "the arming is the confirmation: " + hold.why})
+        else:  # a person at the keyboard confirms it through the usual modal
+            self._must_write(session.record, K.ROLLBACK_HOLD_CONFIRMED,
+                             {"trigger": hold.trigger, "by": by, "how": "asked", "at": now,
+                              "runbook": AUTOMATIC_ROLLBACK, "step": UNDO_STEP})
+        self._publish(RollbackHoldChanged())
+        try:
+            desk = self.open_desk()
+            desk.open(AUTOMATIC_ROLLBACK)
+            values = {"deployment": hold.deployment, "to_revision": str(hold.to_revision)}
+            if hold.namespace:
+                values["namespace"] = hold.namespace
+            changed = {k: v for k, v in values.items()
+                       if desk.editable_variables(AUTOMATIC_ROLLBACK).get(k) != v}
+            if changed:
+                desk.set_variables(AUTOMATIC_ROLLBACK, changed)
+            ask = desk.request(AUTOMATIC_ROLLBACK, UNDO_STEP)
+            if not covered:
+                return ask if isinstance(ask, ConfirmDestructive) else None
+            target = ask.target if isinstance(ask, ConfirmDestructive) else hold.deployment
+            desk.start(AUTOMATIC_ROLLBACK, UNDO_STEP, Confirmation(target, approver))
+        except (StepRefused, JournalWriteError, KeyError) as exc:
+            self.say(f"The automatic rollback did not start: {exc}", title="Armed rollback",
+                     severity="error", timeout_s=30)
+            return None
+        when = "the hold ended" if how == "timeout" else f"confirmed by {by}"
+        self.say(f"Automatic rollback started ({when}): {hold.command}",
+                 title="Armed rollback", severity="warning")
+        return None
+
+    def _lapse(self, hold: RollbackHold, reason: str, at: str) -> None:
+        assert self.session is not None
+        self._write(self.session.record, K.ROLLBACK_HOLD_LAPSED,
+                    {"trigger": hold.trigger, "reason": reason, "at": at})
+        self.say(f"Automatic rollback not run: {reason}.", title="Armed rollback",
+                 severity="error", timeout_s=30)
+        self._publish(RollbackHoldChanged())
 
     def wait_for_steps(self, *, changes_only: bool = False) -> None:
         """Let running steps finish and be recorded (blocking; at quit and SIGHUP)."""

@@ -57,6 +57,22 @@ class EventKind(StrEnum):
     FACT_ESTABLISHED = "fact.established"
     ACTION_OFF_BOOK = "action.off_book"
     """argv, by: a command run outside any runbook (training: a mistake)"""
+    # the armed automatic rollback (the procedures' "automatic rollback" rows)
+    ROLLBACK_ARMED = "rollback.armed"
+    """triggers, by, authority?, hold_s: a rollback runs after a hold when one fires"""
+    ROLLBACK_DISARMED = "rollback.disarmed"
+    """by"""
+    ROLLBACK_HOLD_STARTED = "rollback.hold_started"
+    """trigger, fired_at, at, ends_at, deployment?, namespace?, to_revision?, command,
+    why, automatic, blocked: an armed trigger fired; the hold counts down"""
+    ROLLBACK_HOLD_CANCELLED = "rollback.hold_cancelled"
+    """trigger, by, at: nothing runs"""
+    ROLLBACK_HOLD_CONFIRMED = "rollback.hold_confirmed"
+    """trigger, by, how (confirmed|timeout), approver, at: the rollback starts through the
+    runbook desk, the arming as its confirmation and the armer as its approver"""
+    ROLLBACK_HOLD_LAPSED = "rollback.hold_lapsed"
+    """trigger, reason, at: the hold ended and nothing ran automatically (no suspect, an
+    authority the armer does not have, a refusal)"""
     # the record
     NOTE_ADDED = "note.added"
     STATUS_UPDATE = "status.update"

@@ -35,6 +35,9 @@ if TYPE_CHECKING:
     from cockpit.timeline.journal import Journal
 
 FINISHED = frozenset({"done", "failed", "cancelled"})
+_ROLLBACK_KINDS = frozenset({K.ROLLBACK_ARMED, K.ROLLBACK_DISARMED, K.ROLLBACK_HOLD_STARTED,
+                             K.ROLLBACK_HOLD_CANCELLED, K.ROLLBACK_HOLD_CONFIRMED,
+                             K.ROLLBACK_HOLD_LAPSED})
 INTERRUPTED_REASON = "interrupted: started but never finished (the session ended)"
 
 
@@ -227,6 +230,61 @@ class Attempt:
 
 
 @dataclass(frozen=True)
+class RollbackHold:
+    """An armed trigger fired: the hold counting down to the rollback it names."""
+
+    trigger: str
+    fired_at: datetime | None
+    started_at: datetime
+    ends_at: datetime
+    command: str
+    """The exact rollback (``kubectl rollout undo deployment/api -n production
+    --to-revision=7``), or what it would be."""
+    why: str
+    """``error_rate fired 8m after api went to r8``, or why there is nothing to run."""
+    deployment: str | None = None
+    namespace: str | None = None
+    to_revision: int | None = None
+    automatic: bool = True
+    """False: it will not run by itself (``blocked`` says why); only asked for."""
+    blocked: str = ""
+    outcome: str = ""
+    """``''`` while it counts down; ``cancelled``, ``confirmed``, ``timeout`` (it ran),
+    ``asked`` (handed to the engineer's own confirmation) or ``lapsed`` (nothing ran)."""
+    ended_by: str | None = None
+    ended_at: datetime | None = None
+    reason: str = ""
+    """Why it lapsed."""
+
+    @property
+    def active(self) -> bool:
+        """True while it counts down."""
+        return not self.outcome
+
+
+@dataclass(frozen=True)
+class ArmedRollback:
+    """Which triggers are armed for an automatic rollback, by whom, and the holds so far."""
+
+    triggers: tuple[str, ...] = ()
+    by: str | None = None
+    at: datetime | None = None
+    authority: str | None = None
+    hold_s: float | None = None
+    holds: tuple[RollbackHold, ...] = ()
+
+    @property
+    def armed(self) -> bool:
+        """True while some trigger is armed."""
+        return bool(self.triggers)
+
+    @property
+    def hold(self) -> RollbackHold | None:
+        """The hold counting down now, if any."""
+        return next((h for h in reversed(self.holds) if h.active), None)
+
+
+@dataclass(frozen=True)
 class IncidentState:
     """The state of an incident: a pure function of its journal's events."""
 
@@ -277,6 +335,8 @@ class IncidentState:
     """``score.recorded``'s data, once recorded."""
     read_only: bool = False
     config: str | None = None
+    armed_rollback: ArmedRollback = field(default_factory=ArmedRollback)
+    """The automatic rollback's arming and holds (``rollback.*``)."""
 
     @property
     def is_open(self) -> bool:
@@ -357,6 +417,7 @@ class Reducer:
             "read_only": False,
             "config": None,
             "training": TrainingInfo(),
+            "armed_rollback": ArmedRollback(),
         }
         self._triggers: dict[str, TriggerState] = {}
         self._decisions: list[Decision] = []
@@ -651,12 +712,53 @@ class Reducer:
             record = SimEventRecord(t, str(d.get("kind", "")), str(d.get("detail", "")),
                                     float(amount) if isinstance(amount, int | float) else 0.0)
             (self._sim_events if kind == K.SIM_EVENT else self._consequences).append(record)
+        elif kind in _ROLLBACK_KINDS:
+            self._rollback(kind, d, t, _by(event, d))
         elif kind == K.TRAINING_OUTCOME:
             f["outcome"] = MappingProxyType(dict(d))
         elif kind == K.SCORE_RECORDED:
             f["score"] = MappingProxyType(dict(d))
         else:
             self._others.append(GenericEvent(event.seq, t, kind, dict(d)))
+
+    def _rollback(self, kind: str, d: Mapping[str, Any], t: datetime, by: str | None) -> None:
+        """Fold the armed rollback's events (``rollback.*``)."""
+        f = self._f
+        armed: ArmedRollback = f["armed_rollback"]
+        at = _engine_time(d, t)
+        if kind == K.ROLLBACK_ARMED:
+            raw = d.get("triggers")
+            triggers = tuple(str(x) for x in raw) if isinstance(raw, list | tuple) else ()
+            f["armed_rollback"] = dataclasses.replace(
+                armed, triggers=triggers, by=by, at=at,
+                authority=_str_or_none(d.get("authority")), hold_s=_number(d.get("hold_s")))
+        elif kind == K.ROLLBACK_DISARMED:
+            f["armed_rollback"] = dataclasses.replace(armed, triggers=(), by=by, at=at)
+        elif kind == K.ROLLBACK_HOLD_STARTED:
+            revision = d.get("to_revision")
+            hold = RollbackHold(
+                trigger=str(d.get("trigger", "")), fired_at=_time_or_none(d.get("fired_at")),
+                started_at=at, ends_at=_time_or_none(d.get("ends_at")) or at,
+                command=str(d.get("command", "")), why=str(d.get("why", "")),
+                deployment=_str_or_none(d.get("deployment")),
+                namespace=_str_or_none(d.get("namespace")),
+                to_revision=revision if isinstance(revision, int)
+                and not isinstance(revision, bool) else None,
+                automatic=bool(d.get("automatic", True)), blocked=str(d.get("blocked", "")))
+            f["armed_rollback"] = dataclasses.replace(armed, holds=(*armed.holds, hold))
+        elif kind in (K.ROLLBACK_HOLD_CANCELLED, K.ROLLBACK_HOLD_CONFIRMED,
+                      K.ROLLBACK_HOLD_LAPSED):
+            current = armed.hold
+            if current is None:
+                return
+            outcome = ("cancelled" if kind == K.ROLLBACK_HOLD_CANCELLED else "lapsed"
+                       if kind == K.ROLLBACK_HOLD_LAPSED else
+                       str(d.get("how")) if d.get("how") in ("timeout", "asked")
+                       else "confirmed")
+            ended = dataclasses.replace(current, outcome=outcome, ended_by=by, ended_at=at,
+                                        reason=str(d.get("reason", "")))
+            holds = tuple(ended if h is current else h for h in armed.holds)
+            f["armed_rollback"] = dataclasses.replace(armed, holds=holds)
 
     # -- reading ---------------------------------------------------------------------------
 
