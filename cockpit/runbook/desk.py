@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from cockpit.actions.executor import ActionResult, Executor, RunContext
 from cockpit.actions.types import ActionError, ResolvedAction
+from cockpit.runbook.deployment_actions import with_deployment_actions
 from cockpit.runbook.engine import (
     Confirmation,
     FactsSource,
@@ -61,6 +62,50 @@ Spawn = Callable[[Callable[[], object], str], None]
 DRY_RUN_LINE_MAX = 210
 DRY_RUN_TIMEOUT_S = 5.0
 _RETRYABLE = (StepState.FAILED, StepState.CANCELLED, StepState.INTERRUPTED)
+
+
+class Refusal(StrEnum):
+    """Why a step was refused: the ``code`` of its ``step.refused`` event.
+
+    The first four are the procedure refusing an unsafe or out-of-order move (training
+    scores them); the others refuse a key press that would do nothing (the step runs, is
+    done, waits for an explicit retry, or its runbook was aborted)."""
+
+    GUARD = "guard"
+    """a guard's requirement is not met (the step is blocked)"""
+    ORDER = "order"
+    """an earlier step comes first"""
+    CONFIRMATION = "confirmation"
+    """a destructive step's target not typed, or no approver's name"""
+    READ_ONLY = "read_only"
+    """a read-only session asked to change production"""
+    RUNNING = "running"
+    """a step of the runbook is still running (run pressed again)"""
+    FINISHED = "finished"
+    """the step is already done or skipped"""
+    NEEDS_RETRY = "needs_retry"
+    """the step failed, was cancelled or interrupted: retry or skip it explicitly"""
+    ABORTED = "aborted"
+    """the runbook was aborted"""
+
+
+def refusal_code(run: RunbookRun, step_id: str) -> Refusal:
+    """Why :meth:`RunbookRun.check_start` refuses ``step_id`` now (read under the lock
+    that made the check)."""
+    if run.aborted is not None:
+        return Refusal.ABORTED
+    if run.running is not None:
+        return Refusal.RUNNING
+    state = run.state(step_id).state
+    if state is StepState.BLOCKED:
+        return Refusal.GUARD
+    if state is StepState.PENDING:
+        return Refusal.ORDER
+    if state in (StepState.DONE, StepState.SKIPPED):
+        return Refusal.FINISHED
+    if state in _RETRYABLE:
+        return Refusal.NEEDS_RETRY
+    return Refusal.CONFIRMATION  # ready: what was refused is the confirmation
 
 
 # ------------------------------------------------------------------ what the desk returns
@@ -210,7 +255,9 @@ class RunbookDesk:
         defaults (read when a run opens); ``read_only``: observers run nothing that
         changes production. ``spawn`` runs a started step in the background (a
         daemon thread unless given)."""
-        self.library = library
+        # the library answers the deployment actions' ids too (one-step runs opened from
+        # the Pods panel's history), so a resumed incident restores them from the record
+        self.library = with_deployment_actions(library)
         self.executor = executor
         self.record = record
         self.facts = facts
@@ -360,19 +407,22 @@ class RunbookDesk:
 
     # -------------------------------------------------------------- refusals
 
-    def _refused(self, runbook_id: str, step_id: str, reason: str) -> StepRefused:
+    def _refused(self, runbook_id: str, step_id: str, reason: str,
+                 code: Refusal) -> StepRefused:
         """A guard, a confirmation or read-only refused a step: that goes in the record
-        (compliance reads it, training scores it)."""
+        with why (compliance reads it; training scores the procedure's refusals, not a
+        key pressed on a step that runs)."""
         with contextlib.suppress(Exception):  # a journal that fails is shown by the app
             self.record(K.STEP_REFUSED, {"runbook": runbook_id, "step": step_id,
-                                         "reason": reason, "by": self.operator()})
+                                         "reason": reason, "code": code.value,
+                                         "by": self.operator()})
         return StepRefused(reason)
 
     def _refuse_read_only(self, run: RunbookRun, status: StepStatus) -> None:
         if self.read_only and status.mutates:
             raise self._refused(run.runbook.id, status.id,
                                 f"Read-only session: '{status.step.title}' changes "
-                                "production; not run.")
+                                "production; not run.", Refusal.READ_ONLY)
 
     def check(self, verb: Verb, runbook_id: str, step_id: str | None = None) -> None:
         """Raise :class:`StepRefused` (one line) if ``verb`` would be refused now, before the
@@ -484,7 +534,8 @@ class RunbookDesk:
             try:
                 run.check_start(step_id, confirmation)
             except StepRefused as exc:
-                raise self._refused(runbook_id, step_id, str(exc)) from None
+                raise self._refused(runbook_id, step_id, str(exc),
+                                    refusal_code(run, step_id)) from None
             if dry_run_line is not None:
                 with contextlib.suppress(Exception):  # step.started below is the check
                     self.record(K.STEP_DRY_RUN, {"runbook": runbook_id, "step": step_id,

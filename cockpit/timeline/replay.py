@@ -227,6 +227,9 @@ class Attempt:
     step: str | None
     text: str
     by: str | None
+    code: str | None = None
+    """A refusal's reason code (``guard``, ``running``...: ``cockpit.runbook.desk.Refusal``);
+    ``None`` for other attempts and for records written before codes."""
 
 
 @dataclass(frozen=True)
@@ -659,7 +662,8 @@ class Reducer:
                 text = " ".join(map(str, argv)) if isinstance(argv, list) else str(argv or "")
             self._attempts.append(Attempt(
                 t, kind, _str_or_none(d.get("runbook")), _str_or_none(d.get("step")),
-                str(text or ""), _by(event, d)))
+                str(text or ""), _by(event, d),
+                _str_or_none(d.get("code")) if kind == K.STEP_REFUSED else None))
         elif kind == K.APPROVAL_RECORDED:
             role, approver = str(d.get("role", "")), str(d.get("approver", ""))
             self._approvals.append(Approval(t, role, approver, d.get("step")))

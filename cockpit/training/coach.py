@@ -8,8 +8,12 @@ it never hints (the autopilot narrates demo itself).
 
 Hints, most urgent first:
 
-1. an error in the last two minutes: a refused step (why, and what to do first),
-   a command run outside the runbooks, or damage done (data or messages lost);
+1. in the last two minutes, the latest of: an error (a step the procedure refused:
+   why, and what to do first; a command run outside the runbooks; damage done, data or
+   messages lost), a key press refused because it would do nothing (the step runs, is
+   done...: said so, and not counted), or a trigger the procedure itself set off (the
+   scenario's ``expected`` side effects: "Expected: ..." and why, instead of an
+   unexplained alarm);
 2. a stall: nothing done for ``stall_s`` (90 s) at a point where the procedure
    expects a move: the trigger fired and the incident is not declared; declared
    and no severity; the tree waits on "can we fix forward?"; no decision yet; the
@@ -28,8 +32,8 @@ from cockpit.runbook.model import Library
 from cockpit.sim.scenario import Scenario
 from cockpit.timeline.kinds import EventKind as K
 from cockpit.timeline.replay import IncidentState
-from cockpit.training.score import fired_at
-from cockpit.training.spec import TrainingSpec, parse_training
+from cockpit.training.score import fired_at, is_violation
+from cockpit.training.spec import ExpectedTrigger, TrainingSpec, parse_training
 
 ERROR_WINDOW = timedelta(minutes=2)
 
@@ -66,9 +70,12 @@ class Coach:
     def _error(self, state: IncidentState, now: datetime) -> str | None:
         errors: list[tuple[datetime, str]] = []
         for attempt in state.attempts:
-            if attempt.kind == K.STEP_REFUSED:
+            if is_violation(attempt):
                 errors.append((attempt.t, f"Refused: {attempt.text}. The guards are the "
                                "procedure's data-loss rules: do what they name first."))
+            elif attempt.kind == K.STEP_REFUSED:
+                errors.append((attempt.t, f"Not run: {attempt.text}. Nothing was wrong "
+                               "with that, and it does not count against you."))
             elif attempt.kind == K.ACTION_OFF_BOOK:
                 errors.append((attempt.t, "That command ran outside the runbooks: no guard, "
                                "no confirmation, no approval. Use the runbook step; it is "
@@ -77,8 +84,47 @@ class Coach:
         errors.extend((c.t, f"Damage: {c.detail}. The debrief will show it; protect the "
                        "data first next time (writes off, backup, approvals).")
                       for c in state.consequences)
+        errors.extend(self._side_effects(state))
         recent = sorted((e for e in errors if now - e[0] <= ERROR_WINDOW), key=lambda e: e[0])
         return recent[-1][1] if recent else None
+
+    def _side_effects(self, state: IncidentState) -> list[tuple[datetime, str]]:
+        """Triggers breaching or firing because of a step the procedure calls for."""
+        out = []
+        for effect in self.spec.expected:
+            trigger = state.triggers.get(effect.trigger)
+            if trigger is None or trigger.state not in ("breaching", "fired"):
+                continue
+            at = trigger.at or trigger.changed_at
+            if self.expects(state, effect, at):
+                title = self.policy.trigger(effect.trigger).title
+                out.append((at, f"Expected: {title} {trigger.state} after {effect.runbook} / "
+                            f"{self._step_title(effect)}. {effect.why}"))
+        return out
+
+    def expects(self, state: IncidentState, effect: ExpectedTrigger, at: datetime) -> bool:
+        """Whether a change of ``effect``'s trigger at ``at`` is that side effect: its step
+        had started, and the step that ends it (``until``, else the runbook's last) was
+        not done yet."""
+        run = state.runbooks.get(effect.runbook)
+        started = run.steps.get(effect.step) if run is not None else None
+        if run is None or started is None or started.started_at is None \
+                or at < started.started_at:
+            return False
+        until = effect.until
+        if until is None and effect.runbook in self.library:
+            until = self.library.get(effect.runbook).steps[-1].id
+        ended = run.steps.get(until) if until is not None else None
+        return not (ended is not None and ended.status in ("done", "skipped")
+                    and ended.finished_at is not None and ended.finished_at < at)
+
+    def _step_title(self, effect: ExpectedTrigger) -> str:
+        if effect.runbook in self.library:
+            try:
+                return self.library.get(effect.runbook).step(effect.step).title
+            except KeyError:
+                pass
+        return effect.step
 
     # ------------------------------------------------------------------ stalls
 

@@ -15,8 +15,9 @@ decision             30  wrong or no decision (15); late against the matrix (5 p
 runbooks             25  each expected runbook is worth an equal share: half for
                          opening it, half for finishing it; a destructive step of a
                          runbook the incident did not call for costs 10
-guards               15  5 per step a guard or confirmation refused; 15 per command
-                         run outside any runbook
+guards               15  5 per step a guard, the order or a confirmation refused (not
+                         a key pressed on a running or finished step); 15 per
+                         command run outside any runbook
 communication        10  not declared (3); an expected audience never notified (3);
                          2 per missed status-update slot (up to 4)
 outcome              20  not restored at the end (10); any patient data or queued
@@ -37,11 +38,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cockpit.decision.policy import Policy
+from cockpit.runbook.desk import Refusal
 from cockpit.runbook.model import Library
 from cockpit.timeline.journal import Event
 from cockpit.timeline.kinds import EventKind as K
 from cockpit.timeline.kinds import decision_kind
-from cockpit.timeline.replay import IncidentState, replay
+from cockpit.timeline.replay import Attempt, IncidentState, replay
 from cockpit.training.spec import TrainingSpec
 
 CATEGORIES: tuple[tuple[str, str, int], ...] = (
@@ -54,6 +56,18 @@ CATEGORIES: tuple[tuple[str, str, int], ...] = (
 MAX_POINTS = sum(points for _, _, points in CATEGORIES)
 STATUS_GRACE = timedelta(minutes=1)
 _NEVER = datetime.max.replace(tzinfo=UTC)
+#: The refusals that are the procedure saying no to a move: scored. The others refuse a
+#: key press that would do nothing (run pressed again on a running step, a done step, a
+#: failed one that waits for an explicit retry, an aborted runbook): recorded, not scored.
+VIOLATIONS = frozenset({Refusal.GUARD, Refusal.ORDER, Refusal.CONFIRMATION,
+                        Refusal.READ_ONLY})
+
+
+def is_violation(attempt: Attempt) -> bool:
+    """Whether a refused step counts against the trainee (a record written before
+    refusals carried a code: every refusal does, as it did then)."""
+    return attempt.kind == K.STEP_REFUSED and (attempt.code is None
+                                               or attempt.code in VIOLATIONS)
 
 
 @dataclass(frozen=True)
@@ -229,7 +243,7 @@ def score_state(state: IncidentState, spec: TrainingSpec, policy: Policy,
 
     # ---------------------------------------------------------------- guards
     for attempt in state.attempts:
-        if attempt.kind == K.STEP_REFUSED:
+        if is_violation(attempt):
             lose("guards", 5, f"tried {attempt.runbook}/{attempt.step}: {attempt.text}")
         elif attempt.kind == K.ACTION_OFF_BOOK:
             lose("guards", 15, f"ran `{attempt.text}` outside any runbook: no guard, "

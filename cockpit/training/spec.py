@@ -24,6 +24,11 @@ exercise in one place::
       wrong:                       # documented wrong plays and what they cost
         - play: Undo the migration before a backup.
           consequence: Rows written since the deploy are lost.
+      expected:                    # side effects of the procedure: the coach says so
+        - trigger: health_checks   # this trigger breaching or firing...
+          after: database-migration/stop-api   # ...once this step has started...
+          until: api-ready         # ...until this step of that runbook is done (optional:
+          why: The API is down on purpose.     # default, the runbook's last step)
 
 Every mistake is a :class:`~cockpit.yamlfile.DataFileError` (``FILE:LINE: message``).
 """
@@ -36,7 +41,7 @@ from typing import Any
 
 from cockpit.runbook.model import parse_duration
 from cockpit.sim.scenario import Scenario
-from cockpit.yamlfile import DataFileError, LineDict
+from cockpit.yamlfile import DataFileError, LineDict, LineList
 
 DECISIONS: tuple[str, ...] = ("rollback", "hot_fix", "no_action")
 SEVERITIES: tuple[str, ...] = ("critical", "high", "medium", "low")
@@ -45,8 +50,9 @@ MIN_ALLOWANCE = timedelta(minutes=2)
 
 _KEYS = {
     "root_cause", "trigger", "decide_within", "severity", "fix_forward", "decision", "why",
-    "notify", "status_every", "plan", "accept", "wrong", "verify_counts",
+    "notify", "status_every", "plan", "accept", "wrong", "verify_counts", "expected",
 }
+_EXPECTED_KEYS = {"trigger", "after", "until", "why"}
 _PLAN_KEYS = {"runbook", "variables", "through", "skip", "why"}
 
 
@@ -70,6 +76,20 @@ class WrongPlay:
 
 
 @dataclass(frozen=True)
+class ExpectedTrigger:
+    """A trigger the procedure itself sets off: scaling the API to zero before a migration
+    undo fails every health check. From the start of ``runbook``/``step`` until ``until``
+    (a later step of that runbook; ``None``: its last step) is done, the trigger breaching
+    or firing is expected, and the coach says why instead of leaving the alarm unexplained."""
+
+    trigger: str
+    runbook: str
+    step: str
+    why: str
+    until: str | None = None
+
+
+@dataclass(frozen=True)
 class TrainingSpec:
     """What a scenario expects of the trainee; the autopilot plays exactly this."""
 
@@ -86,6 +106,7 @@ class TrainingSpec:
     status_every: timedelta = timedelta(minutes=15)
     accept: tuple[str, ...] = ()
     wrong: tuple[WrongPlay, ...] = ()
+    expected: tuple[ExpectedTrigger, ...] = ()
 
     @property
     def runbooks(self) -> tuple[str, ...]:
@@ -160,7 +181,7 @@ def parse_training(scenario: Scenario) -> TrainingSpec:
     if fix_forward is not None and not isinstance(fix_forward, bool):
         raise _err(path, data.line_of("fix_forward"), "training: fix_forward must be true/false")
     plan_raw = data.get("plan")
-    if not isinstance(plan_raw, list) or not plan_raw:
+    if not isinstance(plan_raw, LineList) or not plan_raw:
         raise _err(path, data.line_of("plan"), "training: plan must list at least one runbook")
     plan = []
     for index, item in enumerate(plan_raw):
@@ -184,6 +205,7 @@ def parse_training(scenario: Scenario) -> TrainingSpec:
         if not isinstance(item, LineDict):
             raise _err(path, line, "training: each wrong play has 'play' and 'consequence'")
         wrong.append(WrongPlay(_text(item, "play", path), _text(item, "consequence", path)))
+    expected = _expected(data, path)
     why = _str_map(data.get("why", {}), path, data.line_of("why"), "why")
     notify = data.get("notify", []) or []
     accept = data.get("accept", []) or []
@@ -203,7 +225,34 @@ def parse_training(scenario: Scenario) -> TrainingSpec:
         status_every=_duration(data, "status_every", path) or timedelta(minutes=15),
         accept=tuple(str(a) for a in accept),
         wrong=tuple(wrong),
+        expected=expected,
     )
+
+
+def _expected(data: LineDict, path: str) -> tuple[ExpectedTrigger, ...]:
+    raw = data.get("expected") or LineList()
+    if not isinstance(raw, LineList):
+        raise _err(path, data.line_of("expected"), "training: expected must be a list of "
+                   "{trigger, after: runbook/step, why}")
+    out = []
+    for index, item in enumerate(raw):
+        line = raw.item_lines[index]
+        if not isinstance(item, LineDict):
+            raise _err(path, line, "training: each expected side effect is a mapping with "
+                       "trigger, after (runbook/step) and why")
+        for key in item:
+            if key not in _EXPECTED_KEYS:
+                raise _err(path, item.line_of(key), f"training: unknown key '{key}' in an "
+                           f"expected side effect (allowed: {', '.join(sorted(_EXPECTED_KEYS))})")
+        after = _text(item, "after", path)
+        runbook, _, step = after.partition("/")
+        if not runbook or not step or "/" in step:
+            raise _err(path, item.line_of("after"), f"training: after '{after}' must name "
+                       "runbook/step")
+        out.append(ExpectedTrigger(_text(item, "trigger", path), runbook, step,
+                                   _text(item, "why", path),
+                                   _text(item, "until", path, required=False) or None))
+    return tuple(out)
 
 
 def check_against(spec: TrainingSpec, scenario: Scenario, runbook_ids: set[str],
@@ -221,4 +270,14 @@ def check_against(spec: TrainingSpec, scenario: Scenario, runbook_ids: set[str],
         for step in [item.through, *item.skip]:
             if step is not None and step not in steps:
                 problems.append(f"{where}: runbook '{item.runbook}' has no step '{step}'")
+    for effect in spec.expected:
+        if effect.trigger not in trigger_ids:
+            problems.append(f"{where}: expected trigger '{effect.trigger}' is not in the policy")
+        if effect.runbook not in runbook_ids:
+            problems.append(f"{where}: expected after runbook '{effect.runbook}', which is not "
+                            "in the library")
+            continue
+        for step in (effect.step, effect.until):
+            if step is not None and step not in step_ids[effect.runbook]:
+                problems.append(f"{where}: runbook '{effect.runbook}' has no step '{step}'")
     return problems

@@ -110,9 +110,10 @@ def test_a_refusal_is_recorded_and_raised() -> None:
     refused = [e["data"] for e in rec.events if e["kind"] == "step.refused"]
     assert refused == [
         {"runbook": "api-undo", "step": "undo", "by": "dana@bastion",
-         "reason": "not yet: step 'history' comes first"},
+         "reason": "not yet: step 'history' comes first", "code": "order"},
         {"runbook": "api-undo", "step": "undo", "by": "dana@bastion",
-         "reason": "destructive step: type the target name 'api' to confirm"}]
+         "reason": "destructive step: type the target name 'api' to confirm",
+         "code": "confirmation"}]
     assert ex.calls == ["k8s.rollout_history"]
     assert [a.kind for a in rec.state.attempts] == ["step.refused", "step.refused"]
 
