@@ -221,6 +221,15 @@ def _milestone_note(state: IncidentState, name: str) -> str:
     return ""
 
 
+def _pinned(state: IncidentState) -> list[dict[str, Any]]:
+    """The events pinned for the review (``event.pinned``), oldest first, as plain values."""
+    pins = state.timeline.pins
+    return [{"seq": entry.seq, "at": entry.t, "kind": entry.kind, "who": entry.who,
+             "text": entry.text, "pinned_by": pins[entry.seq].by,
+             "pinned_at": pins[entry.seq].t}
+            for entry in state.timeline.pinned()]
+
+
 # -- Markdown -------------------------------------------------------------------------------
 
 
@@ -271,6 +280,13 @@ def _md(record: _Record) -> str:
     ]
     for name, label, moment in m.items():
         lines.append(f"- **{_hm(moment)}** - {label}{_mi(_milestone_note(s, name))}")
+    lines += ["", "## Pinned Events", ""]
+    pinned = _pinned(s)
+    if not pinned:
+        lines.append("None pinned (p on the timeline pane marks an event for this review).")
+    for pin in pinned:
+        lines.append(f"- **{_hm(pin['at'])}** - #{pin['seq']} {_mi(pin['text'])} "
+                     f"({_mi(pin['who'])}; pinned by {_mi(pin['pinned_by'] or 'unknown')})")
     lines += [
         "",
         "## Root Cause",
@@ -357,10 +373,12 @@ def _md(record: _Record) -> str:
         "| # | Time (UTC) | Kind | Actor | Details |",
         "|---|------------|------|-------|---------|",
     ]
+    pins = s.timeline.pins
     for e in record.events:
         actor = f"{e.actor.get('user', '?')}@{e.actor.get('host', '?')}"
+        mark = " **PINNED**" if e.seq in pins else ""
         lines.append(
-            f"| {e.seq} | {_md_cell(e.t)} | {_md_cell(e.kind)} | {_md_cell(actor)} | "
+            f"| {e.seq}{mark} | {_md_cell(e.t)} | {_md_cell(e.kind)} | {_md_cell(actor)} | "
             f"{_md_cell(_details(e.data))} |"
         )
     lines += ["", f"_Journal head `{record.head_short}`, {len(record.events)} events._", ""]
@@ -407,6 +425,10 @@ def _json(record: _Record) -> dict[str, Any]:
             ],
         },
         "training_score": _training_score(record.events),
+        "pinned": [
+            {**pin, "at": _iso(pin["at"]), "pinned_at": _iso(pin["pinned_at"])}
+            for pin in _pinned(s)
+        ],
         "steps": [
             {"runbook": st.runbook, "step": st.step, "status": st.status,
              "started_at": _iso(st.started_at), "finished_at": _iso(st.finished_at),
@@ -479,12 +501,14 @@ def _html_view(record: _Record) -> dict[str, Any]:
     if not any(_chart_order(m)[0] == 1 for m in metrics):
         missing.append("latency")
     rows = []
+    pins = s.timeline.pins
     for ev in record.events:
         if ev.kind == "sample":
             continue
         css = "k-step" if ev.kind.startswith("step.") else (
             "k-trigger" if ev.kind.startswith("trigger.") else "")
         rows.append({"seq": ev.seq, "t": ev.t, "kind": ev.kind, "css": css,
+                     "pinned": ev.seq in pins,
                      "actor": f"{ev.actor.get('user', '?')}@{ev.actor.get('host', '?')}",
                      "details": _details(ev.data)})
     return {
@@ -497,6 +521,8 @@ def _html_view(record: _Record) -> dict[str, Any]:
             ln for ln in _training_md(training) if ln),
         "milestones": [(_hm(moment), label + _milestone_note(s, name))
                        for name, label, moment in s.milestones.items()],
+        "pinned": [{**pin, "at": _hm(pin["at"]), "pinned_by": pin["pinned_by"] or "unknown"}
+                   for pin in _pinned(s)],
         "missing_charts": missing,
         "charts": [_chart(m, s.samples[m], s) for m in wanted + [m for m in metrics
                                                                  if m not in wanted]],

@@ -81,6 +81,10 @@ class EventKind(StrEnum):
     NOTIFICATION_FAILED = "notification.failed"
     NOTIFICATION_ABANDONED = "notification.abandoned"
     """channel, id, outcome (abandoned|dropped), reason, attempts: the outbox stopped trying"""
+    EVENT_PINNED = "event.pinned"
+    """seq, by: an event of the timeline marked for the RCA (as incident.io pins)"""
+    EVENT_UNPINNED = "event.unpinned"
+    """seq, by: the mark taken off again"""
     NOTIFICATION_ATTESTED = "notification.attested"
     """target, how, by: the operator attests telling a target themselves (by phone...),
     a labelled fact of its own that a notified guard accepts, never a delivery"""
@@ -122,3 +126,36 @@ def decision_kind(decision: str) -> str:
 def mentions_rollback(text: str) -> bool:
     """True if a step's id, kind or action names a rollback (``undo``, ``roll back``)."""
     return bool(_ROLLBACK_WORDS.search(text))
+
+
+#: The timeline pane's kind groups (its filter), in the order the filter key cycles them.
+TIMELINE_GROUPS: tuple[str, ...] = ("all", "decisions", "steps", "notes", "sources")
+#: Kinds that are plumbing on a timeline (one line each would bury the news): the charts'
+#: samples, what a resume or the score needs, and the pins (a mark on the row they pin).
+TIMELINE_HIDDEN = frozenset({
+    EventKind.SAMPLE, EventKind.TRAINING_STARTED, EventKind.TRAINING_OUTCOME,
+    EventKind.SCORE_RECORDED, EventKind.FACT_ESTABLISHED, EventKind.EVENT_PINNED,
+    EventKind.EVENT_UNPINNED,
+})
+_DECISION_KINDS = frozenset({
+    EventKind.INCIDENT_DECLARED, EventKind.TRIGGER_CHANGED, EventKind.RECOMMENDATION_CHANGED,
+    EventKind.SEVERITY_SUGGESTED, EventKind.SEVERITY_SET, EventKind.TREE_ANSWERED,
+    EventKind.DECISION_RECORDED, EventKind.APPROVAL_RECORDED,
+})
+_NOTE_KINDS = frozenset({EventKind.NOTE_ADDED, EventKind.STATUS_UPDATE})
+
+
+def timeline_group(kind: str) -> str | None:
+    """The timeline group of an event kind (``decisions``, ``steps``, ``notes``,
+    ``sources`` or ``other``), or ``None`` for a kind the timeline leaves out."""
+    if kind in TIMELINE_HIDDEN:
+        return None
+    if kind in _DECISION_KINDS or kind.startswith("rollback."):
+        return "decisions"
+    if kind.startswith(("step.", "runbook.")) or kind == EventKind.ACTION_OFF_BOOK:
+        return "steps"
+    if kind in _NOTE_KINDS or kind.startswith("notification."):
+        return "notes"
+    if kind.startswith("source."):
+        return "sources"
+    return "other"

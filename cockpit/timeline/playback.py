@@ -159,5 +159,50 @@ def describe(event: Event) -> str:
         return f"event: {d.get('detail') or d.get('kind')}"
     if kind == K.APPROVAL_RECORDED:
         return f"approval by {d.get('approver')} as {d.get('role')}"
+    # the decision engine and the answers it was given (the timeline pane shows them)
+    if kind == K.TRIGGER_CHANGED:
+        value = f" at {d.get('value')}" if d.get("value") is not None else ""
+        return f"trigger {d.get('trigger')} {str(d.get('state', '?')).upper()}{value}"
+    if kind == K.RECOMMENDATION_CHANGED:
+        return f"engine recommends: {str(d.get('recommendation', '?')).replace('_', ' ')}"
+    if kind == K.SEVERITY_SUGGESTED:
+        return f"severity suggested: {d.get('severity') or 'none'}"
+    if kind == K.SEVERITY_SET:
+        if d.get("severity") is None:
+            return f"severity cleared (the suggested one applies), by {who}"
+        return f"severity set to {d.get('severity')} by {who}"
+    if kind == K.INCIDENT_DECLARED:
+        return f"incident declared ({d.get('severity')}) by {who}"
+    if kind == K.TREE_ANSWERED:
+        return f"{d.get('question')}: {d.get('answer')} (by {who})"
+    if kind == K.DECISION_RECORDED:
+        return f"decision: {str(d.get('decision', '?')).replace('_', ' ')} by {who}"
+    if kind == K.INCIDENT_OPENED:
+        return f"incident opened: {d.get('title') or d.get('scenario') or ''}"
+    if kind == K.INCIDENT_CLOSED:
+        return f"incident closed by {who}"
+    if kind in (K.OPERATOR_DISCONNECTED, K.OPERATOR_RESUMED):
+        return f"{who} {kind.split('.', 1)[1]}"
+    if kind == K.SOURCE_RECOVERED:
+        return f"source {d.get('source')} recovered"
+    if kind == K.RUNBOOK_ABORTED:
+        return f"runbook {d.get('runbook')} aborted: {d.get('reason', '')}"
+    if kind == K.RUNBOOK_VARIABLES:
+        values = d.get("variables")
+        names = ", ".join(map(str, values)) if isinstance(values, dict) else ""
+        return f"runbook {d.get('runbook')} variables set: {names}"
+    if kind == K.STEP_DRY_RUN:
+        return f"{where} dry run: {d.get('result', '')}"
+    if kind == K.ACTION_OFF_BOOK:
+        argv = d.get("argv")
+        return "off-book: " + (" ".join(map(str, argv)) if isinstance(argv, list) else str(argv))
+    if kind == K.NOTIFICATION_ATTESTED:
+        return f"{who} attests telling {d.get('target')}: {d.get('how', '')}"
+    if kind.startswith("notification."):
+        why = f" ({d.get('reason')})" if d.get("reason") else ""
+        return (f"{d.get('channel', '?')} message {kind.split('.', 1)[1]}: "
+                f"{d.get('summary') or d.get('id') or ''}{why}")
+    if kind in (K.EVENT_PINNED, K.EVENT_UNPINNED):
+        return f"#{d.get('seq')} {kind.split('.', 1)[1]} by {who}"
     details = ", ".join(f"{k}={v}" for k, v in d.items() if k not in ("at",))
     return f"{kind}: {details}" if details else kind

@@ -14,22 +14,26 @@ its preview), and :func:`resume` writes the ``step.interrupted`` events.
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
-from collections.abc import Iterable, Mapping
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 from cockpit.timeline.journal import GENESIS, Event, parse_time
 from cockpit.timeline.kinds import EventKind as K
-from cockpit.timeline.kinds import is_rollback_decision
+from cockpit.timeline.kinds import is_rollback_decision, timeline_group
 from cockpit.timeline.milestones import (
     DEFAULT_RESTORED_AFTER,
     DETECTED_STATES,
     Milestones,
     MilestoneTracker,
 )
+from cockpit.timeline.playback import describe
+from cockpit.timeline.sanitize import sanitize_text
 
 if TYPE_CHECKING:
     from cockpit.timeline.journal import Journal
@@ -287,6 +291,128 @@ class ArmedRollback:
         return next((h for h in reversed(self.holds) if h.active), None)
 
 
+#: How long one timeline line may be (characters): the pane crops it to its width.
+TIMELINE_TEXT_LIMIT = 240
+_BLANKS = re.compile(r"\s+")
+#: Who did what the engine or the simulator did (not the operator whose cockpit ran it).
+_ENGINE_KINDS = frozenset({K.TRIGGER_CHANGED, K.RECOMMENDATION_CHANGED, K.SEVERITY_SUGGESTED})
+_SIM_KINDS = frozenset({K.SIM_EVENT, K.SIM_CONSEQUENCE})
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One recorded event as the timeline shows it: when, who, what (one line, neutralised
+    and bounded), and its kind group (``decisions``, ``steps``, ``notes``, ``sources``,
+    ``other``)."""
+
+    seq: int
+    t: datetime
+    kind: str
+    group: str
+    who: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Pin:
+    """An event marked for the RCA (``event.pinned``): who pinned it, and when."""
+
+    seq: int
+    by: str | None
+    t: datetime
+
+
+class Timeline(Sequence[TimelineEntry]):
+    """The timeline's entries, oldest first, and its pins: a read-only view.
+
+    The reducer appends to one list and hands each state a view of its first ``len``
+    entries (the list only grows), so a state costs no copy of a 10,000-event timeline.
+    """
+
+    __slots__ = ("_entries", "_length", "pins", "pin_changes")
+
+    def __init__(self, entries: list[TimelineEntry] | None = None, length: int | None = None,
+                 pins: Mapping[int, Pin] | None = None, pin_changes: int = 0) -> None:
+        self._entries: list[TimelineEntry] = entries if entries is not None else []
+        self._length = len(self._entries) if length is None else length
+        self.pins: Mapping[int, Pin] = MappingProxyType(dict(pins or {}))
+        """seq -> the pin of each pinned event."""
+        self.pin_changes = pin_changes
+        """How many pins and unpins were recorded (changes whenever the marks do)."""
+
+    def __len__(self) -> int:
+        return self._length
+
+    @overload
+    def __getitem__(self, index: int) -> TimelineEntry: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[TimelineEntry]: ...
+
+    def __getitem__(self, index: int | slice) -> TimelineEntry | Sequence[TimelineEntry]:
+        if isinstance(index, slice):
+            return self._entries[: self._length][index]
+        if index < 0:
+            index += self._length
+        if not 0 <= index < self._length:
+            raise IndexError("timeline index out of range")
+        return self._entries[index]
+
+    def __iter__(self) -> Iterator[TimelineEntry]:
+        entries = self._entries
+        for i in range(self._length):
+            yield entries[i]
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Timeline):
+            return NotImplemented
+        return (self._length == other._length and dict(self.pins) == dict(other.pins)
+                and list(self) == list(other))
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Timeline({self._length} entries, {len(self.pins)} pinned)"
+
+    @property
+    def version(self) -> tuple[int, int]:
+        """Changes whenever an entry is added or a pin changes (what a display compares)."""
+        return (self._length, self.pin_changes)
+
+    def find(self, seq: int) -> TimelineEntry | None:
+        """The entry of event ``seq``, if it is on the timeline."""
+        i = bisect.bisect_left(self._entries, seq, 0, self._length, key=lambda e: e.seq)
+        if i < self._length and self._entries[i].seq == seq:
+            return self._entries[i]
+        return None
+
+    def is_pinned(self, seq: int) -> bool:
+        """Whether event ``seq`` is pinned."""
+        return seq in self.pins
+
+    def pinned(self) -> list[TimelineEntry]:
+        """The pinned entries, oldest first."""
+        return [entry for seq in sorted(self.pins) if (entry := self.find(seq)) is not None]
+
+
+def timeline_entry(event: Event, t: datetime) -> TimelineEntry | None:
+    """``event`` as a timeline line, or ``None`` for a kind the timeline leaves out."""
+    group = timeline_group(event.kind)
+    if group is None:
+        return None
+    d = event.data
+    if event.kind in _ENGINE_KINDS:
+        who = "engine"
+    elif event.kind in _SIM_KINDS:
+        who = "sim"
+    else:
+        who = _by(event, d) or "?"
+    text = _BLANKS.sub(" ", sanitize_text(describe(event))).strip()
+    if len(text) > TIMELINE_TEXT_LIMIT:
+        text = text[: TIMELINE_TEXT_LIMIT - 1] + "…"
+    who = _BLANKS.sub(" ", sanitize_text(who, 64)).strip()
+    return TimelineEntry(event.seq, t, event.kind, group, who, text)
+
+
 @dataclass(frozen=True)
 class IncidentState:
     """The state of an incident: a pure function of its journal's events."""
@@ -338,6 +464,8 @@ class IncidentState:
     """``score.recorded``'s data, once recorded."""
     read_only: bool = False
     config: str | None = None
+    timeline: Timeline = field(default_factory=Timeline)
+    """Every recorded event worth a line (not samples), oldest first, and the pins."""
     armed_rollback: ArmedRollback = field(default_factory=ArmedRollback)
     """The automatic rollback's arming and holds (``rollback.*``)."""
 
@@ -446,6 +574,9 @@ class Reducer:
         self._sim_events: list[SimEventRecord] = []
         self._consequences: list[SimEventRecord] = []
         self._attempts: list[Attempt] = []
+        self._timeline: list[TimelineEntry] = []
+        self._pins: dict[int, Pin] = {}
+        self._pin_changes = 0
         self._cached: IncidentState | None = None
 
     # -- feeding ---------------------------------------------------------------------------
@@ -535,6 +666,9 @@ class Reducer:
         f["events"] += 1
         f["last_event_at"] = t
         self._milestones.feed(kind, t, d)
+        entry = timeline_entry(event, t)
+        if entry is not None:
+            self._timeline.append(entry)
         if kind == K.INCIDENT_OPENED:
             f["opened_at"] = f["opened_at"] or t
             for key in ("scenario", "environment", "mode", "title", "config"):
@@ -676,6 +810,14 @@ class Reducer:
             self._status.append(
                 TextEntry(t, str(d.get("text", "")), _by(event, d), d.get("channel"))
             )
+        elif kind in (K.EVENT_PINNED, K.EVENT_UNPINNED):
+            seq = d.get("seq")
+            if isinstance(seq, int) and not isinstance(seq, bool):
+                if kind == K.EVENT_PINNED:
+                    self._pins[seq] = Pin(seq, _by(event, d), t)
+                else:
+                    self._pins.pop(seq, None)
+                self._pin_changes += 1
         elif kind == K.NOTIFICATION_ATTESTED:
             target = str(d.get("target", ""))
             self._reached([target])
@@ -813,6 +955,8 @@ class Reducer:
             sim_events=tuple(self._sim_events),
             consequences=tuple(self._consequences),
             attempts=tuple(self._attempts),
+            timeline=Timeline(self._timeline, len(self._timeline), self._pins,
+                              self._pin_changes),
             **self._f,
         )
 
