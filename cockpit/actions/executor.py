@@ -26,6 +26,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from cockpit.actions.inspect import (
+    DEFAULT_TAIL,
+    READ_TIMEOUT_S,
+    DeploymentHistory,
+    ReadText,
+)
 from cockpit.actions.types import ResolvedAction
 
 
@@ -89,6 +95,9 @@ class Capabilities:
     """:meth:`Executor.dry_run` previews a mutating action on the server (nothing is stored)."""
     status_updates: bool = False
     """:meth:`Executor.post_status_update` queues a status update to a channel (Slack)."""
+    inspect: bool = False
+    """:meth:`Executor.read_history` and :meth:`Executor.read_text` answer the history,
+    describe, events and logs views of a deployment or a pod (:mod:`cockpit.actions.inspect`)."""
 
 
 Record = Callable[[str, dict[str, Any]], object]
@@ -125,6 +134,21 @@ class Executor(ABC):
     def dry_run(self, action: ResolvedAction, ctx: RunContext) -> ActionResult:
         """Preview ``action`` server-side; only when ``capabilities.dry_run``."""
         raise NotImplementedError(f"{type(self).__name__} has no server-side dry run")
+
+    def read_history(self, deployment: str, namespace: str, *,
+                     timeout_s: float = READ_TIMEOUT_S) -> DeploymentHistory:
+        """A deployment's revisions with their pod templates; only when
+        ``capabilities.inspect``. Blocking (call it in a thread); raises
+        :class:`~cockpit.actions.inspect.InspectError` with one line."""
+        raise NotImplementedError(f"{type(self).__name__} reads no revision history")
+
+    def read_text(self, kind: str, name: str, namespace: str, view: str, *,
+                  tail: int = DEFAULT_TAIL, timeout_s: float = READ_TIMEOUT_S) -> ReadText:
+        """``describe``, ``events`` or ``logs`` (the last ``tail`` lines) of a
+        ``deployment`` or a ``pod``, cleaned (:func:`~cockpit.actions.inspect.clean_lines`);
+        only when ``capabilities.inspect``. Blocking; raises
+        :class:`~cockpit.actions.inspect.InspectError` with one line."""
+        raise NotImplementedError(f"{type(self).__name__} reads no {view}")
 
     def status_channel(self) -> str | None:
         """Where :meth:`post_status_update` would post (``"slack"``), or None when it cannot."""

@@ -394,6 +394,8 @@ ACTION_TYPES: dict[str, ActionType] = {
            deployment=Param(_NAME), namespace=Param(_NAME), replicas=Param(_integer(0, 1000))),
         _t("k8s.restart_pods", True, False, "delete pods so they are recreated",
            namespace=Param(_NAME), selector=Param(_SEL)),
+        _t("k8s.rollout_restart", True, False, "restart one deployment's pods, rolling",
+           deployment=Param(_NAME), namespace=Param(_NAME)),
         _t("k8s.pod_health", False, True, "list pods",
            namespace=Param(_NAME), selector=Param(_SEL)),
         _t("k8s.logs", False, True, "read recent logs",
@@ -684,6 +686,8 @@ class ResolvedAction:
                     f"--replicas={p['replicas']}", *ns)
         if t == "k8s.restart_pods":
             return ("kubectl", "delete", "pods", *ns, "-l", p["selector"])
+        if t == "k8s.rollout_restart":
+            return ("kubectl", "rollout", "restart", f"deployment/{p['deployment']}", *ns)
         if t == "k8s.pod_health":
             return ("kubectl", "get", "pods", *ns, "-l", p["selector"])
         if t == "k8s.logs":

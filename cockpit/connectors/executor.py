@@ -28,6 +28,7 @@ import contextlib
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 from cockpit.actions.executor import (
     ActionResult,
@@ -35,6 +36,16 @@ from cockpit.actions.executor import (
     Executor,
     Record,
     RunContext,
+)
+from cockpit.actions.inspect import (
+    DEFAULT_TAIL,
+    KINDS,
+    READ_TIMEOUT_S,
+    VIEWS,
+    DeploymentHistory,
+    InspectError,
+    ReadText,
+    clean_lines,
 )
 from cockpit.actions.types import MANUAL_TYPES, ResolvedAction
 from cockpit.config import Config
@@ -51,6 +62,8 @@ from cockpit.notify.notifier import build_notifier
 from cockpit.sources.base import SourceError
 from cockpit.timeline.kinds import EventKind as K
 from cockpit.timeline.redact import Redactor
+
+_T = TypeVar("_T")
 
 __all__ = ["DRY_RUN_TYPES", "RESTARTED_AT", "LiveExecutor", "build_executor", "passfile_line"]
 
@@ -94,6 +107,7 @@ class LiveExecutor(Executor):
             "k8s.rollout_status": self.kubernetes.rollout_status,
             "k8s.scale": self.kubernetes.scale,
             "k8s.restart_pods": self.kubernetes.restart_pods,
+            "k8s.rollout_restart": self.kubernetes.rollout_restart,
             "k8s.pod_health": self.kubernetes.pod_health,
             "k8s.logs": self.kubernetes.logs,
             "k8s.traffic_weights": self.kubernetes.traffic_weights,
@@ -117,7 +131,8 @@ class LiveExecutor(Executor):
             "wait": self.shell.wait,
         }
         self.capabilities = Capabilities(dry_run=True,
-                                         status_updates=self.status_channel() is not None)
+                                         status_updates=self.status_channel() is not None,
+                                         inspect=config.kubernetes is not None)
 
     # ------------------------------------------------------------ the interface
 
@@ -148,6 +163,38 @@ class LiveExecutor(Executor):
             ctx.emit(text)
             return ActionResult(True, text, (), "preview only")
         return self._dispatch(action, ctx, dry=True)
+
+    def read_history(self, deployment: str, namespace: str, *,
+                     timeout_s: float = READ_TIMEOUT_S) -> DeploymentHistory:
+        """The deployment's revisions from the Kubernetes API (its ReplicaSets), each with
+        its pod template; reads only (allowed in read-only mode). One line on failure."""
+        return self._read(timeout_s, lambda call: self.kubernetes.read_history(
+            call, deployment, namespace))
+
+    def read_text(self, kind: str, name: str, namespace: str, view: str, *,
+                  tail: int = DEFAULT_TAIL, timeout_s: float = READ_TIMEOUT_S) -> ReadText:
+        """Describe, events or logs (``tailLines``) from the Kubernetes API, sanitised and
+        redacted like step output (the config's secrets too) and bounded."""
+        if kind not in KINDS or view not in VIEWS:
+            raise InspectError(f"cannot read {view} of a {kind}")
+        lines = self._read(timeout_s, lambda call: self.kubernetes.read_text(
+            call, kind, name, namespace, view, tail))
+        cleaned = clean_lines(self.clean(line) for line in lines)
+        return ReadText(tuple(cleaned), f"{kind}/{name} · {view} · {namespace}")
+
+    def _read(self, timeout_s: float, read: Callable[[Call], _T]) -> _T:
+        import time
+
+        from cockpit.connectors.readonly import ReadOnlyError
+
+        ctx = RunContext(deadline=time.monotonic() + timeout_s)
+        call = Call(ctx, False, self.clean, [])
+        try:
+            return read(call)
+        except Fail as exc:
+            raise InspectError(self.clean(exc.detail)) from None
+        except (ReadOnlyError, SourceError) as exc:
+            raise InspectError(self.clean(str(exc))) from None
 
     def status_channel(self) -> str | None:
         """``"slack"`` when a Slack channel is configured and the cockpit is not read-only

@@ -115,6 +115,8 @@ class _Deployment:
     scaled_at: float | None = None
     desired_before_scale: int = 0
     episodes: list[_Episode] = field(default_factory=list)
+    created: dict[int, float] = field(default_factory=dict)
+    """When each revision's ReplicaSet was made (seconds from T=0)."""
 
     @property
     def version(self) -> str:
@@ -125,6 +127,13 @@ class _Deployment:
 _INITIAL = -86400.0
 #: Pod name suffixes: five characters of :data:`_POD_ALPHABET` (27**5 = 3**15 of them).
 _SUFFIX_SPACE = len(_POD_ALPHABET) ** 5
+
+
+def replica_set_name(deployment: str, revision: int) -> str:
+    """The ReplicaSet of a deployment's revision: ``{deployment}-{template hash}`` (its
+    pods are named after it)."""
+    template = hashlib.sha256(f"{deployment}:{revision}".encode()).hexdigest()[:10]
+    return f"{deployment}-{template}"
 
 
 class _PodNames:
@@ -140,8 +149,7 @@ class _PodNames:
     __slots__ = ("_a", "_b", "_base", "_letters", "_prefix")
 
     def __init__(self, seed: int, deployment: str, revision: int, base: int = 0) -> None:
-        template = hashlib.sha256(f"{deployment}:{revision}".encode()).hexdigest()[:10]
-        self._prefix = f"{deployment}-{template}-"
+        self._prefix = f"{replica_set_name(deployment, revision)}-"
         self._base = base
         digest = hashlib.sha256(f"{seed}|pod|{deployment}|{revision}".encode()).digest()
         a = int.from_bytes(digest[:8], "big") % _SUFFIX_SPACE
@@ -355,6 +363,8 @@ class SimEstate:
         self._flushed: list[float] = []
         self._plans: dict[str, _PodPlan] = {}
         self._cluster: tuple[float, tuple[Any, ...], ClusterSnapshot] | None = None
+        self._k8s_events: list[tuple[float, str, str, str]] = []
+        """(when, deployment, reason, message): what ``kubectl get events`` would list."""
         for spec in scenario.deployments:
             history = [(rev.revision, rev.version) for rev in spec.history]
             current = spec.history[-1]
@@ -366,7 +376,15 @@ class SimEstate:
             if spec.replicas > 0:
                 dep.episodes.append(_Episode(current.version, live_since))
             dep.rolled_at = live_since
+            count = len(spec.history)
+            for i, rev in enumerate(spec.history):
+                # the scenario's time where it gives one; older revisions a day apart
+                dep.created[rev.revision] = (rev.deployed_at if rev.deployed_at is not None
+                                             else live_since - 86400.0 * (count - 1 - i))
             self._deployments[spec.name] = dep
+            rs_name = replica_set_name(spec.name, current.revision)
+            self._k8s_events.append((live_since, spec.name, "ScalingReplicaSet",
+                                     f"Scaled up replica set {rs_name} to {spec.replicas}"))
             self._desired_log[spec.name] = [(-86400.0, spec.replicas)]
 
     # ----------------------------------------------------------------- time
@@ -777,6 +795,14 @@ class SimEstate:
                 if episode.end is None:
                     episode.end = rel
             dep.episodes.append(_Episode(version, rel))
+            dep.created[new_revision] = rel
+            self._k8s_events.append((rel, deployment, "DeploymentRollback",
+                                     f"Rolled back deployment \"{deployment}\" to revision "
+                                     f"{target} ({version}), now revision {new_revision}"))
+            self._k8s_events.append((rel, deployment, "ScalingReplicaSet",
+                                     f"Scaled up replica set "
+                                     f"{replica_set_name(deployment, new_revision)} to "
+                                     f"{dep.desired}"))
             self._record(f"rollout undo deployment/{deployment} -> revision {new_revision} "
                          f"({version})")
             return f"deployment.apps/{deployment} rolled back"
@@ -809,11 +835,18 @@ class SimEstate:
             dep.desired = replicas
             dep.scaled_at = rel
             self._desired_log[deployment].append((rel, replicas))
+            verb = "up" if replicas >= dep.desired_before_scale else "down"
+            self._k8s_events.append((rel, deployment, "ScalingReplicaSet",
+                                     f"Scaled {verb} replica set "
+                                     f"{replica_set_name(deployment, dep.revision)} to "
+                                     f"{replicas}"))
             self._record(f"scale deployment/{deployment} --replicas={replicas}")
             return f"deployment.apps/{deployment} scaled"
 
-    def restart_pods(self, deployment: str) -> str:
-        """Delete every pod of the deployment so they are recreated (``kubectl delete pods -l``)."""
+    def restart_pods(self, deployment: str, *, rolling: bool = False) -> str:
+        """Delete every pod of the deployment so they are recreated (``kubectl delete pods
+        -l``), or with ``rolling`` restart them as ``kubectl rollout restart`` does (the
+        same pods come up again here, one after another)."""
         with self._lock:
             dep = self._deployment(deployment)
             names = [p.name for p in self._pods(dep, self._rel()) if p.revision == dep.revision]
@@ -822,8 +855,38 @@ class SimEstate:
             dep.restarted_at = self._rel()
             dep.scaled_at = None
             dep.desired_before_scale = dep.desired
+            if rolling:
+                self._k8s_events.append((dep.restarted_at, deployment, "RolloutRestart",
+                                         f"Restarted the pods of deployment {deployment} "
+                                         f"({dep.desired}, rolling)"))
+                self._record(f"rollout restart deployment/{deployment}")
+                return f"deployment.apps/{deployment} restarted"
+            for name in names:
+                self._k8s_events.append((dep.restarted_at, deployment, "Killing",
+                                         f"Stopping container {deployment} in pod {name}"))
             self._record(f"delete pods -l app={deployment}")
             return "\n".join(f'pod "{name}" deleted' for name in names)
+
+    def revision_times(self, deployment: str) -> dict[int, float]:
+        """When each kept revision's ReplicaSet was made, in seconds before now."""
+        with self._lock:
+            dep = self._deployment(deployment)
+            rel = self._rel()
+            return {rev: rel - dep.created.get(rev, _INITIAL) for rev, _ in dep.history}
+
+    def k8s_events(self, deployment: str) -> list[tuple[float, str, str]]:
+        """``(seconds ago, reason, message)`` of what happened to ``deployment``, oldest
+        first (the estate's own changes: rollouts, scales, restarts)."""
+        with self._lock:
+            self._deployment(deployment)
+            rel = self._rel()
+            return [(rel - at, reason, message) for at, name, reason, message
+                    in self._k8s_events if name == deployment and at <= rel]
+
+    def faulty(self, deployment: str, version: str) -> bool:
+        """Whether ``version`` of ``deployment`` is a bad release of the scenario."""
+        return any(f.deployment == deployment and f.version == version
+                   for f in self.scenario.faults)
 
     def cache_get(self, key: str) -> str | None:
         """``redis-cli GET key``."""

@@ -3,7 +3,9 @@
 :class:`SimExecutor` is the :class:`cockpit.actions.executor.Executor` of the
 simulated estate: every non-manual action type, dispatched through one explicit
 table, with kubectl / redis-cli / pg_dump / psql / curl-like output. It declares
-no capabilities: no server-side dry run, no status posting.
+one capability, ``inspect``: the history, describe, events and logs views read the
+estate (:meth:`SimExecutor.read_history`, :meth:`SimExecutor.read_text`); no
+server-side dry run, no status posting.
 Waiting actions (``k8s.rollout_status``, ``metrics.wait_below``, ``wait``)
 poll the estate and call ``sleep`` between polls: in the app a timer moves the
 simulated clock and ``sleep`` is :func:`time.sleep`; tests pass a ``sleep``
@@ -24,10 +26,20 @@ from pathlib import Path
 from typing import Any
 
 from cockpit.actions.executor import ActionResult, Capabilities, Executor, RunContext
+from cockpit.actions.inspect import (
+    DEFAULT_TAIL,
+    READ_TIMEOUT_S,
+    DeploymentHistory,
+    InspectError,
+    ReadText,
+    RevisionRow,
+    age,
+    clean_lines,
+)
 from cockpit.actions.model import format_duration
 from cockpit.actions.types import MANUAL_TYPES, ResolvedAction, terminate_sql
-from cockpit.domain import HEALTH_ENDPOINTS
-from cockpit.sim.estate import EstateError, SimEstate, is_api_tier
+from cockpit.domain import HEALTH_ENDPOINTS, DeploymentInfo, PodInfo, show_version
+from cockpit.sim.estate import EstateError, SimEstate, is_api_tier, replica_set_name
 
 
 @dataclass(frozen=True)
@@ -85,7 +97,7 @@ SimHandler = Callable[[Mapping[str, Any], RunContext], ActionResult]
 class SimExecutor(Executor):
     """Runs every action type against a :class:`SimEstate`."""
 
-    capabilities = Capabilities()
+    capabilities = Capabilities(inspect=True)
 
     def __init__(self, estate: SimEstate, *, sleep: Callable[[float], None] | None = None,
                  poll_s: float = 0.5) -> None:
@@ -105,6 +117,7 @@ class SimExecutor(Executor):
             "k8s.rollout_status": self._k8s_rollout_status,
             "k8s.scale": self._k8s_scale,
             "k8s.restart_pods": self._k8s_restart_pods,
+            "k8s.rollout_restart": self._k8s_rollout_restart,
             "k8s.pod_health": self._k8s_pod_health,
             "k8s.logs": self._k8s_logs,
             "k8s.traffic_weights": self._k8s_traffic_weights,
@@ -225,6 +238,11 @@ class SimExecutor(Executor):
         out = self.estate.restart_pods(self._deployment_of(p["selector"]))
         return ActionResult(True, self._say(ctx, out or "No resources found"))
 
+    def _k8s_rollout_restart(self, p: Mapping[str, Any], ctx: RunContext) -> ActionResult:
+        self._check_namespace(p["namespace"])
+        out = self.estate.restart_pods(p["deployment"], rolling=True)
+        return ActionResult(True, self._say(ctx, out))
+
     def _k8s_pod_health(self, p: Mapping[str, Any], ctx: RunContext) -> ActionResult:
         self._check_namespace(p["namespace"])
         name = self._deployment_of(p["selector"])
@@ -275,6 +293,169 @@ class SimExecutor(Executor):
         with self._lock:
             self.env.setdefault(p["deployment"], {}).update(dict(p["env"]))
         return ActionResult(True, self._say(ctx, f"deployment.apps/{p['deployment']} env updated"))
+
+    # -------------------------------------------------------------- reading (inspect)
+
+    def read_history(self, deployment: str, namespace: str, *,
+                     timeout_s: float = READ_TIMEOUT_S) -> DeploymentHistory:
+        """The deployment's revisions from the estate, the running one marked, each with
+        its simulated pod template (the image and version lines differ)."""
+        del timeout_s  # the estate answers at once
+        try:
+            self._check_namespace(namespace)
+            times = self.estate.revision_times(deployment)
+            dep = self.estate.cluster_snapshot().deployment(deployment)
+        except EstateError as exc:
+            raise InspectError(str(exc)) from None
+        if dep is None:
+            raise InspectError(f'deployments.apps "{deployment}" not found')
+        rows = tuple(
+            RevisionRow(rev.revision, rev.version, rev.image,
+                        rev.change_cause or f"deploy {show_version(rev.version)}",
+                        times.get(rev.revision), replica_set_name(deployment, rev.revision),
+                        rev.revision == dep.revision,
+                        sim_template(deployment, rev.image, rev.version))
+            for rev in dep.history)
+        return DeploymentHistory(deployment, namespace, rows, dep.desired,
+                                 f"{len(rows)} revisions kept · {dep.ready}/{dep.desired} ready")
+
+    def read_text(self, kind: str, name: str, namespace: str, view: str, *,
+                  tail: int = DEFAULT_TAIL, timeout_s: float = READ_TIMEOUT_S) -> ReadText:
+        """Describe, events or logs of a deployment or a pod of the estate (deterministic
+        for a seed, a time and the actions taken)."""
+        del timeout_s
+        try:
+            self._check_namespace(namespace)
+            cluster = self.estate.cluster_snapshot()
+        except EstateError as exc:
+            raise InspectError(str(exc)) from None
+        if kind == "pod":
+            pod = next((p for p in cluster.pods if p.name == name), None)
+            if pod is None:
+                raise InspectError(f'pods "{name}" not found')
+            dep = cluster.deployment(pod.deployment)
+            pods: list[PodInfo] = [pod]
+        else:
+            dep = cluster.deployment(name)
+            pods = [p for p in cluster.pods if p.deployment == name]
+        if dep is None:
+            raise InspectError(f'deployments.apps "{name}" not found')
+        if view == "describe":
+            lines = (self._describe_pod(pods[0], dep) if kind == "pod"
+                     else self._describe_deployment(dep, pods))
+        elif view == "events":
+            lines = self._events(dep, pods, pod_only=kind == "pod")
+        elif view == "logs":
+            lines = self._logs(dep, pods, tail)
+        else:
+            raise InspectError(f"no such view: {view}")
+        lines = clean_lines(lines)
+        if view == "logs" and len(lines) > tail:
+            lines = lines[-tail:]
+        return ReadText(tuple(lines), f"{kind}/{name} · {view} · simulated")
+
+    def _describe_deployment(self, dep: DeploymentInfo, pods: list[PodInfo]) -> list[str]:
+        unready = sum(1 for p in pods if not p.ready)
+        cond = "True" if dep.ready >= dep.desired else "False"
+        return [
+            f"Name:                   {dep.name}",
+            f"Namespace:              {dep.namespace}",
+            f"Labels:                 app={dep.name}",
+            f"Annotations:            deployment.kubernetes.io/revision: {dep.revision}",
+            f"Selector:               app={dep.name}",
+            f"Replicas:               {dep.desired} desired | {dep.updated} updated | "
+            f"{len(pods)} total | {dep.ready} available | {unready} unavailable",
+            "StrategyType:           RollingUpdate",
+            "RollingUpdateStrategy:  25% max unavailable, 25% max surge",
+            "Pod Template:",
+            *("  " + line for line in sim_template(dep.name, dep.image, dep.version)),
+            "Conditions:",
+            "  Type           Status  Reason",
+            "  ----           ------  ------",
+            f"  Available      {cond:<7} Minimum"
+            f"Replicas{'Available' if cond == 'True' else 'Unavailable'}",
+            "  Progressing    True    NewReplicaSetAvailable",
+            f"NewReplicaSet:   {replica_set_name(dep.name, dep.revision)} "
+            f"({dep.updated}/{dep.desired} replicas created)",
+            "Events:          (e to read them)",
+        ]
+
+    def _describe_pod(self, pod: PodInfo, dep: DeploymentInfo) -> list[str]:
+        image = next((r.image for r in dep.history if r.revision == pod.revision), dep.image)
+        state = "Running" if pod.phase == "Running" else "Waiting"
+        return [
+            f"Name:             {pod.name}",
+            f"Namespace:        {dep.namespace}",
+            f"Labels:           app={dep.name}",
+            f"                  version={pod.version}",
+            f"Status:           {pod.phase}",
+            f"Controlled By:    ReplicaSet/{replica_set_name(dep.name, pod.revision)}",
+            "Containers:",
+            f"  {dep.name}:",
+            f"    Image:          {image}",
+            f"    State:          {state}" + ("" if state == "Running" else
+                                              f" ({pod.reason or 'ContainerCreating'})"),
+            f"    Ready:          {'True' if pod.ready else 'False'}",
+            f"    Restart Count:  {pod.restarts}",
+            "    Readiness:      http-get :8080/v1/health",
+            "Conditions:",
+            f"  Ready             {'True' if pod.ready else 'False'}",
+            f"Age:              {age(pod.age_s)}",
+        ]
+
+    def _events(self, dep: DeploymentInfo, pods: list[PodInfo], *, pod_only: bool) -> list[str]:
+        rows: list[tuple[float, str, str, str]] = []
+        if not pod_only:
+            for ago, reason, message in self.estate.k8s_events(dep.name):
+                rows.append((ago, "Normal", reason, message))
+        faulty = self.estate.faulty(dep.name, dep.version)
+        for pod in pods[:20]:
+            if pod.restarts:
+                rows.append((min(pod.age_s, 60.0), "Warning", "BackOff",
+                             f"pod/{pod.name}: Back-off restarting failed container "
+                             f"({pod.restarts} restarts)"))
+            if faulty and pod.revision == dep.revision:
+                rows.append((min(pod.age_s, 30.0), "Warning", "Unhealthy",
+                             f"pod/{pod.name}: Readiness probe failed: HTTP probe failed with "
+                             "statuscode: 503"))
+            elif not pod.ready:
+                rows.append((0.0, "Normal", "Pulling",
+                             f"pod/{pod.name}: Pulling image \"{dep.image}\""))
+        rows.sort(key=lambda row: -row[0])
+        if not rows:
+            return ["No events found."]
+        out = [f"{'LAST SEEN':<10} {'TYPE':<8} {'REASON':<20} MESSAGE"]
+        out += [f"{age(ago):<10} {kind:<8} {reason:<20} {message}"
+                for ago, kind, reason, message in rows]
+        return out
+
+    def _logs(self, dep: DeploymentInfo, pods: list[PodInfo], tail: int) -> list[str]:
+        now = self.estate.now()
+        out: list[str] = []
+        shown = pods[:5]
+        if len(pods) > 5:
+            out.append(f"(reading 5 of {len(pods)} pods, like kubectl's --max-log-requests)")
+        per_pod = max(1, min(tail, 40))
+        for pod in shown:
+            faulty = self.estate.faulty(dep.name, pod.version)
+            digest = int(hashlib.sha256(f"{self.estate.seed}|{pod.name}".encode())
+                         .hexdigest()[:8], 16)
+            for i in range(per_pod):
+                stamp = (now.timestamp() - (per_pod - i) * 3 - digest % 3)
+                at = datetime.fromtimestamp(stamp, tz=now.tzinfo).strftime("%Y-%m-%dT%H:%M:%SZ")
+                prefix = f"[pod/{pod.name}/{dep.name}] {at}"
+                if faulty and (i + digest) % 4 == 0:
+                    out.append(f"{prefix} ERROR {dep.name} {show_version(pod.version)} request "
+                               "failed: too many connections for role \"app\"")
+                elif faulty and (i + digest) % 4 == 2:
+                    out.append(f"{prefix} WARN  {dep.name} {show_version(pod.version)} pool "
+                               "exhausted, opening a new connection")
+                else:
+                    path = ("/v1/health", "/v1/users", "/v1/students",
+                            "/v1/medications")[(i + digest) % 4]
+                    out.append(f"{prefix} INFO  {dep.name} {show_version(pod.version)} GET "
+                               f"{path} 200 {12 + (i * 7 + digest) % 40}ms")
+        return out
 
     # -------------------------------------------------------------- redis
 
@@ -473,6 +654,19 @@ class SimExecutor(Executor):
             return False, f"waiting {format_duration(left)}"
 
         return self._poll(ctx, check)
+
+
+def sim_template(deployment: str, image: str, version: str,
+                 restarted: bool = False) -> tuple[str, ...]:
+    """The simulated pod template of a revision, as the history view's diff reads it."""
+    lines = ["metadata:", "  labels:", f"    app: {deployment}", f"    version: {version}"]
+    if restarted:
+        lines[1:1] = ["  annotations:", "    kubectl.kubernetes.io/restartedAt: (set)"]
+    lines += ["spec:", "  containers:", f"  - name: {deployment}", f"    image: {image}",
+              "    ports:", "    - containerPort: 8080", "    readinessProbe:",
+              "      httpGet:", "        path: /v1/health", "        port: 8080",
+              "    resources:", "      limits:", "        memory: 512Mi"]
+    return tuple(lines)
 
 
 def _check_names(sql_file: str, ctx: RunContext) -> list[str]:

@@ -76,7 +76,8 @@ def test_a_manual_step_is_left_to_the_engine_by_both(manual: str, tmp_path: Path
 
 def test_the_simulator_declares_nothing_and_its_undeclared_capabilities_raise() -> None:
     executor = sim()
-    assert executor.capabilities == Capabilities(dry_run=False, status_updates=False)
+    assert executor.capabilities == Capabilities(dry_run=False, status_updates=False,
+                                                 inspect=True)
     assert executor.status_channel() is None
     action = resolve(ActionSpec("k8s.scale", {"deployment": "api", "namespace": "production",
                                               "replicas": 0}), {})

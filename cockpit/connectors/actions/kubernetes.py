@@ -20,13 +20,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from cockpit.actions.executor import ActionResult
+from cockpit.actions.inspect import DeploymentHistory, RevisionRow, age, template_lines
 from cockpit.actions.model import format_duration
 from cockpit.actions.types import ResolvedAction
 from cockpit.connectors.actions.base import Call, Fail, LazyClient
 
 #: Action types whose mutating requests the Kubernetes API can dry-run server-side.
 DRY_RUN_TYPES: tuple[str, ...] = (
-    "k8s.rollout_undo", "k8s.scale", "k8s.restart_pods", "k8s.traffic_weights", "k8s.set_env",
+    "k8s.rollout_undo", "k8s.scale", "k8s.restart_pods", "k8s.rollout_restart",
+    "k8s.traffic_weights", "k8s.set_env",
 )
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
 REVISION = "deployment.kubernetes.io/revision"
@@ -487,3 +489,202 @@ class KubernetesActions(LazyClient):
         call.say(f"deployment.apps/{name} env updated{suffix}: {names}")
         return call.ok()
 
+
+    # ------------------------------------------------------------ reading (inspect)
+
+    def rollout_restart(self, action: ResolvedAction, call: Call) -> ActionResult:
+        """``k8s.rollout_restart``: ``kubectl rollout restart`` of one deployment (the
+        ``restartedAt`` template annotation: its pods are replaced one by one)."""
+        p = action.params
+        name, ns = p["deployment"], p["namespace"]
+        stamp = self.setup.now().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        body = {"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: stamp}}}}}
+        self._k(call, self.apps().patch_namespaced_deployment, name, ns, body,
+                _content_type=_MERGE_PATCH, mutating=True, what=f'deployments.apps "{name}"')
+        suffix = " (server dry run)" if call.dry else ""
+        call.say(f"deployment.apps/{name} restarted{suffix}")
+        return call.ok()
+
+    def read_history(self, call: Call, name: str, ns: str) -> DeploymentHistory:
+        """The deployment's revisions from its ReplicaSets, each with its pod template
+        (``pod-template-hash`` stripped); the running one is the ReplicaSet whose template
+        is the deployment's (else the revision annotation's)."""
+        from cockpit.connectors.kubernetes import CHANGE_CAUSE_ANNOTATION, kept_version
+
+        dep = self._deployment(call, name, ns)
+        current = _strip_hash(((dep.get("spec") or {}).get("template")) or {})
+        dep_rev = _revision_of(dep.get("metadata"))
+        now = self.setup.now()
+        found = []
+        for rs in self._owned_replicasets(call, dep):
+            meta = rs.get("metadata") or {}
+            rev = _revision_of(meta)
+            if not rev:
+                continue
+            template = _strip_hash(((rs.get("spec") or {}).get("template")) or {})
+            image = _first_image(template)
+            cause = str((meta.get("annotations") or {}).get(CHANGE_CAUSE_ANNOTATION, ""))
+            found.append((rev, template, image, cause, _age_s(meta, now),
+                          str(meta.get("name", ""))))
+        found.sort(key=lambda row: row[0])
+        matching = [row[0] for row in found if row[1] == current]
+        running = matching[-1] if matching else dep_rev
+        rows = tuple(RevisionRow(rev, kept_version(image), image, cause, age_s, rs_name,
+                                 rev == running, tuple(template_lines(template)))
+                     for rev, template, image, cause, age_s, rs_name in found)
+        spec = dep.get("spec") or {}
+        replicas = spec.get("replicas")
+        status = dep.get("status") or {}
+        note = (f"{len(rows)} revisions kept · {int(status.get('readyReplicas') or 0)}/"
+                f"{1 if replicas is None else int(replicas)} ready")
+        if spec.get("paused"):
+            note += " · PAUSED (resume it before rolling back)"
+        return DeploymentHistory(name, ns, rows, 1 if replicas is None else int(replicas),
+                                 call.clean(note))
+
+    def read_text(self, call: Call, kind: str, name: str, ns: str, view: str,
+                  tail: int) -> list[str]:
+        """Describe, events or logs of a deployment or a pod, as lines (not cleaned yet)."""
+        if view == "describe":
+            if kind == "pod":
+                return self._describe_pod(self._pod(call, name, ns))
+            dep = self._deployment(call, name, ns)
+            return self._describe_deployment(dep)
+        if view == "events":
+            return self._events(call, kind, name, ns)
+        if kind == "pod":
+            pods = [self._pod(call, name, ns)]
+        else:
+            dep = self._deployment(call, name, ns)
+            labels = ((dep.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
+            selector = ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
+            pods = self._pods(call, ns, selector) if selector else []
+            if not pods:
+                return [f"No pods of deployment {name} in {ns}."]
+        out: list[str] = []
+        if len(pods) > MAX_LOG_PODS:
+            out.append(f"(reading {MAX_LOG_PODS} of {len(pods)} pods, like kubectl's "
+                       "--max-log-requests)")
+        for pod in pods[:MAX_LOG_PODS]:
+            pod_name = pod["metadata"]["name"]
+            containers = (pod.get("spec") or {}).get("containers") or [{}]
+            container = containers[0].get("name")
+            text = self._k(call, self._core().read_namespaced_pod_log, pod_name, ns,
+                           container=container, tail_lines=int(tail),
+                           what=f'pods "{pod_name}"')
+            out += [f"[pod/{pod_name}/{container}] {line}"
+                    for line in str(text or "").splitlines()]
+        return out
+
+    def _pod(self, call: Call, name: str, ns: str) -> dict[str, Any]:
+        pod = self._k(call, self._core().read_namespaced_pod, name, ns, what=f'pods "{name}"')
+        return dict(self._plain(pod))
+
+    def _describe_deployment(self, dep: Mapping[str, Any]) -> list[str]:
+        meta, spec, status = (dep.get("metadata") or {}, dep.get("spec") or {},
+                              dep.get("status") or {})
+        labels = ",".join(f"{k}={v}" for k, v in sorted((meta.get("labels") or {}).items()))
+        selector = ",".join(f"{k}={v}" for k, v in sorted(
+            ((spec.get("selector") or {}).get("matchLabels") or {}).items()))
+        strategy = spec.get("strategy") or {}
+        lines = [
+            f"Name:                   {meta.get('name', '')}",
+            f"Namespace:              {meta.get('namespace', '')}",
+            f"Labels:                 {labels or '<none>'}",
+            f"Annotations:            {REVISION}: {_revision_of(meta)}",
+            f"Selector:               {selector or '<none>'}",
+            f"Replicas:               {spec.get('replicas', 1)} desired | "
+            f"{int(status.get('updatedReplicas') or 0)} updated | "
+            f"{int(status.get('replicas') or 0)} total | "
+            f"{int(status.get('availableReplicas') or 0)} available | "
+            f"{int(status.get('unavailableReplicas') or 0)} unavailable",
+            f"StrategyType:           {strategy.get('type', 'RollingUpdate')}",
+        ]
+        if spec.get("paused"):
+            lines.append("Paused:                 true")
+        lines.append("Pod Template:")
+        lines += ["  " + line for line in template_lines(spec.get("template") or {})]
+        conditions = status.get("conditions") or []
+        if conditions:
+            lines += ["Conditions:", "  Type           Status  Reason"]
+            lines += [f"  {c.get('type', ''):<14} {c.get('status', ''):<7} {c.get('reason', '')}"
+                      for c in conditions]
+        return lines
+
+    def _describe_pod(self, pod: Mapping[str, Any]) -> list[str]:
+        meta, spec, status = (pod.get("metadata") or {}, pod.get("spec") or {},
+                              pod.get("status") or {})
+        owners = ", ".join(f"{o.get('kind')}/{o.get('name')}"
+                           for o in meta.get("ownerReferences") or [])
+        lines = [
+            f"Name:             {meta.get('name', '')}",
+            f"Namespace:        {meta.get('namespace', '')}",
+            f"Node:             {spec.get('nodeName') or '<none>'}",
+            "Labels:           " + (",".join(f"{k}={v}" for k, v in sorted(
+                (meta.get("labels") or {}).items())) or "<none>"),
+            f"Status:           {status.get('phase', 'Unknown')}",
+            f"Controlled By:    {owners or '<none>'}",
+            "Containers:",
+        ]
+        statuses = {s.get("name"): s for s in status.get("containerStatuses") or []}
+        for container in spec.get("containers") or []:
+            cs = statuses.get(container.get("name")) or {}
+            state = cs.get("state") or {}
+            said = next(iter(state), "unknown")
+            reason = (state.get(said) or {}).get("reason", "") if said != "unknown" else ""
+            lines += [f"  {container.get('name', '')}:",
+                      f"    Image:          {container.get('image', '')}",
+                      f"    State:          {said.capitalize()}" +
+                      (f" ({reason})" if reason else ""),
+                      f"    Ready:          {bool(cs.get('ready'))}",
+                      f"    Restart Count:  {int(cs.get('restartCount') or 0)}"]
+        conditions = status.get("conditions") or []
+        if conditions:
+            lines.append("Conditions:")
+            lines += [f"  {c.get('type', ''):<17} {c.get('status', '')}" for c in conditions]
+        return lines
+
+    def _events(self, call: Call, kind: str, name: str, ns: str) -> list[str]:
+        """The namespace's events about the object (a deployment: also its ReplicaSets and
+        their pods, as a rollout is told there), oldest first."""
+        names = {name}
+        prefixes: tuple[str, ...] = ()
+        if kind == "deployment":
+            dep = self._deployment(call, name, ns)
+            rs_names = [str((rs.get("metadata") or {}).get("name", ""))
+                        for rs in self._owned_replicasets(call, dep)]
+            names.update(rs_names)
+            prefixes = tuple(f"{rs}-" for rs in rs_names if rs)
+        listed = self._k(call, self._core().list_namespaced_event, ns, what="events")
+        now = self.setup.now()
+        rows = []
+        for event in self._plain(listed).get("items") or []:
+            involved = event.get("involvedObject") or {}
+            about = str(involved.get("name", ""))
+            if about not in names and not (prefixes and about.startswith(prefixes)):
+                continue
+            when = (event.get("lastTimestamp") or event.get("eventTime") or
+                    (event.get("metadata") or {}).get("creationTimestamp"))
+            ago = _age_s({"creationTimestamp": when}, now)
+            rows.append((-(ago if ago is not None else 0.0), event, about, ago))
+        rows.sort(key=lambda row: row[0])
+        if not rows:
+            return [f"No events found about {kind} {name} in {ns}."]
+        out = [f"{'LAST SEEN':<10} {'TYPE':<8} {'REASON':<20} {'OBJECT':<28} MESSAGE"]
+        for _, event, about, ago in rows:
+            what = f"{str((event.get('involvedObject') or {}).get('kind', '')).lower()}/{about}"
+            out.append(f"{age(ago):<10} {str(event.get('type', '')):<8} "
+                       f"{str(event.get('reason', '')):<20} {what:<28} "
+                       f"{' '.join(str(event.get('message', '')).split())}")
+        return out
+
+
+def _age_s(meta: Mapping[str, Any], now: datetime) -> float | None:
+    created = meta.get("creationTimestamp")
+    if not created:
+        return None
+    try:
+        at = datetime.fromisoformat(str(created).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return max(0.0, (now - at).total_seconds())
