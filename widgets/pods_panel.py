@@ -10,13 +10,18 @@ issues no refresh at all.
 Rows are keyed ``namespace/name``; a key a source sends twice is logged once and both
 rows are shown (the second key disambiguated), never a crash.
 
-Later, a ``/`` filter and sort keys slot into :meth:`RowBuilder.build` (``order``):
-the list only ever displays the rows it is given.
+What the operator asked to see is a :class:`PodView`: a ``/`` filter (a term matches a
+pod's name, deployment, status, revision or version) and a sort (``R`` restarts, ``A``
+age, ``S`` status, again to reverse). :meth:`RowBuilder.build` applies it where the rows
+are built (the worker, for a large snapshot); the list only ever displays the rows it is
+given, and the panel's title says the filter, how many pods match and the sort in words.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import re
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -28,10 +33,14 @@ from rich.style import Style
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
+from textual.content import Content
 from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+from textual.timer import Timer
+from textual.widgets import Input, Label
 from textual.worker import get_current_worker
 
 from cockpit.domain import ClusterSnapshot, DeploymentInfo, PodInfo
@@ -131,13 +140,18 @@ class PodRows:
 
     def __init__(self, namespace: str = "", deployments: Sequence[PodRow] = (),
                  deployment_keys: Sequence[str] = (), pods: Sequence[PodInfo] = (),
-                 pod_keys: Sequence[str] = (), name_width: int = 0, problems: int = 0) -> None:
+                 pod_keys: Sequence[str] = (), name_width: int = 0, problems: int = 0,
+                 view: PodView | None = None, total_pods: int | None = None) -> None:
         self.namespace = namespace
         self.deployments = tuple(deployments)
         self.pods = pods
         self.name_width = name_width
         """The NAME column's natural width (from the deployments' names, not every pod)."""
         self.problems = problems
+        self.view = view if view is not None else PodView()
+        """The filter and sort these rows were built with."""
+        self.total_pods = len(pods) if total_pods is None else total_pods
+        """The snapshot's pods, shown or filtered out."""
         self._keys = (tuple(f"deployment {namespace}/{key}" for key in deployment_keys),
                       pod_keys)
         # made here, where the rows are built (a worker thread for a large snapshot):
@@ -184,9 +198,6 @@ def is_problem(pod: PodInfo) -> bool:
     return (not pod.ready) or pod.restarts > 0 or pod.phase != "Running" or bool(pod.reason)
 
 
-Order = Callable[[Sequence[PodInfo], Sequence[bool]], list[PodInfo]]
-
-
 def problems_first(pods: Sequence[PodInfo], problem: Sequence[bool]) -> list[PodInfo]:
     """The default order: problem pods, then the rest, each in the source's order."""
     return ([pod for pod, bad in zip(pods, problem, strict=True) if bad]
@@ -195,6 +206,132 @@ def problems_first(pods: Sequence[PodInfo], problem: Sequence[bool]) -> list[Pod
 
 def _plural(count: int, word: str) -> str:
     return f"{count} {word}" if count == 1 else f"{count} {word}S"
+
+
+# ---------------------------------------------------------------- filter and sort
+
+SortKey = Literal["", "restarts", "age", "status"]
+#: Each sort: the column it sorts (an index of :data:`COLUMNS`), what it puts first in
+#: words (then reversed), and its arrow (then reversed): up for ascending values.
+SORTS: dict[str, tuple[int, tuple[str, str], tuple[str, str]]] = {
+    "restarts": (4, ("most first", "fewest first"), ("↓", "↑")),
+    "age": (6, ("newest first", "oldest first"), ("↑", "↓")),
+    "status": (5, ("A to Z", "Z to A"), ("↑", "↓")),
+}
+#: The longest filter kept (typed or pasted).
+FILTER_LIMIT = 100
+
+# r and digits, or a bare number short enough to be a revision (longer: a name's digits)
+_REVISION = re.compile(r"r(\d+)|(\d{1,3})")
+_VERSION = re.compile(r"v(\d[\w.+-]*)|(\d+\.[\w.+-]*)")
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    """One word of a filter: a revision (``r3``, or ``3``: a bare number of up to three
+    digits), a version (``v2.1.0`` or ``2.1.0``: the leading ``v`` ignored), or text
+    found anywhere in a row (a longer number: a name's digits)."""
+
+    text: str
+    revision: int | None = None
+    version: str | None = None
+
+    @classmethod
+    def parse(cls, word: str) -> Term:
+        word = word.lower()
+        if (number := _REVISION.fullmatch(word)) is not None:
+            return cls(word, revision=int(number.group(1) or number.group(2)))
+        if (version := _VERSION.fullmatch(word)) is not None:
+            return cls(word, version=version.group(1) or version.group(2))
+        return cls(word)
+
+    def matches(self, text: str, revision: int, version: str) -> bool:
+        """Whether a row with this ``text`` (lower case), ``revision`` and ``version``
+        (lower case, no leading ``v``) matches. A version matches whole components:
+        ``2.1`` finds 2.1.0 and 2.1.7, not 2.10.0."""
+        if self.revision is not None:
+            return revision == self.revision
+        if self.version is not None:
+            wanted = self.version
+            return version.startswith(wanted) and (
+                len(version) == len(wanted) or wanted.endswith(".")
+                or not version[len(wanted)].isdigit())
+        return self.text in text
+
+
+def _bare_version(version: str) -> str:
+    version = version.lower()
+    return version[1:] if version.startswith("v") else version
+
+
+@dataclass(frozen=True, slots=True)
+class PodView:
+    """What the operator asked the list to show: ``filter`` (words that must all match,
+    see :class:`Term`) and ``sort`` (``""``: problem pods first, in the source's order).
+    Restarts and age keep problem pods first; sorting by status mixes them."""
+
+    filter: str = ""
+    sort: SortKey = ""
+    reverse: bool = False
+
+    @property
+    def terms(self) -> tuple[Term, ...]:
+        return tuple(Term.parse(word) for word in self.filter.split())
+
+    @property
+    def sort_column(self) -> tuple[int, str] | None:
+        """The sorted column (an index of :data:`COLUMNS`) and its arrow."""
+        if not self.sort:
+            return None
+        column, _words, arrows = SORTS[self.sort]
+        return column, arrows[self.reverse]
+
+    @property
+    def sort_words(self) -> str:
+        """``sorted by restarts, most first`` (empty: the default order)."""
+        if not self.sort:
+            return ""
+        return f"sorted by {self.sort}, {SORTS[self.sort][1][self.reverse]}"
+
+
+def pod_matches(terms: Sequence[Term], pod: PodInfo, problem: bool) -> bool:
+    """Whether every term matches ``pod``: its name, deployment, phase, reason, version,
+    ``not ready`` when it is not and ``problem`` when it is one (or its revision)."""
+    text = f"{pod.name}\n{pod.deployment}\n{pod.phase}\n{pod.reason}\n{pod.version}".lower()
+    if not pod.ready:
+        text += "\nnot ready"
+    if problem:
+        text += "\nproblem"
+    version = _bare_version(pod.version)
+    return all(term.matches(text, pod.revision, version) for term in terms)
+
+
+def deployment_matches(terms: Sequence[Term], row: PodRow, dep: DeploymentInfo) -> bool:
+    """Whether every term matches a deployment: its name, version, ready and status
+    words (``ROLLING``, ``OK``, ``3 PROBLEMS``) or its revision."""
+    text = "\n".join((dep.name, dep.version, row.cells[3], row.cells[5])).lower()
+    version = _bare_version(dep.version)
+    return all(term.matches(text, dep.revision, version) for term in terms)
+
+
+def arrange(pods: Sequence[PodInfo], problem: Sequence[bool], view: PodView) -> list[PodInfo]:
+    """``pods`` in ``view``'s order: problem pods first (but by status), each part
+    sorted by the view's column; equal pods keep the source's order."""
+    if not view.sort:
+        return problems_first(pods, problem)
+    reverse = view.reverse
+    if view.sort == "status":
+        return sorted(pods, key=lambda p: (p.reason or p.phase).lower(), reverse=reverse)
+    if view.sort == "restarts":
+        def key(p: PodInfo) -> float:
+            return p.restarts
+        reverse = not reverse  # most first
+    else:
+        def key(p: PodInfo) -> float:
+            return p.age_s
+    bad = [pod for pod, flag in zip(pods, problem, strict=True) if flag]
+    good = [pod for pod, flag in zip(pods, problem, strict=True) if not flag]
+    return sorted(bad, key=key, reverse=reverse) + sorted(good, key=key, reverse=reverse)
 
 
 class RowBuilder:
@@ -207,24 +344,27 @@ class RowBuilder:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._last: ClusterSnapshot | None = None
+        self._last_view = PodView()
         self._logged: set[tuple[str, str]] = set()
 
-    def build(self, snapshot: ClusterSnapshot, order: Order = problems_first,
+    def build(self, snapshot: ClusterSnapshot, view: PodView = PodView(),  # noqa: B008
               cancelled: Callable[[], bool] = lambda: False,
               wait: bool = True) -> PodRows | None | Busy:
-        """The rows for ``snapshot``, or None when it equals the last one built (or the
-        build was cancelled because a newer snapshot is on its way).
+        """The rows for ``snapshot`` filtered and ordered as ``view`` asks, or None when
+        both equal the last ones built (or the build was cancelled because a newer
+        snapshot or view is on its way).
 
         With ``wait`` False (the event loop), :data:`BUSY` when a worker is building:
         the loop never waits for one."""
         if not self._lock.acquire(blocking=wait):
             return BUSY
         try:
-            if self._last is not None and (snapshot is self._last or snapshot == self._last):
+            if (self._last is not None and view == self._last_view
+                    and (snapshot is self._last or snapshot == self._last)):
                 return None
-            rows = self._build(snapshot, order, cancelled)
+            rows = self._build(snapshot, view, cancelled)
             if rows is not None:
-                self._last = snapshot
+                self._last, self._last_view = snapshot, view
             return rows
         finally:
             self._lock.release()
@@ -253,7 +393,7 @@ class RowBuilder:
             out.append(f"{name}#{n}")
         return out
 
-    def _build(self, snapshot: ClusterSnapshot, order: Order,
+    def _build(self, snapshot: ClusterSnapshot, view: PodView,
                cancelled: Callable[[], bool]) -> PodRows | None:
         pods = snapshot.pods
         problem = [(not p.ready) or p.restarts > 0 or p.phase != "Running" or p.reason != ""
@@ -266,21 +406,38 @@ class RowBuilder:
                 counts = problems.setdefault(pod.deployment, [0, 0])
                 counts[0] += 1
                 counts[1] += pod.restarts
-        ordered = order(pods, problem)
+        deployments = [deployment_row(dep, *problems.get(dep.name, (0, 0)))
+                       for dep in snapshot.deployments]
+        shown_deployments = list(range(len(deployments)))
+        selected: Sequence[PodInfo] = pods
+        terms = view.terms
+        if terms:
+            keep = [pod_matches(terms, pod, bad) for pod, bad in zip(pods, problem, strict=True)]
+            if cancelled():
+                return None
+            selected = [pod for pod, kept in zip(pods, keep, strict=True) if kept]
+            problem = [bad for bad, kept in zip(problem, keep, strict=True) if kept]
+            # a deployment's summary stays when it matches or any of its pods does
+            with_pods = {pod.deployment for pod in selected}
+            shown_deployments = [
+                i for i, (row, dep) in enumerate(zip(deployments, snapshot.deployments,
+                                                     strict=True))
+                if dep.name in with_pods or deployment_matches(terms, row, dep)]
+        ordered = arrange(selected, problem, view)
         if cancelled():
             return None
         namespace = snapshot.namespace
-        deployments = [deployment_row(dep, *problems.get(dep.name, (0, 0)))
-                       for dep in snapshot.deployments]
         dep_keys = self._unique("deployment", namespace, [d.name for d in snapshot.deployments])
         pod_keys = self._unique("pod", namespace, [pod.name for pod in ordered])
         if deployments:
-            # a pod is named {deployment}-{10-character template hash}-{5-character suffix}
+            # a pod is named {deployment}-{10-character template hash}-{5-character suffix};
+            # every deployment's name counts, shown or filtered out: the columns stay put
             width = max(len(row.cells[0]) for row in deployments) + 17
         else:
             width = max((len(name) for name in pod_keys[:1000]), default=4)
-        return PodRows(_clean(namespace), deployments, dep_keys, ordered, pod_keys, width,
-                       sum(problem))
+        return PodRows(_clean(namespace), [deployments[i] for i in shown_deployments],
+                       [dep_keys[i] for i in shown_deployments], ordered, pod_keys, width,
+                       sum(problem), view, len(pods))
 
 
 # ---------------------------------------------------------------- drawing
@@ -352,12 +509,12 @@ class PodsList(ScrollView, can_focus=True):
             self.row = row
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("up", "cursor(-1)", "Up", show=False),
-        Binding("down", "cursor(1)", "Down", show=False),
-        Binding("pageup", "page(-1)", "Page up", show=False),
-        Binding("pagedown", "page(1)", "Page down", show=False),
-        Binding("home", "cursor_to(0)", "First", show=False),
-        Binding("end", "cursor_to(-1)", "Last", show=False),
+        Binding("up", "cursor(-1)", "Up", show=False, id="pods.up"),
+        Binding("down", "cursor(1)", "Down", show=False, id="pods.down"),
+        Binding("pageup", "page(-1)", "Page up", show=False, id="pods.page_up"),
+        Binding("pagedown", "page(1)", "Page down", show=False, id="pods.page_down"),
+        Binding("home", "cursor_to(0)", "First", show=False, id="pods.first"),
+        Binding("end", "cursor_to(-1)", "Last", show=False, id="pods.last"),
     ]
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {"pods-list--header", "pods-list--cursor"}
@@ -418,7 +575,8 @@ class PodsList(ScrollView, can_focus=True):
         self._cursor_key = data.key(cursor) if count else None
         if len(old) != count:
             self.virtual_size = Size(self._view.width, count + 1)
-        if old.name_width != data.name_width:
+        if old.name_width != data.name_width or old.view != data.view:
+            # new columns, or another filter or sort (the heading's arrow, every row)
             self._layout = (-1, ())
             self._refresh(Region(0, 0, self._view.width, self._view.height))
         else:
@@ -527,10 +685,19 @@ class PodsList(ScrollView, can_focus=True):
         width = self._view.width
         base = self.rich_style
         if y == 0:
-            return self._line(headings(width), _PLAIN, " ",
+            names = list(headings(width))
+            sort = self._data.view.sort_column
+            if sort is not None:  # the arrow is a character: the sort is not colour alone
+                column, arrow = sort
+                w = self._columns()[column][1]
+                names[column] = names[column][: max(0, w - 1)] + arrow
+            return self._line(names, _PLAIN, " ",
                               base + self.get_component_rich_style("pods-list--header"), width)
         i = self._top + y - 1
         if i >= len(self._data):
+            if i == 0 and self._data.view.filter:
+                text = f' No pod matches "{self._data.view.filter}": escape clears the filter'
+                return Strip([Segment(fit(text, width).ljust(width), base)]).crop(0, width)
             return Strip.blank(width, base)
         row = self._data.row(i)
         style = base + (Style(bold=True) if row.kind == "deployment" else Style())
@@ -564,9 +731,36 @@ class PodsList(ScrollView, can_focus=True):
 
 class PodsPanel(SourcePanel):
     """Deployments (revision, version, ready/desired, problems), then problem pods, then
-    the rest, keyboard-scrollable; the row under the cursor is :attr:`cursor_row`."""
+    the rest, keyboard-scrollable; the row under the cursor is :attr:`cursor_row`.
+
+    Keys on the list: ``/`` filters (live; enter keeps it, escape clears it), ``R``
+    ``A`` ``S`` sort by restarts, age or status (again: reversed), ``h`` (or enter on a
+    deployment) asks for the deployment's history, ``i`` ``v`` ``l`` (or enter on a pod)
+    ask to describe, read the events of or read the logs of what is under the cursor.
+    None of them is one of the app's keys."""
 
     PANEL_TITLE = "Pods"
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("slash", "filter", "Filter", key_display="/", id="pods.filter"),
+        Binding("escape", "clear_filter", "Clear filter", key_display="esc",
+                id="pods.clear_filter"),
+        Binding("enter", "open", "Open (history or describe)", show=False, id="pods.open"),
+        Binding("h", "history", "History", id="pods.history"),
+        Binding("i", "inspect('describe')", "Describe", id="pods.describe"),
+        Binding("v", "inspect('events')", "Events", id="pods.events"),
+        Binding("l", "inspect('logs')", "Logs", id="pods.logs"),
+        Binding("R", "sort('restarts')", "Sort by restarts", show=False, key_display="R",
+                id="pods.sort_restarts"),
+        Binding("A", "sort('age')", "Sort by age", show=False, key_display="A",
+                id="pods.sort_age"),
+        Binding("S", "sort('status')", "Sort by status", show=False, key_display="S",
+                id="pods.sort_status"),
+    ]
+
+    #: Above this many pods a filter being typed is applied once typing pauses this long
+    #: (seconds): each build of 20,000 pods' rows is a worker's tens of milliseconds.
+    DEBOUNCE_S = 0.25
 
     class HistoryRequested(Message):
         """The operator asked for a deployment's revision history (enter or h on its row);
@@ -591,6 +785,21 @@ class PodsPanel(SourcePanel):
 
     DEFAULT_CSS = """
     PodsPanel { height: 1fr; }
+    PodsPanel > #pods-filter-bar {
+        dock: top;
+        height: 1;
+        display: none;
+        background: $boost;
+    }
+    PodsPanel > #pods-filter-bar.-open { display: block; }
+    PodsPanel > #pods-filter-bar > Label { width: auto; text-style: bold; }
+    PodsPanel > #pods-filter-bar > Input {
+        border: none;
+        height: 1;
+        padding: 0;
+        width: 1fr;
+        background: $boost;
+    }
     """
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
@@ -601,31 +810,171 @@ class PodsPanel(SourcePanel):
         """Snapshots handed to the builder; a built result older than the newest shown is
         dropped (a small snapshot built at once can overtake a large one in a worker)."""
         self._rows_shown = 0
-        self._pending: tuple[ClusterSnapshot, int] | None = None
-        """The newest snapshot waiting for a worker to build its rows, and its number."""
+        self._pending_rows: tuple[ClusterSnapshot, PodView, int] | None = None
+        """The newest snapshot waiting for a worker to build its rows, the view to build
+        them with, and its number (not SourcePanel's ``_pending``, a draw held back)."""
         self._pending_lock = threading.Lock()
+        self._view = PodView()
+        """What the operator asked to see (the rows on screen may be a build behind)."""
+        self._filter_timer: Timer | None = None
+        self._title_text = self.PANEL_TITLE
 
     def compose(self) -> ComposeResult:
+        # the list first: what takes the focus when the group is shown (the bar is
+        # docked above it); the field is disabled while the bar is closed, so neither
+        # tab nor a group switch lands in a field nobody sees
         yield PodsList(id="pods-list")
+        with Horizontal(id="pods-filter-bar"):
+            yield Label("/")
+            yield Input(placeholder="name, status, r3, v2.1.0 · enter keeps · esc clears",
+                        max_length=FILTER_LIMIT, id="pods-filter", disabled=True)
 
     @property
     def cursor_row(self) -> CursorRow | None:
         """The deployment or pod under the cursor (None before any data)."""
         return self.query_one(PodsList).cursor_row
 
+    @property
+    def view(self) -> PodView:
+        """The filter and sort asked for (the list shows them once its rows are built)."""
+        return self._view
+
+    @property
+    def title_text(self) -> str:
+        """The panel's title as plain text: ``Pods``, then the filter, ``N of M pods``
+        and the sort in words when there are."""
+        return self._title_text
+
     def deployment_row(self, name: str) -> PodRow | None:
         """The summary row shown for deployment ``name``, if it is shown."""
         rows = self.query_one(PodsList).rows
         return next((row for row in rows.deployments if row.deployment == name), None)
+
+    # ------------------------------------------------------------- filter and sort
+
+    def set_filter(self, text: str) -> None:
+        """Show only what matches ``text`` (see :class:`Term`; empty: everything)."""
+        if self._filter_timer is not None:
+            self._filter_timer.stop()
+            self._filter_timer = None
+        text = " ".join(_clean(text[:FILTER_LIMIT]).split())
+        if text != self._view.filter:
+            self._set_view(dataclasses.replace(self._view, filter=text))
+
+    def sort_by(self, key: SortKey) -> None:
+        """Sort by ``key``; the same key again reverses the order."""
+        view = self._view
+        if view.sort == key:
+            view = dataclasses.replace(view, reverse=not view.reverse)
+        else:
+            view = dataclasses.replace(view, sort=key, reverse=False)
+        self._set_view(view)
+
+    def _set_view(self, view: PodView) -> None:
+        self._view = view
+        if self._last_snapshot is not None:
+            self._submit(self._last_snapshot)
+
+    def _filter_bar(self) -> Horizontal:
+        return self.query_one("#pods-filter-bar", Horizontal)
+
+    def _filter_input(self) -> Input:
+        return self.query_one("#pods-filter", Input)
+
+    def _list_focused(self) -> bool:
+        return self.query_one(PodsList).has_focus
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "clear_filter":  # escape: only while there is a filter to clear
+            return self._filter_bar().has_class("-open") or bool(self._view.filter)
+        if action in ("filter", "open", "history", "inspect", "sort"):
+            return self._list_focused()  # the list's keys; typing a filter shows its own
+        return True
+
+    def action_filter(self) -> None:
+        bar, field = self._filter_bar(), self._filter_input()
+        if not bar.has_class("-open"):
+            bar.add_class("-open")
+            field.disabled = False
+        with field.prevent(Input.Changed):
+            field.value = self._view.filter
+        field.cursor_position = len(field.value)
+        field.focus()
+        self.refresh_bindings()
+
+    def action_clear_filter(self) -> None:
+        field = self._filter_input()
+        if field.value:
+            with field.prevent(Input.Changed):
+                field.value = ""
+        self.set_filter("")
+        self._close_filter()
+
+    def _close_filter(self) -> None:
+        self._filter_bar().remove_class("-open")
+        self.query_one(PodsList).focus()
+        self._filter_input().disabled = True
+        self.refresh_bindings()
+
+    def on_input_changed(self, message: Input.Changed) -> None:
+        message.stop()
+        if self._filter_timer is not None:
+            self._filter_timer.stop()
+            self._filter_timer = None
+        snapshot = self._last_snapshot
+        if snapshot is None or len(snapshot.pods) <= SYNC_LIMIT:
+            self.set_filter(message.value)  # a few thousand rows: as fast as a key
+        else:
+            value = message.value
+            self._filter_timer = self.set_timer(self.DEBOUNCE_S,
+                                                lambda: self.set_filter(value))
+
+    def on_input_submitted(self, message: Input.Submitted) -> None:
+        message.stop()
+        self.set_filter(message.value)
+        self._close_filter()
+
+    def action_sort(self, key: SortKey) -> None:
+        self.sort_by(key)
+
+    # ------------------------------------------------------------- the row's keys
+
+    def action_open(self) -> None:
+        row = self.cursor_row
+        if row is not None and row.kind == "deployment":
+            self.action_history()
+        else:
+            self.action_inspect("describe")
+
+    def action_history(self) -> None:
+        row = self.cursor_row
+        if row is not None:
+            self.post_message(self.HistoryRequested(row.deployment, self._namespace()))
+
+    def action_inspect(self, view: str) -> None:
+        row = self.cursor_row
+        if row is None:
+            return
+        name = row.pod if row.kind == "pod" and row.pod is not None else row.deployment
+        self.post_message(self.InspectRequested(row.kind, name, self._namespace(), view))
+
+    def _namespace(self) -> str:
+        return self.query_one(PodsList).rows.namespace
+
+    # ------------------------------------------------------------- snapshots
 
     def show_snapshot(self, snapshot: object) -> None:
         assert isinstance(snapshot, ClusterSnapshot)
         if snapshot is self._last_snapshot:
             return
         self._last_snapshot = snapshot
+        self._submit(snapshot)
+
+    def _submit(self, snapshot: ClusterSnapshot) -> None:
         self._rows_asked += 1
+        view = self._view
         if len(snapshot.pods) <= SYNC_LIMIT:
-            rows = self._builder.build(snapshot, wait=False)
+            rows = self._builder.build(snapshot, view, wait=False)
             if not isinstance(rows, Busy):
                 self._show(self._rows_asked, rows)
                 return
@@ -636,12 +985,12 @@ class PodsPanel(SourcePanel):
         # on until a full garbage collection, 20,000 PodInfo objects per snapshot piling
         # up and every full collection (tens of ms, the GIL held) walking them.
         with self._pending_lock:
-            self._pending = (snapshot, self._rows_asked)
+            self._pending_rows = (snapshot, view, self._rows_asked)
         self._build_rows()
 
-    def _take_pending(self) -> tuple[ClusterSnapshot, int] | None:
+    def _take_pending(self) -> tuple[ClusterSnapshot, PodView, int] | None:
         with self._pending_lock:
-            pending, self._pending = self._pending, None
+            pending, self._pending_rows = self._pending_rows, None
         return pending
 
     def _show(self, asked: int, rows: PodRows | None) -> None:
@@ -650,6 +999,20 @@ class PodsPanel(SourcePanel):
         self._rows_shown = asked
         if rows is not None:
             self.query_one(PodsList).show_rows(rows)
+            self._title(rows)
+
+    def _title(self, rows: PodRows) -> None:
+        # the border is the whole panel's repaint: set only when its words change
+        view, parts = rows.view, [self.PANEL_TITLE]
+        if view.filter:
+            shown = fit(view.filter, 24)
+            parts.append(f'filter "{shown}": {len(rows.pods):,} of {rows.total_pods:,} pods')
+        if view.sort:
+            parts.append(view.sort_words)
+        text = " · ".join(parts)
+        if text != self._title_text:
+            self._title_text = text
+            self.border_title = Content(text)
 
     # a description of its own: by default @work repr()s its arguments, on the loop, and
     # the repr of a 20,000-pod snapshot took 200 ms
@@ -659,11 +1022,12 @@ class PodsPanel(SourcePanel):
         pending = self._take_pending()
         if pending is None:
             return  # a newer worker took it
-        snapshot, asked = pending
+        snapshot, view, asked = pending
         # given up only for a newer snapshot still waiting (the worker that takes it
         # builds it): a worker cancelled after it took the newest one builds that one
         rows = self._builder.build(
-            snapshot, cancelled=lambda: worker.is_cancelled and self._pending is not None)
+            snapshot, view,
+            cancelled=lambda: worker.is_cancelled and self._pending_rows is not None)
         # rows once built are always posted: the builder compares the next snapshot
         # with this one, so they must reach the screen even if a newer one is coming
         if isinstance(rows, PodRows):
