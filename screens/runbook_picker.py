@@ -18,8 +18,9 @@ from cockpit.runbook.desk import PickerEntry
 
 
 def _matches(entry: PickerEntry, words: list[str]) -> bool:
-    """Whether every word occurs in the entry's id or title (case-insensitive)."""
-    hay = f"{entry.id} {entry.title}".lower()
+    """Whether every word occurs in the entry's id, title or the deployment it would act on
+    (case-insensitive): ``api`` finds the rollback the suspect api is filled in for."""
+    hay = f"{entry.id} {entry.title} {entry.target}".lower()
     return all(word in hay for word in words)
 
 
@@ -31,7 +32,10 @@ def _prompt(entry: PickerEntry) -> Content:
     if entry.status:
         marks.append(entry.status)
     first = Content.assemble((entry.id, "bold"), " · " + " · ".join(marks))
-    return Content.assemble(first, "\n  ", (entry.title, "dim"))
+    title = entry.title + (f" · on {entry.target}" if entry.target else "")
+    if entry.why and not entry.recommended:  # why a matching runbook is not the one
+        title += f" · {entry.why}"
+    return Content.assemble(first, "\n  ", (title, "dim"))
 
 
 class RunbookPicker(ModalScreen[str | None]):
@@ -55,7 +59,8 @@ class RunbookPicker(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="picker-box"):
             yield Static("[b]Open a runbook[/b]  (recommended first)", id="picker-title")
-            yield Input(placeholder="type to filter by id or title", id="picker-filter")
+            yield Input(placeholder="type to filter by id, title or deployment",
+                        id="picker-filter")
             yield OptionList(id="picker-list")
             yield Static("type: filter · up/down: choose · enter: open · escape: cancel",
                          id="picker-keys")

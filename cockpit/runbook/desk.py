@@ -48,11 +48,12 @@ from cockpit.runbook.engine import (
     StepStatus,
 )
 from cockpit.runbook.model import Library, format_duration
-from cockpit.runbook.recommend import recommend
+from cockpit.runbook.recommend import recommendations
 from cockpit.timeline.kinds import EventKind as K
 from cockpit.timeline.redact import default_redactor
 
 if TYPE_CHECKING:
+    from cockpit.decision.suspect import Suspect
     from cockpit.timeline.replay import RunbookState
 
 Spawn = Callable[[Callable[[], object], str], None]
@@ -145,9 +146,12 @@ class PickerEntry:
     steps: int
     recommended: bool = False
     why: str = ""
-    """Why it is recommended (the fired triggers or the scenario)."""
+    """A few words: why it is recommended (``error_rate fired 7m after api went to r8``),
+    or why not for one that matched (``acts on frontend; api changed``)."""
     status: str = ""
     """``open 2/6 done`` for a runbook already open in this incident."""
+    target: str = ""
+    """The deployment it would act on (``api``): the picker's search matches it too."""
 
 
 @dataclass(frozen=True)
@@ -243,6 +247,7 @@ class RunbookDesk:
         scenario_id: str | None = None,
         variables: Mapping[str, Any] | None = None,
         read_only: bool = False,
+        suspect: Callable[[], Suspect | None] = lambda: None,
         monotonic: Callable[[], float] = time.monotonic,
         spawn: Spawn | None = None,
         dry_run_timeout_s: float = DRY_RUN_TIMEOUT_S,
@@ -266,6 +271,10 @@ class RunbookDesk:
         self.fired = fired
         self.authority = authority
         self.scenario_id = scenario_id
+        self.suspect = suspect
+        """The deployment whose revision changed before the breach (the picker recommends
+        its rollback with it filled in)."""
+        self._suggested: dict[str, dict[str, str]] = {}
         self.variables: Mapping[str, Any] = variables if variables is not None else {}
         self.read_only = read_only
         self.dry_run_timeout_s = dry_run_timeout_s
@@ -378,22 +387,34 @@ class RunbookDesk:
                 run = self._new_run(runbook_id, None)
                 self._runs[runbook_id] = run
                 self._clocks[runbook_id] = (0, self.now())
+                self._fill_suggested(run)
             self._current = runbook_id
         self._changed(runbook_id)
         return run
 
+    def _fill_suggested(self, run: RunbookRun) -> None:
+        """A run opened from the picker's recommendation gets the values it was offered
+        with (the suspect deployment: ``runbook.variables``, recorded)."""
+        values = self._suggested.get(run.runbook.id)
+        if not values:
+            return
+        editable = run.editable_variables()
+        changed = {k: v for k, v in values.items() if k in editable and editable[k] != v}
+        if changed:
+            with contextlib.suppress(StepRefused):  # the run opens with its defaults
+                run.set_variables(changed)
+
     def picker_entries(self) -> list[PickerEntry]:
-        """Every runbook, recommended first (fired triggers, then the scenario), with why."""
-        fired = set(self.fired())
-        entries = []
-        for runbook in recommend(self.library, fired, self.scenario_id):
-            hits = sorted(fired.intersection(runbook.triggers))
-            scenario = self.scenario_id is not None and self.scenario_id in runbook.scenarios
-            why = ("fired: " + ", ".join(hits)) if hits else (
-                f"scenario {self.scenario_id}" if scenario else "")
-            entries.append(PickerEntry(runbook.id, runbook.title, len(runbook.steps),
-                                       bool(hits or scenario), why, self._open_note(runbook.id)))
-        return entries
+        """Every runbook, recommended first (:func:`cockpit.runbook.recommend.
+        recommendations`: what fired and the suspect deployment), with why."""
+        picks = recommendations(self.library, self.fired(), self.scenario_id,
+                                suspect=self.suspect())
+        with self._lock:
+            self._suggested = {p.runbook.id: dict(p.variables) for p in picks if p.variables}
+        return [PickerEntry(p.runbook.id, p.runbook.title, len(p.runbook.steps),
+                            p.recommended, p.why, self._open_note(p.runbook.id),
+                            p.variables.get("deployment", p.target))
+                for p in picks]
 
     def _open_note(self, runbook_id: str) -> str:
         run = self._runs.get(runbook_id)

@@ -420,7 +420,7 @@ class IncidentRuntime:
             fired=lambda: [t.id for t in self.decision().fired],
             authority=lambda: self.decision().authority,
             scenario_id=self.scenario_id, variables=_IncidentValues(self.incident_variables),
-            read_only=self.read_only, monotonic=self._monotonic(),
+            read_only=self.read_only, monotonic=self._monotonic(), suspect=self.suspect,
         )
         state = self.state
         if state is not None:

@@ -267,7 +267,7 @@ def test_picker_lists_recommended_first_with_why() -> None:
     d.open("api-undo")
     entries = d.picker_entries()
     assert entries[0].id == "api-undo" and entries[0].recommended
-    assert entries[0].why == "fired: error_rate" and entries[0].status == "open 0/6 done"
+    assert entries[0].why == "error_rate fired" and entries[0].status == "open 0/6 done"
 
 
 def test_wait_idle_cancels_a_read_that_is_still_running() -> None:
