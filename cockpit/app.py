@@ -52,11 +52,13 @@ if TYPE_CHECKING:
     from cockpit.clock import Clock
     from cockpit.decision.engine import DecisionEngine
     from cockpit.incident import IncidentSession
+    from cockpit.keys import KeySettings
     from cockpit.runtime.runtime import IncidentRuntime
     from cockpit.sim.estate import SimEstate
     from cockpit.sources.base import Source
     from cockpit.training.demo import DemoDriver
 from screens.choice import ChoiceScreen
+from screens.commands import BindingCommands, checked_keymap
 from screens.export import ExportScreen
 from screens.help import HelpScreen
 from screens.note import NoteScreen
@@ -90,7 +92,8 @@ class CockpitApp(App[None]):
 
     CSS_PATH = "app.tcss"
     TITLE = "Rollback Cockpit"
-    ENABLE_COMMAND_PALETTE = False
+    # Textual's palette, listing every action the war room offers now (screens/commands.py)
+    COMMANDS: ClassVar[set[Any]] = {BindingCommands}
     # A mode (not get_default_screen) so Textual loads the screen's CSS_PATH.
     MODES: ClassVar[dict[str, type[WarRoomScreen]]] = {"war_room": WarRoomScreen}
     DEFAULT_MODE = "war_room"
@@ -102,6 +105,9 @@ class CockpitApp(App[None]):
         Binding("minus", "speed(0.5)", "Slower", key_display="-", id="app.slower"),
         Binding("space", "pause", "Pause", id="app.pause"),
         Binding("f2", "screenshot", "Screenshot", show=False, id="app.screenshot"),
+        # k9s's ':' as well as Textual's ctrl+p; not a priority key, so typed text keeps ':'
+        Binding("ctrl+p,colon", "command_palette", "Commands", show=False,
+                key_display="^p", id="app.commands"),
         Binding("s", "severity", "Severity", id="decision.severity"),
         Binding("f", "fix_forward", "Fix fwd?", id="decision.fix_forward"),
         Binding("x", "patient_safety", "Safety risk", show=False, id="decision.patient_safety"),
@@ -736,6 +742,14 @@ class CockpitApp(App[None]):
         path = write_private(self.screenshot_dir / f"cockpit-{stamp}.svg",
                              self.export_screenshot())
         self.notify(f"Screenshot saved: {path}")
+
+
+def keymap_from(keys: KeySettings) -> dict[str, str]:
+    """The config's ``[keys]`` as a keymap for :meth:`App.set_keymap`, checked against the
+    war room's bindings before anything opens: an unknown binding or key, or a key that
+    would run two actions at once, raises :class:`~cockpit.config.ConfigError` naming the
+    file and line."""
+    return checked_keymap(keys, CockpitApp)
 
 
 # -- the factories: one runtime each, then the app over it ---------------------------------

@@ -67,10 +67,11 @@ def cli(ctx: click.Context, low_bandwidth: bool) -> None:
     the default training scenario (no cluster, accounts or config needed). When an
     incident was left open (a dropped SSH session, a crash), it offers to resume it.
     """
-    asks_low_bandwidth, operator = _default_config()
+    asks_low_bandwidth, operator, keymap = _default_config()
     if low_bandwidth or asks_low_bandwidth:
         os.environ["COCKPIT_LOW_BANDWIDTH"] = "1"  # what every war room of this process reads
     ctx.meta[OPERATOR_META] = operator
+    ctx.meta[KEYMAP_META] = keymap
     if ctx.invoked_subcommand is None:
         from cockpit.commands.resume import offer_resume
 
@@ -84,25 +85,33 @@ def cli(ctx: click.Context, low_bandwidth: bool) -> None:
 #: Where the default config's ``[cockpit] operator`` waits for the subcommands (click's
 #: ``ctx.meta`` is shared by every context of the invocation).
 OPERATOR_META = "cockpit.operator"
+#: ... and its ``[keys]``, checked against the war room's bindings (a keymap).
+KEYMAP_META = "cockpit.keymap"
 
 
-def _default_config() -> tuple[bool, str]:
-    """``[ui] low_bandwidth`` and ``[cockpit] operator`` of the config file, when there is
-    one, read once (a broken file is a usage error naming the file and line, as for every
-    command that reads it); ``(False, "")`` without one."""
+def _default_config() -> tuple[bool, str, dict[str, str]]:
+    """``[ui] low_bandwidth``, ``[cockpit] operator`` and ``[keys]`` (checked against the
+    war room's bindings) of the config file, when there is one, read once (a broken file
+    is a usage error naming the file and line, as for every command that reads it);
+    ``(False, "", {})`` without one."""
     from cockpit.paths import config_file
 
     path = config_file()
     if path is None or not path.is_file():
-        return False, ""
+        return False, "", {}
     from cockpit.config import ConfigError, load_config
 
     try:
         # the file's own operator: $COCKPIT_OPERATOR is only the fallback when it names none
         config = load_config(path)
+        keymap = {}
+        if config.keys.entries:  # the bindings are the screen's: imported only then
+            from cockpit.app import keymap_from
+
+            keymap = keymap_from(config.keys)
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from None
-    return config.ui.low_bandwidth, config.cockpit.operator
+    return config.ui.low_bandwidth, config.cockpit.operator, keymap
 
 
 def default_operator() -> str:
@@ -110,6 +119,12 @@ def default_operator() -> str:
     a command run outside the ``cockpit`` group)."""
     ctx = click.get_current_context(silent=True)
     return str(ctx.meta.get(OPERATOR_META) or "") if ctx is not None else ""
+
+
+def default_keymap() -> dict[str, str]:
+    """The default config's ``[keys]`` as a keymap for this invocation (``{}``: none)."""
+    ctx = click.get_current_context(silent=True)
+    return dict(ctx.meta.get(KEYMAP_META) or {}) if ctx is not None else {}
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -32,6 +32,7 @@ from dataclasses import MISSING, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from cockpit.keys import KeyEntry, KeySettings
 from cockpit.yamlfile import DataFileError, read_data_text
 
 
@@ -368,6 +369,9 @@ class Config:
     """PagerDuty channel, if configured."""
     email: EmailSettings | None = None
     """Email channel, if configured."""
+    keys: KeySettings = field(default_factory=KeySettings)
+    """``[keys]``: the operator's keys for the war room's bindings, by binding id (checked
+    against the bindings by the app before the war room opens: :mod:`cockpit.keys`)."""
     redaction: RedactionSettings = field(default_factory=RedactionSettings)
     """The operator's own patient identifiers (nothing beyond the built-in kinds by default)."""
     ui: UiSettings = field(default_factory=UiSettings)
@@ -626,6 +630,47 @@ class _Loader:
             raise self.error(table, None, f"[{table}]: {name}_env or {name}_file is required")
         return None
 
+    def keys_section(self, raw: object) -> KeySettings:
+        """``[keys]``: binding id = "key,key" (or an array of keys); TOML's dotted keys
+        (``decision.decide = "D"``, ``[keys.decision]``) name the same ids. Only the shape is
+        checked here: the ids and key names are the screen's (:func:`cockpit.keys.check_keymap`)."""
+        if not isinstance(raw, dict):
+            raise self.error("keys", None, f"[keys] must be a table, got {_describe(raw)}")
+        entries: list[KeyEntry] = []
+
+        def walk(table: dict[str, Any], prefix: str) -> None:
+            for name, value in table.items():
+                binding_id = f"{prefix}{name}"
+                if isinstance(value, dict):
+                    walk(value, f"{binding_id}.")
+                    continue
+                line = self.key_line(binding_id)
+                if isinstance(value, str):
+                    keys = value.split(",")
+                elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+                    keys = list(value)
+                else:
+                    where = f"{self.name}:{line}" if line is not None else self.name
+                    raise ConfigError(f"{where}: [keys] {binding_id}: expected a key like "
+                                      f"\"ctrl+d\" (commas for several), got {_describe(value)}")
+                entries.append(KeyEntry(binding_id, tuple(k.strip() for k in keys if k.strip()),
+                                        line))
+
+        walk(raw, "")
+        return KeySettings(tuple(entries), self.name)
+
+    def key_line(self, binding_id: str) -> int | None:
+        """The line of ``binding_id`` in ``[keys]`` (written whole, dotted, or under a
+        ``[keys.PREFIX]`` header)."""
+        parts = binding_id.split(".")
+        for cut in range(len(parts)):
+            table = ".".join(["keys", *parts[:cut]])
+            key = ".".join(parts[cut:])
+            line = self.locator.line_of(table, key)
+            if line is not None and "=" in self.locator.lines[line - 1]:
+                return line
+        return self.locator.line_of("keys")
+
     def checked(self, table: str, key: str, secret: Secret) -> Secret:
         """``secret``, if long enough for the redactor to hide it everywhere it appears."""
         if len(secret.reveal()) < MIN_SECRET_LENGTH:
@@ -730,6 +775,9 @@ def load_config(path: str | Path | None = None,
         loader = _Loader(file_path, text, env)
         sections: dict[str, Any] = {}
         for table, raw in data.items():
+            if table == "keys":  # the screen's bindings: checked against them by the app
+                sections["keys"] = loader.keys_section(raw)
+                continue
             if table not in SECTIONS:
                 raise loader.error(table, None, f"unknown section [{table}]")
             sections[table] = loader.section(table, SECTIONS[table], raw)

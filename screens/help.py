@@ -1,10 +1,13 @@
-"""The help screen: every key binding, and what the panels mean."""
+"""The help screen: every key binding as mapped now, and what the panels mean."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-from textual.app import ComposeResult
+from textual.actions import parse as parse_action
+from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.markup import escape
@@ -12,49 +15,39 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from cockpit.decision.policy import PolicyView, default_policy_view
+from screens.commands import (
+    WAR_ROOM,
+    KeyScope,
+    ScopeBinding,
+    keys_label,
+    scope_bindings,
+    war_room_scopes,
+)
 
-#: The help's text; ``{thresholds}`` is where :func:`help_text` says the policy's.
-HELP_TEXT = """\
-[b]Rollback Cockpit — keys[/b]
+#: What the help says besides the keys (those come from the bindings, as mapped now);
+#: ``{thresholds}`` is where :func:`help_text` says the policy's, ``{close}`` the keys that
+#: close the help. No key here can be remapped: the answers of a question (l/c, y/n) are
+#: the question's own.
+LEGEND_TEXT = """\
+[b]Answers[/b] (every answer is recorded with who gave it)
+  quit: [b]l[/b] leave the incident open (`cockpit resume` takes it back),
+        [b]c[/b] close it (training: then the debrief and score)
+  severity: [b]c h m l[/b] (its authority and deadline follow)
+  fix forward, patient safety: [b]y n[/b]
+  decision: [b]r[/b] roll back, [b]h[/b] hot fix, [b]n[/b] no action
+  export: [b]m[/b] Markdown RCA, [b]j[/b] JSON, [b]h[/b] HTML
+  a destructive step asks for the target's name and the approver's;
+  a status update is reminded every 15 minutes of incident time
 
-  [b]?[/b]          this help
-  [b]q[/b]          quit: [b]l[/b] leave the incident open (`cockpit resume` takes it
-             back) or [b]c[/b] close it (training: then the debrief and score)
-  [b]1[/b]–[b]6[/b]        show a panel group when the terminal is small:
-             1 Metrics  2 Pods  3 Database  4 Cache  5 Decision  6 Runbook
-  [b]tab[/b]        move between panels   [b]↑ ↓[/b]  scroll the pod table
-  [b]+[/b] / [b]-[/b]      simulation faster / slower (1x to 60x)
-  [b]space[/b]      pause / resume the simulation
-  [b]f2[/b]         save a screenshot (SVG)
-
-[b]Deciding[/b] (every answer is recorded with who gave it)
-  [b]s[/b]          set the severity (c/h/m/l): authority and deadline follow
-  [b]f[/b]          answer "can we fix forward?" (y/n)
-  [b]x[/b]          flag a patient-safety risk (y/n): makes it critical
-  [b]d[/b]          record the decision: roll back, hot fix, or no action
-
-[b]The record[/b] (written to disk before the screen shows it done)
-  [b]n[/b]          add a note           [b]e[/b]   export: m Markdown RCA, j JSON, h HTML
-  [b]u[/b]          status update: the template pre-filled from the record
-             (a reminder comes every 15 minutes of incident time)
-
-[b]Runbooks[/b]
-  [b]o[/b]          open a runbook (recommended first; type to filter)
-  In the runbook pane (group 6):
-  [b]↑[/b] [b]↓[/b]        select a step: its why, the exact command, what blocks it
-  [b]enter[/b]/[b]y[/b]    run the selected ready step (destructive steps ask for the
-             target's name and the approver's)
-  [b]c[/b] cancel the running step   [b]r[/b] retry a failed one
-  [b]k[/b] skip (a reason is required)   [b]a[/b] abort the runbook (reason)
-  [b]v[/b] set the runbook's variables   [b]p[/b] pick another runbook
-  [b]t[/b] a step waits for someone to be notified and you told them yourself
-             (by phone...): recorded as your attestation, never as a delivery
-  Step markers: [ ] pending  [>] ready  [#] blocked  [*] running  [x] done
-                [!] failed  [-] skipped  [?] interrupted  [c] cancelled
+[b]Runbook steps[/b]
+  \\[ ] pending  \\[>] ready  \\[#] blocked  \\[*] running  \\[x] done
+  \\[!] failed  \\[-] skipped  \\[?] interrupted  \\[c] cancelled
+  "Told them": a step waits for someone to be notified and you told them yourself
+  (by phone...): recorded as your attestation, never as a delivery.
 
 [b]Training[/b]
   guided: the coach hints when you stall or err · exam: no hints, scored
-  demo: the autopilot plays; watch (space pauses, + - change its pace)
+  demo: the autopilot plays; watch (the simulation's pause and speed keys drive it)
 
 [b]Reading the panels[/b]
   Every state is written in words as well as colours: [b]OVER[/b] a threshold,
@@ -64,8 +57,12 @@ HELP_TEXT = """\
   automatic triggers (what fires, and what the procedures say to do):
 {thresholds}
 
-Press [b]escape[/b], [b]?[/b] or [b]q[/b] to close.
+Press {close} to close.
 """
+
+#: Columns of the keys table: the keys, then the description (the binding id after it).
+KEY_COLUMN = 12
+DESCRIPTION_COLUMN = 36
 
 
 def threshold_lines(view: PolicyView) -> list[str]:
@@ -79,27 +76,81 @@ def threshold_lines(view: PolicyView) -> list[str]:
     return lines
 
 
-def help_text(view: PolicyView) -> str:
-    """The help, with ``view``'s thresholds (the policy the engine evaluates)."""
-    return HELP_TEXT.replace("{thresholds}", "\n".join(threshold_lines(view)), 1)
+def help_text(view: PolicyView, keys: str = "", close: str = "escape") -> str:
+    """The help: ``keys`` (:func:`keys_text`), then the legend with ``view``'s thresholds
+    (the policy the engine evaluates) and ``close``, the keys that close it."""
+    legend = (LEGEND_TEXT.replace("{thresholds}", "\n".join(threshold_lines(view)), 1)
+              .replace("{close}", close, 1))
+    return f"{keys}\n{legend}" if keys else legend
+
+
+def _offered(app: App[Any], entry: ScopeBinding) -> bool:
+    """Whether the app offers ``entry``'s action now (live mode: no speed or pause keys)."""
+    if entry.node is None or not issubclass(entry.node, App):
+        return True
+    _namespace, name, parameters = parse_action(entry.binding.action)
+    return app.check_action(name, parameters) is not False
+
+
+def keys_text(app: App[Any], scopes: Sequence[KeyScope]) -> str:
+    """Every binding of ``scopes`` with its keys as mapped now (``app``'s keymap), its
+    description and its id (what ``[keys]`` in the config remaps), scope by scope."""
+    keymap = app._keymap
+    groups = {entry.binding.action: keys_label(app, entry)
+              for scope in scopes if scope.name == WAR_ROOM
+              for entry in scope_bindings(scope, keymap)}
+    lines = ["[b]Rollback Cockpit — keys[/b] (as mapped now; [b]\\[keys][/b] in the config "
+             "remaps them by id)"]
+    for scope in scopes:
+        entries = [entry for entry in scope_bindings(scope, keymap)
+                   if entry.description and entry.keys and not entry.binding.system
+                   and _offered(app, entry)]
+        if not entries:
+            continue
+        title = scope.name[0].upper() + scope.name[1:]
+        group_key = groups.get(f"show_group('{scope.group}')") if scope.group else None
+        if group_key:
+            title += f" (its group: {group_key}, or tab to it)"
+        lines += ["", f"[b]{escape(title)}[/b]"]
+        for entry in entries:
+            keys = keys_label(app, entry)
+            description = entry.binding.tooltip or entry.description
+            line = f"  [b]{escape(keys)}[/b]{' ' * max(1, KEY_COLUMN - len(keys))}"
+            line += escape(description)
+            if entry.id:
+                line += f"{' ' * max(1, DESCRIPTION_COLUMN - len(description))}"
+                line += f"[dim]{escape(entry.id)}[/dim]"
+            lines.append(line)
+    return "\n".join(lines) + "\n"
 
 
 class HelpScreen(ModalScreen[None]):
-    """Key bindings and a legend, over the war room, with the policy's thresholds
-    (the shipped policy's unless it is given another)."""
+    """Every key of the war room as mapped now (generated from the bindings: a new one
+    appears here by itself), a legend, and the policy's thresholds (the shipped policy's
+    unless it is given another)."""
 
     CSS_PATH = Path(__file__).with_suffix(".tcss")
     BINDINGS = [
         Binding("escape,question_mark,q", "dismiss", "Close", id="help.close"),
     ]
 
-    def __init__(self, policy: PolicyView | None = None) -> None:
+    def __init__(self, policy: PolicyView | None = None,
+                 scopes: Sequence[KeyScope] | None = None) -> None:
         super().__init__()
         self.policy_view = policy if policy is not None else default_policy_view()
+        self.scopes = scopes
+        """Whose keys to list (default: the war room's of the running app)."""
 
     def compose(self) -> ComposeResult:
+        scopes = self.scopes if self.scopes is not None else war_room_scopes(type(self.app))
+        own = [entry for entry in scope_bindings(KeyScope("help", (type(self),)),
+                                                 self.app._keymap)
+               if entry.binding.action == "dismiss"]
+        close = keys_label(self.app, own[0]) if own else "escape"
         with VerticalScroll(id="help-box"):
-            yield Static(help_text(self.policy_view), id="help-text")
+            yield Static(help_text(self.policy_view, keys_text(self.app, scopes),
+                                   " or ".join(close.rsplit(", ", 1))), id="help-text")
 
     def action_dismiss(self, result: None = None) -> None:  # type: ignore[override]
         self.dismiss(result)
+

@@ -32,6 +32,7 @@ def replay(ref: str, speed: float, start: float, force: bool) -> None:
     first: a record that fails is refused unless --force."""
     path = journal_or_exit(ref)
     from cockpit.app import make_replay_app
+    from cockpit.cli import default_keymap
     from cockpit.timeline.journal import JournalCorruptError, JournalError
 
     try:
@@ -42,6 +43,7 @@ def replay(ref: str, speed: float, start: float, force: bool) -> None:
     except (JournalError, OSError, ValueError) as exc:
         click.echo(f"error: {path}: {exc}", err=True)
         raise SystemExit(2) from None
+    app.set_keymap(default_keymap())
     app.run()
     if app.return_code:
         sys.exit(app.return_code)

@@ -58,7 +58,7 @@ def resume_incident(ref: str | None, speed: float | None = None,
     incident's config's ``[cockpit] operator``, else ``operator`` (the default config's),
     else ``$COCKPIT_OPERATOR``, else ``user@host``.
     """
-    from cockpit.cli import default_operator
+    from cockpit.cli import default_keymap, default_operator
     from cockpit.incident import (
         IncidentSession,
         NoOpenIncidentError,
@@ -82,11 +82,16 @@ def resume_incident(ref: str | None, speed: float | None = None,
 
     operator = operator or default_operator()
     config = None
+    keymap = default_keymap()
     if info.config and not info.scenario:  # a live incident: its own config, read once
         from cockpit.config import ConfigError, load_config
 
         try:
             config = load_config(info.config)
+            if config.keys.entries:  # its config's keys, as `cockpit run` had them
+                from cockpit.app import keymap_from
+
+                keymap = keymap_from(config.keys)
         except ConfigError as exc:
             _fail(f"incident {info.id}: cannot reopen it: {exc}")
         operator = config.cockpit.operator or operator
@@ -111,6 +116,8 @@ def resume_incident(ref: str | None, speed: float | None = None,
             app = open_incident_app(session, **{k: v for k, v in given.items() if v})
         except Exception as exc:  # noqa: BLE001 - a config gone or broken since: one line
             _fail(f"incident {info.id}: cannot reopen it: {exc}")
+        if keymap:
+            app.set_keymap(keymap)
         app.run()
     finally:
         # the app disconnects on quit; this only matters if it never got that far

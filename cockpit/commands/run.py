@@ -25,6 +25,9 @@ def run(config_path: str, read_only: bool) -> None:
     try:
         # [cockpit] operator is who is at the keyboard; $COCKPIT_OPERATOR only when it is unset
         config = load_config(config_path)
+        from cockpit.app import keymap_from
+
+        keymap = keymap_from(config.keys)  # this config's [keys], checked before anything opens
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from None
     if config.ui.low_bandwidth:
@@ -52,6 +55,7 @@ def run(config_path: str, read_only: bool) -> None:
                        estate_label=label, executor=executor, read_only=ro,
                        config_path=str(config_path), variables=config.runbook_variables(),
                        signing_key=config.signing_key(), operator=config.cockpit.operator)
+        app.set_keymap(keymap)
         app.run()
     finally:
         executor.close()  # idempotent: the app closes it too when it unmounts

@@ -33,7 +33,7 @@ def open_sim(scenario: str | None, speed: float | None, seed: int | None,
     """The war room on a training incident; ``operator``: the default config's
     ``[cockpit] operator`` (default: this invocation's), else ``$COCKPIT_OPERATOR``, else
     ``user@host``."""
-    from cockpit.cli import default_operator
+    from cockpit.cli import default_keymap, default_operator
 
     _check_scenario(scenario)
     if screenshot:
@@ -50,6 +50,7 @@ def open_sim(scenario: str | None, speed: float | None, seed: int | None,
         app = make_sim_app(scenario, speed=speed, seed=seed, advance_s=at,
                            start_clock=screenshot is None, mode=mode,
                            operator=operator or default_operator())
+    app.set_keymap(default_keymap())
     if screenshot:
         _screenshot(app, screenshot)
         return

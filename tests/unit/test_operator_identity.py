@@ -158,12 +158,12 @@ def test_the_default_config_file_names_the_operator_and_a_broken_one_is_a_usage_
     config.write_text("[cockpit]\noperator = 'Dana Scully'\n")
     monkeypatch.setenv("COCKPIT_CONFIG_FILE", str(config))
     monkeypatch.setenv("COCKPIT_OPERATOR", "alice")
-    assert _default_config() == (False, "Dana Scully"), "the file wins over the variable"
+    assert _default_config() == (False, "Dana Scully", {}), "the file wins over the variable"
     config.write_text("[cockpit]\noperator = \n")
     with pytest.raises(click.UsageError, match=r"config.toml:2: TOML syntax error"):
         _default_config()
     monkeypatch.delenv("COCKPIT_CONFIG_FILE")
-    assert _default_config() == (False, "")  # no file at the default place: nothing read
+    assert _default_config() == (False, "", {})  # no file at the default place: nothing read
 
 
 def test_resuming_a_live_incident_is_recorded_as_its_configs_operator(

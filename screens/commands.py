@@ -1,0 +1,244 @@
+"""The war room's keys as data: which bindings each scope has (as mapped now), the checks
+of the config's ``[keys]`` against them, and the command palette's provider.
+
+Everything that shows a key (the help, the palette, the key bar) reads it from the
+bindings with the keymap applied, so a remapped key is what they all say.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+from textual.actions import parse as parse_action
+from textual.app import App
+from textual.binding import Binding, BindingsMap
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.dom import DOMNode
+from textual.keys import REPLACED_KEYS, Keys, _character_to_key, key_to_character
+
+from cockpit.config import ConfigError
+from cockpit.keys import KeymapError, KeySettings, KnownBinding, check_keymap
+from screens.war_room import WarRoomScreen
+from widgets.pods_panel import PodsList, PodsPanel
+from widgets.runbook_panel import RunbookPanel
+
+EVERYWHERE = "everywhere"
+WAR_ROOM = "war room"
+#: The scopes whose keys work wherever the focus is in the war room.
+ALWAYS = (EVERYWHERE, WAR_ROOM)
+
+
+@dataclass(frozen=True)
+class KeyScope:
+    """Where a set of bindings works: the whole app, the war room, one panel."""
+
+    name: str
+    """``everywhere``, ``war room``, ``runbook pane``..."""
+    nodes: tuple[type[DOMNode], ...]
+    """The classes whose bindings are active there (a panel and its focusable parts)."""
+    group: str = ""
+    """The war room's group it is in (its key, or tab, gets there), for the help."""
+
+
+def war_room_scopes(app_type: type[App[Any]]) -> tuple[KeyScope, ...]:
+    """The scopes of the war room of ``app_type``, in the order the help lists them."""
+    return (
+        KeyScope(EVERYWHERE, (app_type,)),
+        KeyScope(WAR_ROOM, (WarRoomScreen,)),
+        KeyScope("runbook pane", (RunbookPanel,), "runbook"),
+        KeyScope("pods pane", (PodsList, PodsPanel), "pods"),
+    )
+
+
+@dataclass(frozen=True)
+class ScopeBinding:
+    """One action of a scope, with every key that runs it now."""
+
+    scope: str
+    node: type[DOMNode] | None
+    """The class that declares it (None: not known, as in the palette)."""
+    binding: Binding
+    """The first of its bindings (description, tooltip, id, action)."""
+    keys: tuple[Binding, ...]
+    """One binding per key, as mapped now (the keymap applied)."""
+
+    @property
+    def description(self) -> str:
+        return self.binding.description
+
+    @property
+    def id(self) -> str | None:
+        return self.binding.id
+
+
+def _mapped(node: type[DOMNode], keymap: Mapping[str, str]) -> BindingsMap:
+    merged = node._merged_bindings
+    bindings = merged.copy() if merged is not None else BindingsMap()
+    if keymap:
+        bindings.apply_keymap(dict(keymap))
+    return bindings
+
+
+def scope_bindings(scope: KeyScope, keymap: Mapping[str, str]) -> list[ScopeBinding]:
+    """Every binding of ``scope``, an entry per action in the order the classes declare
+    them, each with its keys under ``keymap`` (normalised, as ``App._keymap`` holds it).
+    The toolkit's own key for an action of ours (ctrl+q quit) joins that action's entry."""
+    out: list[ScopeBinding] = []
+    for node in scope.nodes:
+        order: list[str] = []
+        first: dict[str, Binding] = {}
+        default = node._merged_bindings
+        for _key, binding in (default if default is not None else BindingsMap()):
+            if binding.action not in first:
+                order.append(binding.action)
+                first[binding.action] = binding
+            elif first[binding.action].id is None and binding.id is not None:
+                first[binding.action] = binding  # the remappable one names the entry
+        keys: dict[str, list[Binding]] = {}
+        for _key, binding in _mapped(node, keymap):
+            keys.setdefault(binding.action, []).append(binding)
+        for action in order:
+            # ours first (q before ctrl+q)
+            mine = sorted(keys.get(action, ()), key=lambda b: b.id is None)
+            out.append(ScopeBinding(scope.name, node, first[action], tuple(mine)))
+    return out
+
+
+def key_label(app: App[Any], binding: Binding) -> str:
+    """How a key is written on screen: ``?``, ``^p``, ``enter`` (a word, not a glyph)."""
+    if binding.key_display:
+        return binding.key_display
+    if binding.key in ("enter", "escape", "space", "tab", "backspace", "delete"):
+        return binding.key
+    return app.get_key_display(binding)
+
+
+def keys_label(app: App[Any], entry: ScopeBinding) -> str:
+    """Every key of ``entry``: ``+, =``; ``enter, y``."""
+    labels: list[str] = []
+    for binding in entry.keys:
+        label = key_label(app, binding.with_key(binding.key, key_display=None)
+                          if len(entry.keys) > 1 else binding)
+        if label not in labels:
+            labels.append(label)
+    return ", ".join(labels)
+
+
+# -- the config's [keys] ----------------------------------------------------------------
+
+_MODIFIERS = ("ctrl", "alt", "shift", "meta", "super", "hyper")
+_NAMED = frozenset(key.value.rpartition("+")[2] for key in Keys
+                   if not key.value.startswith("<")) | {"space", "enter", "tab"}
+
+
+def normalize_key(text: str) -> str | None:
+    """``text``'s key as Textual names it (``?`` -> ``question_mark``, ``shift+d`` ->
+    ``D``, what a terminal sends), or None when it names no key."""
+    text = text.strip()
+    if not text:
+        return None
+    if len(text) == 1:
+        return _character_to_key(text) if text.isprintable() and text != "," else None
+    *mods, base = text.split("+")
+    mods = [mod.lower() for mod in mods]
+    if not base or any(mod not in _MODIFIERS for mod in mods) or len(set(mods)) != len(mods):
+        return None
+    if len(base) == 1:
+        if not base.isprintable():
+            return None
+        if base.isalpha() and mods == ["shift"]:
+            return base.upper()  # a terminal sends shift+d as D
+        base = _character_to_key(base.lower() if base.isalpha() else base)
+    else:
+        base = base.lower()
+        character = key_to_character(REPLACED_KEYS.get(base, base))
+        if base not in _NAMED and not (character is not None and character.isascii()):
+            return None
+    return "+".join([*mods, base])
+
+
+def known_bindings(scopes: Sequence[KeyScope]) -> list[KnownBinding]:
+    """Every binding of ``scopes`` by default, for :func:`cockpit.keys.check_keymap`."""
+    known = []
+    for scope in scopes:
+        for entry in scope_bindings(scope, {}):
+            for binding in entry.keys:  # each binding with its own id (ctrl+q has none)
+                known.append(KnownBinding(binding.id, binding.action, scope.name,
+                                          (normalize_key(binding.key) or binding.key,)))
+    return known
+
+
+def checked_keymap(settings: KeySettings, app_type: type[App[Any]]) -> dict[str, str]:
+    """The keymap ``settings`` asks for, checked against ``app_type``'s war room.
+    Raises :class:`~cockpit.config.ConfigError` (``FILE:LINE: [keys] ...``)."""
+    if not settings.entries:
+        return {}
+    try:
+        return check_keymap(settings, known_bindings(war_room_scopes(app_type)),
+                            always=ALWAYS, normalize=normalize_key)
+    except KeymapError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+# -- the command palette ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Command:
+    description: str
+    keys: str
+    binding_id: str | None
+    node: DOMNode
+    action: str
+
+    @property
+    def help(self) -> str:
+        return f"{self.keys}  ·  {self.binding_id}" if self.binding_id else self.keys
+
+
+class BindingCommands(Provider):
+    """Every action the war room offers now (the focused panel's, the war room's, the
+    app's) by its description, with its key as mapped; choosing one runs it. What the
+    screen does not offer (the simulation's speed and pause in live mode) is not here."""
+
+    def _commands(self) -> Iterator[_Command]:
+        screen, app = self.screen, self.app
+        found: dict[tuple[int, str], list[Any]] = {}
+        order: list[tuple[int, str]] = []
+        for active in screen.active_bindings.values():
+            node, binding = active.node, active.binding
+            name = parse_action(binding.action)[1]
+            if (not active.enabled or not binding.description or binding.system
+                    or name == "command_palette"):
+                continue
+            ident = (id(node), binding.action)
+            if ident not in found:
+                order.append(ident)
+                found[ident] = [node, binding, []]
+            found[ident][2].append(binding)
+        rank = {id(app): 2, id(screen): 1}
+        order.sort(key=lambda ident: rank.get(ident[0], 0))
+        for ident in order:
+            node, binding, bindings = found[ident]
+            entry = ScopeBinding("", None, binding, tuple(bindings))
+            yield _Command(binding.description, keys_label(app, entry), binding.id, node,
+                           binding.action)
+
+    def _run(self, command: _Command) -> partial[Any]:
+        return partial(self.app.run_action, command.action, command.node)
+
+    async def discover(self) -> Hits:
+        for command in self._commands():
+            yield DiscoveryHit(command.description, self._run(command), help=command.help)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for command in self._commands():
+            score = max(matcher.match(command.description),
+                        matcher.match(command.binding_id or "") * 0.9)
+            if score > 0:
+                yield Hit(score, matcher.highlight(command.description), self._run(command),
+                          text=command.description, help=command.help)
