@@ -66,6 +66,8 @@ from screens.war_room import WarRoomScreen
 from widgets.decision_panel import DecisionPanel
 from widgets.incident_header import IncidentHeader, alarm_text
 from widgets.runbook_panel import RunbookPanel
+from widgets.status_bar import MessageLog
+from widgets.timeline_panel import TimelinePanel
 
 TICK_S = 0.25
 #: Seconds between redraws of the metric panels on a low-bandwidth link.
@@ -170,6 +172,9 @@ class CockpitApp(App[None]):
         self._operator_gone = False
         """Set once SIGHUP, SIGTERM or a vanished terminal has been handled."""
         self.pollers = {source.kind: Poller(source, self._post_status) for source in self.sources}
+        self.messages = MessageLog()
+        """What the cockpit said: on the war room's status bar (never a toast over the
+        runbook pane or a modal) and in the timeline pane's messages; not recorded."""
         runtime.subscribe(self._on_notice)
         if demo is not None:
             # the autopilot's own runtime says what it does (consequences...) in the war room
@@ -384,11 +389,11 @@ class CockpitApp(App[None]):
             if screen is not None:
                 screen.show_status(notice.status)
         elif isinstance(notice, Said):
-            self.notify(notice.text, title=notice.title, severity=notice.severity,  # type: ignore[arg-type]
-                        timeout=notice.timeout_s, markup=False)
+            self.say(notice.text, title=notice.title, severity=notice.severity,
+                     timeout=notice.timeout_s)
         elif isinstance(notice, RecordingFailed):
-            self.notify(f"NOT RECORDING: {notice.reason}", title="Incident journal",
-                        severity="error", timeout=30, markup=False)
+            self.say(f"NOT RECORDING: {notice.reason}", title="Incident journal",
+                     severity="error", timeout=30)
         elif isinstance(notice, RunbooksReady):
             self._attach_desk()
         self._refresh()
@@ -405,6 +410,31 @@ class CockpitApp(App[None]):
                 previous.snapshot if previous else None, f"poller stopped: {event.worker.error}",
                 previous.last_ok if previous else None, time.monotonic()))
 
+    def say(self, text: str, *, title: str = "", severity: str = "information",
+            timeout: float | None = None) -> None:
+        """Tell the engineer something: the war room's status bar (and the timeline pane's
+        messages), never a toast over the work; kept until the war room exists."""
+        screen = self._war_room()
+        if screen is not None:
+            screen.say(text, title=title, severity=severity, timeout=timeout)
+        else:
+            self.messages.add(text, title=title, severity=severity,
+                              at=self.runtime.clock.now(), timeout_s=timeout)
+
+    @on(TimelinePanel.PinRequested)
+    def _on_pin_requested(self, request: TimelinePanel.PinRequested) -> None:
+        seq = request.seq
+        if seq is None:
+            self.say("Messages are the cockpit's, not the record's: only recorded events "
+                     "can be pinned (/ shows them).", severity="warning")
+            return
+        if not self._writable():
+            return
+        if request.pin:
+            self._act(self.runtime.pin, seq, done=f"Event #{seq} pinned for the RCA.")
+        else:
+            self._act(self.runtime.unpin, seq, done=f"Event #{seq} unpinned.")
+
     def _war_room(self) -> WarRoomScreen | None:
         """The war room while its panels exist (before that, statuses wait in the runtime;
         while the app shuts down, the panels are already gone)."""
@@ -415,6 +445,10 @@ class CockpitApp(App[None]):
 
     def war_room_ready(self, screen: WarRoomScreen) -> None:
         """Called by the war room when its panels exist: show everything known so far."""
+        screen.messages = self.messages
+        screen.message_clock = self.runtime.clock.now
+        if self.messages.latest is not None:  # said while the war room was being built
+            screen.show_message(self.messages.latest)
         if self.low_bandwidth:
             screen.draw_metrics_every(LOW_BANDWIDTH_METRICS_S)
         from cockpit.decision.policy import policy_view
@@ -442,8 +476,8 @@ class CockpitApp(App[None]):
             if self.demo is not None:
                 self.demo.session.runtime.open_desk()
         except (RunbookLoadError, OSError, ValueError) as exc:
-            self.call_from_thread(self.notify, f"Runbooks unavailable: {exc}",
-                                  severity="error", timeout=30, markup=False)
+            self.call_from_thread(self.say, f"Runbooks unavailable: {exc}",
+                                  severity="error", timeout=30)
 
     def _attach_desk(self) -> None:
         screen = self._war_room()
@@ -475,8 +509,8 @@ class CockpitApp(App[None]):
         self._ticked_at = clock.now()
 
     def _refresh(self) -> None:
-        """Show the runtime's state in the header and the Decision panel (each widget
-        compares and repaints only what changed)."""
+        """Show the runtime's state in the header, the Decision panel and the timeline
+        pane (each widget compares and repaints only what changed)."""
         # anything refreshed outside the tick (a key, a notice) gets the runtime's tick at
         # the next one, as the headless driver ticks after every verb
         self._ticked_at = None
@@ -486,8 +520,12 @@ class CockpitApp(App[None]):
         try:
             header = screen.query_one(IncidentHeader)
             panel = screen.query_one(DecisionPanel)
+            timeline = screen.query_one(TimelinePanel)
         except NoMatches:  # the app is shutting down and the panels are gone
             return
+        state = self.runtime.state
+        if state is not None:  # the record's timeline (compared: unchanged draws nothing)
+            timeline.show_timeline(state.timeline)
         now = self.runtime.clock.now()
         decision = self.runtime.decision(now)
         panel.show(decision, now)
@@ -520,12 +558,11 @@ class CockpitApp(App[None]):
 
         def narrate(line: str) -> None:
             if not demo.stopping.is_set():
-                self.call_from_thread(self.notify, line, title="Autopilot", timeout=15,
-                                      markup=False)
+                self.call_from_thread(self.say, line, title="Autopilot", timeout=15)
 
         def failed(reason: str) -> None:
-            self.call_from_thread(self.notify, f"The demo stopped: {reason}",
-                                  severity="error", timeout=30, markup=False)
+            self.call_from_thread(self.say, f"The demo stopped: {reason}",
+                                  severity="error", timeout=30)
 
         score = demo.play(narrate, failed)
         if score is not None and not demo.stopping.is_set():
@@ -555,30 +592,30 @@ class CockpitApp(App[None]):
         try:
             verb(*args)
         except JournalWriteError as exc:
-            self.notify(str(exc), severity="error", markup=False)
+            self.say(str(exc), severity="error")
             return False
         except ValueError as exc:
-            self.notify(str(exc), severity="warning", markup=False)
+            self.say(str(exc), severity="warning")
             return False
         if done:
-            self.notify(done, markup=False)
+            self.say(done)
         self._refresh()
         return True
 
     def _writable(self) -> bool:
         """Demo: the autopilot answers; replay: nothing can be added; say so."""
         if self.demo is not None:
-            self.notify("Demo: the autopilot is at the keyboard (space pauses it, q quits).",
-                        severity="warning")
+            self.say("Demo: the autopilot is at the keyboard (space pauses it, q quits).",
+                     severity="warning")
             return False
         runtime = self.runtime
         if runtime.session is None and runtime.follow is not None:
-            self.notify("This is a replay of a recorded incident: nothing can be added to it.",
-                        severity="warning")
+            self.say("This is a replay of a recorded incident: nothing can be added to it.",
+                     severity="warning")
             return False
         if runtime.session is None:
-            self.notify(f"The incident is not being recorded: {runtime.journal_problem}",
-                        severity="error", markup=False)
+            self.say(f"The incident is not being recorded: {runtime.journal_problem}",
+                     severity="error")
             return False
         return True
 
@@ -662,9 +699,9 @@ class CockpitApp(App[None]):
             try:
                 channel = runtime.status_update(text, post=post)
             except (JournalWriteError, ValueError) as exc:
-                self.notify(str(exc), severity="error", markup=False)
+                self.say(str(exc), severity="error")
                 return
-            self.notify("Status update recorded" +
+            self.say("Status update recorded" +
                         (f" and queued to {channel}." if channel != "journal" else "."))
 
         from screens.status_update import StatusUpdateScreen  # TextArea: only when needed
@@ -716,7 +753,7 @@ class CockpitApp(App[None]):
     def action_speed(self, factor: float) -> None:
         clock = self.runtime.clock
         if not isinstance(clock, SimClock):
-            self.notify("Speed applies to the simulated estate only.", severity="warning")
+            self.say("Speed applies to the simulated estate only.", severity="warning")
             return
         speed = min(SimClock.MAX_SPEED, max(SimClock.MIN_SPEED, clock.speed * factor))
         clock.speed = round(speed)
@@ -741,7 +778,7 @@ class CockpitApp(App[None]):
         # what the war room shows may be patient data: owner-only, never through a symlink
         path = write_private(self.screenshot_dir / f"cockpit-{stamp}.svg",
                              self.export_screenshot())
-        self.notify(f"Screenshot saved: {path}")
+        self.say(f"Screenshot saved: {path}")
 
 
 def keymap_from(keys: KeySettings) -> dict[str, str]:

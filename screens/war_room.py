@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import ClassVar
 
@@ -31,6 +32,8 @@ from widgets.metric_panel import MetricPanel
 from widgets.pods_panel import PodsPanel
 from widgets.runbook_panel import RunbookPanel
 from widgets.source_panel import SourcePanel
+from widgets.status_bar import CockpitMessage, MessageLog, StatusBar
+from widgets.timeline_panel import TimelinePanel
 
 #: Panel groups shown one at a time on a small terminal: (id, tab label).
 GROUPS: tuple[tuple[str, str], ...] = (
@@ -40,6 +43,7 @@ GROUPS: tuple[tuple[str, str], ...] = (
     ("cache", "4 Cache"),
     ("decision", "5 Decision"),
     ("runbook", "6 Runbook"),
+    ("timeline", "7 Timeline"),
 )
 
 #: The threshold of a panel whose metric no trigger of the policy watches: never OVER.
@@ -73,11 +77,17 @@ class RunbookDeskScreen(Screen[None]):
         if waiting is not None and not hands_off:
             self._open_picker(desk, waiting)
 
+    def say(self, message: str, *, severity: str = "information", title: str = "",
+            timeout: float | None = None) -> None:
+        """Tell the engineer something. A screen with no status bar (the runbook pane
+        alone) has it toasted; the war room says it on its status bar."""
+        # markup off: step titles, reasons and commands may hold brackets
+        self.app.notify(message, title=title, severity=severity,  # type: ignore[arg-type]
+                        timeout=timeout, markup=False)
+
     def _say(self, message: str, *, severity: str = "information",
              timeout: float | None = None) -> None:
-        # markup off: step titles, reasons and commands may hold brackets
-        self.app.notify(message, severity=severity, timeout=timeout,  # type: ignore[arg-type]
-                        markup=False)
+        self.say(message, severity=severity, timeout=timeout)
 
     def _refuse(self, message: str) -> None:
         self._say(message, severity="warning", timeout=6)
@@ -323,6 +333,8 @@ class WarRoomScreen(RunbookDeskScreen):
             yield CachePanel(id="cache", classes="grp g-cache")
             yield from self.app.compose_decision()  # type: ignore[attr-defined]
             yield RunbookPanel(id="runbook", classes="grp g-runbook")
+            yield TimelinePanel(id="timeline", classes="grp g-timeline")
+        yield StatusBar(id="status-bar")
         yield KeyBar()
 
     is_composed = False
@@ -338,6 +350,10 @@ class WarRoomScreen(RunbookDeskScreen):
 
     def __init__(self, policy: PolicyView | None = None) -> None:
         super().__init__()
+        self.messages = MessageLog()
+        """What the cockpit said (the app hands over its own log when the panels exist)."""
+        self.message_clock: Callable[[], datetime] | None = None
+        """The incident clock, for the time a message shows (the app sets it)."""
         self._panels: dict[str, list[SourcePanel]] = {}
         self.policy_view = policy if policy is not None else default_policy_view()
         """The thresholds the panels state (the shipped policy's until told another)."""
@@ -374,6 +390,21 @@ class WarRoomScreen(RunbookDeskScreen):
         ``seconds`` (the rest of the war room as it changes)."""
         for panel in self.query(MetricPanel):
             panel.min_interval_s = seconds
+
+    def say(self, message: str, *, severity: str = "information", title: str = "",
+            timeout: float | None = None) -> None:
+        """Say ``message`` on the status bar (never a toast over the work or a modal), and
+        keep it in the messages the timeline pane shows (not recorded)."""
+        at = self.message_clock() if self.message_clock is not None else None
+        self.show_message(self.messages.add(message, severity=severity, title=title, at=at,
+                                            timeout_s=timeout))
+
+    def show_message(self, message: CockpitMessage) -> None:
+        """Put ``message`` (already in :attr:`messages`) on the status bar."""
+        for bar in self.query(StatusBar):
+            bar.show_message(message)
+        for pane in self.query(TimelinePanel):
+            pane.show_messages(self.messages)
 
     def on_mount(self) -> None:
         self.show_group("metrics")

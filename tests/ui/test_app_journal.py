@@ -103,7 +103,7 @@ async def test_a_journal_that_cannot_be_written_is_shown_not_swallowed() -> None
         header = app.screen.query_one(IncidentHeader)
         assert header.recording == "NOT RECORDING"
         assert "NOT RECORDING" in header.render().plain
-        assert any("NOT RECORDING" in str(n.message) for n in app._notifications)
+        assert any("NOT RECORDING" in m.text for m in app.messages)
 
 
 async def test_status_update_is_prefilled_recorded_with_the_journal_head() -> None:
@@ -128,10 +128,10 @@ async def test_status_update_reminder_after_fifteen_minutes() -> None:
     app = make_sim_app("bad-deploy", start_clock=False, advance_s=AT_S)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        assert not any("status update is due" in str(n.message) for n in app._notifications)
+        assert not any("status update is due" in m.text for m in app.messages)
         app.clock.advance(15 * 60)  # type: ignore[attr-defined]
         await pilot.pause(0.4)
-        assert any("status update is due" in str(n.message) for n in app._notifications)
+        assert any("status update is due" in m.text for m in app.messages)
 
 
 async def test_export_key_writes_the_rca(tmp_path: Path) -> None:
@@ -182,7 +182,7 @@ async def test_guided_mode_coaches_a_stalled_trainee() -> None:
         assert "GUIDED" in app.screen.query_one(IncidentHeader).estate
         app.clock.advance(120)  # type: ignore[attr-defined]  # the trainee does nothing
         await pilot.pause(1.3)
-        hints = [str(n.message) for n in app._notifications if n.title == "Coach"]
+        hints = [m.text for m in app.messages if m.title == "Coach"]
     assert hints, "no hint for a trainee who has not declared a fired incident"
     assert "Declare: press s" in hints[0], hints
 
@@ -201,7 +201,7 @@ async def test_closing_a_training_incident_scores_it_and_shows_the_debrief() -> 
         path = app.session.journal.path
         # nothing was rolled back: the debrief says the estate was not restored
         assert app.screen.score.restored is False and not app.screen.score.full_marks
-        assert not any(n.title == "Coach" for n in app._notifications)  # exam: no hints
+        assert not any(m.title == "Coach" for m in app.messages)  # exam: no hints
         await pilot.press("escape")
         await pilot.pause(0.1)
     kinds = [e.kind for e in read_events(path)]

@@ -9,6 +9,7 @@ from cockpit.timeline.journal import read_events
 from cockpit.timeline.verify import verify
 from widgets.incident_header import IncidentHeader
 from widgets.runbook_panel import RunbookPanel
+from widgets.status_bar import StatusBar
 
 SIZE = (80, 24)
 
@@ -22,8 +23,8 @@ async def test_demo_plays_the_ideal_response_to_the_debrief() -> None:
         narration: list[str] = []
         deadline = time.monotonic() + 90  # about 3 s on an idle machine
         while not isinstance(app.screen, DebriefScreen) and time.monotonic() < deadline:
-            narration += [str(n.message) for n in app._notifications
-                          if n.title == "Autopilot" and str(n.message) not in narration]
+            narration += [m.text for m in app.messages
+                          if m.title == "Autopilot" and m.text not in narration]
             await pilot.pause(0.05)
         assert isinstance(app.screen, DebriefScreen)
         assert app.screen.score.full_marks and app.screen.score.restored
@@ -37,10 +38,12 @@ async def test_demo_plays_the_ideal_response_to_the_debrief() -> None:
         pane = app.screen_stack[0].query_one(RunbookPanel)
         assert pane.current == "post-rollback-verification"
         assert any("why:" in line for line in narration)
-        assert not list(app._notifications), "nothing may cover the debrief"
+        assert not list(app._notifications), "nothing may cover the debrief (no toasts)"
         await pilot.press("escape", "s")  # the trainee's hands are off
         await pilot.pause(0.05)
-        assert "autopilot is at the keyboard" in str(list(app._notifications)[-1].message)
+        latest = app.messages.latest
+        assert latest is not None and "autopilot is at the keyboard" in latest.text
+        assert "autopilot is at the keyboard" in app.screen.query_one(StatusBar).plain
         path = app.demo.session.incident.journal.path
         await pilot.press("q")
     kinds = [e.kind for e in read_events(path)]

@@ -53,7 +53,7 @@ async def test_replay_reapplies_the_decision_when_the_clock_reaches_it(recorded:
         app.clock.advance((decision.time - opened).total_seconds() + 1)  # type: ignore[attr-defined]
 
         def told() -> list[str]:
-            return [str(n.message) for n in app._notifications]
+            return [m.text for m in app.messages]
 
         await wait_until(pilot, lambda: app.engine.state(app.clock.now()).decision is not None
                          and any(m.startswith("declare the incident") for m in told()),
@@ -89,8 +89,8 @@ async def test_replay_announces_the_end_of_the_record(recorded: Path) -> None:
     app = make_replay_app(recorded, start_clock=False, advance_s=span + 1)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        await wait_until(pilot, lambda: any("End of the record" in str(n.message)
-                                            for n in app._notifications),
+        await wait_until(pilot, lambda: any("End of the record" in m.text
+                                            for m in app.messages),
                          "the end of the record to be announced")
 
 

@@ -84,8 +84,8 @@ async def test_o_pressed_before_the_runbook_library_is_read_opens_the_picker_whe
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         await pilot.press("o")
-        await wait_until(pilot, lambda: any("picker opens when it is ready" in str(n.message)
-                                            for n in app._notifications), "the wait to be said")
+        await wait_until(pilot, lambda: any("picker opens when it is ready" in m.text
+                                            for m in app.messages), "the wait to be said")
         assert not isinstance(app.screen, RunbookPicker)
         release.set()
         await wait_until(pilot, lambda: isinstance(app.screen, RunbookPicker),
