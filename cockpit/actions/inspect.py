@@ -73,6 +73,8 @@ class DeploymentHistory:
     revisions: tuple[RevisionRow, ...]
     replicas: int = 0
     """The desired replicas now (what a scale starts from)."""
+    selector: str = ""
+    """The label selector of its pods (``app=api``): what a runbook's pod checks match."""
     note: str = ""
     """One line said above the list (``paused``, ``3 revisions kept``)."""
 

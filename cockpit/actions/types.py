@@ -386,7 +386,7 @@ ACTION_TYPES: dict[str, ActionType] = {
            deployment=Param(_NAME), namespace=Param(_NAME)),
         _t("k8s.rollout_undo", True, False, "roll a deployment back",
            deployment=Param(_NAME), namespace=Param(_NAME),
-           to_revision=Param(_integer(1), required=False)),
+           to_revision=Param(_integer(0), required=False)),  # 0: the previous, as kubectl
         _t("k8s.rollout_status", False, True, "wait for a rollout to finish",
            deployment=Param(_NAME), namespace=Param(_NAME),
            timeout=Param(_duration, required=False, default=300.0)),

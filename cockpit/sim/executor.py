@@ -317,7 +317,9 @@ class SimExecutor(Executor):
                         sim_template(deployment, rev.image, rev.version))
             for rev in dep.history)
         return DeploymentHistory(deployment, namespace, rows, dep.desired,
-                                 f"{len(rows)} revisions kept · {dep.ready}/{dep.desired} ready")
+                                 selector=f"app={deployment}",
+                                 note=f"{len(rows)} revisions kept · {dep.ready}/{dep.desired} "
+                                      "ready")
 
     def read_text(self, kind: str, name: str, namespace: str, view: str, *,
                   tail: int = DEFAULT_TAIL, timeout_s: float = READ_TIMEOUT_S) -> ReadText:

@@ -22,6 +22,7 @@ RUNBOOKS = ROOT / "runbooks"
 
 EXPECTED_IDS = {
     "incident-declaration", "initial-assessment", "frontend-blue-green", "frontend-kubernetes",
+    "container-rollback",
     "backend-api", "service-mesh-traffic", "database-migration", "point-in-time-recovery",
     "selective-restore", "infrastructure-terraform", "kubernetes-cluster-state", "cdn-dns",
     "data-consistency", "application-state", "communication", "post-rollback-verification",

@@ -41,10 +41,13 @@ def test_backend_api_stops_on_the_missing_v1_deployment_before_changing_anything
     estate, executor = sim()
     rec = Recorder()
     run = RunbookRun(LIB.get("backend-api"), rec.facts, executor, rec, VARS)
-    assert run.execute("schema-compatibility").state is StepState.DONE
-    status = run.execute("scale-up-old")
+    # the first step says which layout the estate has, before any step acts
+    assert [s.id for s in run.runbook.steps][0] == "layout"
+    status = run.execute("layout")
     assert status.state is StepState.FAILED
     assert "api-v1" in status.reason and "not found" in status.reason
+    assert "container-rollback" in run.runbook.step("layout").why
+    assert run.state("schema-compatibility").state is not StepState.READY
     assert {d.name: d.desired for d in estate.cluster_snapshot().deployments} == {
         "frontend": 4, "api": 10, "workers": 4}
     assert run.state("scale-down-new").state is StepState.PENDING

@@ -539,8 +539,10 @@ class KubernetesActions(LazyClient):
                 f"{1 if replicas is None else int(replicas)} ready")
         if spec.get("paused"):
             note += " · PAUSED (resume it before rolling back)"
+        labels = (spec.get("selector") or {}).get("matchLabels") or {}
         return DeploymentHistory(name, ns, rows, 1 if replicas is None else int(replicas),
-                                 call.clean(note))
+                                 selector=",".join(f"{k}={v}" for k, v in sorted(labels.items())),
+                                 note=call.clean(note))
 
     def read_text(self, call: Call, kind: str, name: str, ns: str, view: str,
                   tail: int) -> list[str]:
