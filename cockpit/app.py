@@ -55,6 +55,7 @@ if TYPE_CHECKING:
     from cockpit.keys import KeySettings
     from cockpit.runtime.runtime import IncidentRuntime
     from cockpit.sim.estate import SimEstate
+    from cockpit.sim.scenario import Briefing
     from cockpit.sources.base import Source
     from cockpit.training.demo import DemoDriver
 from screens.choice import ChoiceScreen
@@ -130,6 +131,7 @@ class CockpitApp(App[None]):
         missing_reason: str = "not configured",
         demo: DemoDriver | None = None,
         low_bandwidth: bool = False,
+        briefing: Briefing | None = None,
     ) -> None:
         self.low_bandwidth = low_bandwidth or bool(os.environ.get("COCKPIT_LOW_BANDWIDTH"))
         """16 colours, metric panels redrawn at most every :data:`LOW_BANDWIDTH_METRICS_S`."""
@@ -161,6 +163,9 @@ class CockpitApp(App[None]):
         self.screenshot_dir = screenshot_dir or Path.cwd()
         self.missing_reason = missing_reason
         self.demo = demo
+        self.briefing = briefing
+        """Training: the scenario's briefing, shown before its clock starts (held at T=0
+        until the trainee starts it); ``None`` once dismissed, or never shown."""
         """The autopilot at the keyboard in a demo walkthrough (see make_demo_app)."""
         self._last_tick = time.monotonic()
         self._frame: Frame | None = None if os.environ.get("COCKPIT_FULL_REPAINTS") else Frame()
@@ -245,6 +250,8 @@ class CockpitApp(App[None]):
         self.runtime.tick()
         self._ticked_at = self.runtime.clock.now()
         self._ticker = self.set_interval(TICK_S, self._tick)
+        if self.briefing is not None and isinstance(self.runtime.clock, SimClock):
+            self.runtime.clock.paused = True  # until the trainee has read the briefing
         try:
             # Textual handles neither SIGHUP nor SIGTERM: when the SSH session drops or
             # the cockpit is told to stop, record it and stop cleanly (the terminal
@@ -445,6 +452,8 @@ class CockpitApp(App[None]):
 
     def war_room_ready(self, screen: WarRoomScreen) -> None:
         """Called by the war room when its panels exist: show everything known so far."""
+        if self.briefing is not None:
+            self.call_after_refresh(self._show_briefing)
         screen.messages = self.messages
         screen.message_clock = self.runtime.clock.now
         if self.messages.latest is not None:  # said while the war room was being built
@@ -568,6 +577,32 @@ class CockpitApp(App[None]):
         if score is not None and not demo.stopping.is_set():
             self.call_from_thread(self._show_debrief, score,
                                   f"{self.runtime.scenario_id} (demo)")
+
+    def _show_briefing(self) -> None:
+        """The scenario's briefing over the war room, its clock held until enter (the keys
+        it lists are read from the bindings in force, the war room's panels included)."""
+        briefing, clock = self.briefing, self.runtime.clock
+        if briefing is None or not isinstance(clock, SimClock):
+            return
+        from screens.briefing import BriefingScreen
+
+        estate = self.runtime.estate
+        title = estate.scenario.title if estate is not None else self.runtime.scenario_id or ""
+        mode = (self.runtime.training_mode or "free play").upper()
+        rate = "real time" if clock.speed == 1 else f"{clock.speed:g} simulated seconds a second"
+        pace = (f"{mode} · speed x{clock.speed:g} ({rate}). The clock waits at T+00:00 "
+                "until you start.")
+
+        def done(start: bool | None) -> None:
+            self.briefing = None
+            if not start:
+                self.exit()  # the incident stays open: `cockpit resume` takes it back
+                return
+            self._last_tick = time.monotonic()  # the time spent reading is not incident time
+            clock.paused = False
+            self._refresh()
+
+        self.push_screen(BriefingScreen(title, briefing, pace), done)
 
     def _show_debrief(self, score: Any, title: str, then_exit: bool = False) -> None:
         from screens.debrief import DebriefScreen
@@ -840,7 +875,8 @@ def make_sim_app(scenario_id: str | None = None, *, speed: float | None = None,
                  seed: int | None = None, start_clock: bool = True,
                  advance_s: float = 0.0, incident_id: str | None = None,
                  session: IncidentSession | None = None,
-                 mode: str | None = None, operator: str | None = None) -> CockpitApp:
+                 mode: str | None = None, operator: str | None = None,
+                 briefing: bool = False) -> CockpitApp:
     """The cockpit on the built-in simulated estate playing ``scenario_id``.
 
     Opens a training incident (its own journal) unless ``session`` resumes one (its
@@ -848,6 +884,9 @@ def make_sim_app(scenario_id: str | None = None, *, speed: float | None = None,
     ``guided`` (the coach hints when the trainee stalls or errs), ``exam`` (no hints,
     scored) or ``None`` (free play, scored). ``operator``: the default config's
     ``[cockpit] operator`` if any (else ``$COCKPIT_OPERATOR``, else ``user@host``).
+    ``guided`` plays at :data:`~cockpit.training.coach.GUIDED_SPEED` unless ``speed``.
+    ``briefing``: show the scenario's briefing first, its clock held at T=0 until the
+    trainee starts it (never for a resumed incident).
     """
     from cockpit.incident_actor import operator_identity
     from cockpit.runtime.build import start_session, training_runtime
@@ -855,9 +894,14 @@ def make_sim_app(scenario_id: str | None = None, *, speed: float | None = None,
     from cockpit.sim.sources import sim_sources
 
     scenario = find_scenario(scenario_id or DEFAULT_SCENARIO)
+    resumed = session is not None
     if session is not None and isinstance(session.clock, SimClock):
         clock = session.clock
     else:
+        if speed is None and mode == "guided":
+            from cockpit.training.coach import GUIDED_SPEED
+
+            speed = GUIDED_SPEED
         clock = SimClock(scenario.start, speed if speed is not None else scenario.speed)
     who = operator_identity(operator or "")
     problem = ""
@@ -873,7 +917,9 @@ def make_sim_app(scenario_id: str | None = None, *, speed: float | None = None,
     if advance_s:
         runtime.advance(advance_s)
     assert runtime.estate is not None
-    return CockpitApp(runtime, sim_sources(runtime.estate), start_clock=start_clock)
+    # the briefing comes before a new scenario's clock starts; a resumed one goes straight in
+    return CockpitApp(runtime, sim_sources(runtime.estate), start_clock=start_clock,
+                      briefing=scenario.briefing if briefing and not resumed else None)
 
 
 def open_incident_app(session: IncidentSession, *, operator: str | None = None,

@@ -29,10 +29,11 @@ def _check_scenario(scenario: str | None) -> None:
 
 def open_sim(scenario: str | None, speed: float | None, seed: int | None,
              screenshot: str | None = None, at: float = 0.0, mode: str | None = None,
-             operator: str | None = None) -> None:
+             operator: str | None = None, briefing: bool = False) -> None:
     """The war room on a training incident; ``operator``: the default config's
     ``[cockpit] operator`` (default: this invocation's), else ``$COCKPIT_OPERATOR``, else
-    ``user@host``."""
+    ``user@host``. ``briefing``: the scenario's briefing first, its clock held until the
+    trainee starts it (never for a screenshot or the demo)."""
     from cockpit.cli import default_keymap, default_operator
 
     _check_scenario(scenario)
@@ -49,7 +50,8 @@ def open_sim(scenario: str | None, speed: float | None, seed: int | None,
     else:
         app = make_sim_app(scenario, speed=speed, seed=seed, advance_s=at,
                            start_clock=screenshot is None, mode=mode,
-                           operator=operator or default_operator())
+                           operator=operator or default_operator(),
+                           briefing=briefing and not screenshot)
     app.set_keymap(default_keymap())
     if screenshot:
         _screenshot(app, screenshot)
@@ -136,14 +138,17 @@ def run_headless(scenario_id: str, speed: float | None, seed: int | None,
 @click.option("--quiet", is_flag=True, help="With --headless: no narration, only the score.")
 @click.option("--speed", type=SPEED, default=None,
               help="Simulated seconds per real second, 1 to 60 (default: the scenario's; "
-                   "headless: as fast as possible).")
+                   "guided: 1; headless: as fast as possible).")
 @click.option("--seed", type=int, default=None, help="Random seed (default: the scenario's).")
 @click.option("--screenshot", type=click.Path(dir_okay=False), default=None, hidden=True,
               help="Save an SVG screenshot at 160x48 instead of opening the UI.")
 @click.option("--at", type=float, default=0.0, hidden=True,
               help="With --screenshot: simulated seconds to advance first.")
+@click.option("--no-briefing", is_flag=True,
+              help="Start the clock at once, without the scenario's briefing (scripts).")
 def train(scenario: str | None, mode: str | None, headless: bool, quiet: bool,
-          speed: float | None, seed: int | None, screenshot: str | None, at: float) -> None:
+          speed: float | None, seed: int | None, screenshot: str | None, at: float,
+          no_briefing: bool) -> None:
     """Open the war room on the simulated estate playing a training scenario."""
     if headless:
         if mode not in (None, "demo"):
@@ -151,7 +156,7 @@ def train(scenario: str | None, mode: str | None, headless: bool, quiet: bool,
                                    "UI (drop --headless, or use --mode demo)")
         _check_scenario(scenario)
         sys.exit(run_headless(scenario or "bad-deploy", speed, seed, quiet))
-    open_sim(scenario, speed, seed, screenshot, at, mode)
+    open_sim(scenario, speed, seed, screenshot, at, mode, briefing=not no_briefing)
 
 
 @click.group()

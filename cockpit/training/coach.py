@@ -36,6 +36,9 @@ from cockpit.training.score import fired_at, is_violation
 from cockpit.training.spec import ExpectedTrigger, TrainingSpec, parse_training
 
 ERROR_WINDOW = timedelta(minutes=2)
+#: The guided walkthrough's default pace: real time, so each hint can be read and acted
+#: on as it comes (``--speed`` still sets another).
+GUIDED_SPEED = 1.0
 
 
 class Coach:
@@ -138,8 +141,9 @@ class Coach:
         trigger = self.policy.trigger(spec.trigger)
         if state.declared_at is None and state.severity_record is None:
             rule = self.policy.severity(spec.severity)
-            return (f"The {trigger.title} trigger fired ({trigger.action.label}). Declare: "
-                    f"press s and set the severity; this is {spec.severity} "
+            # what to do first: a status line at 80 columns shows only the start
+            return (f"Declare: press s and set the severity. The {trigger.title} trigger "
+                    f"fired ({trigger.action.label}); this is {spec.severity} "
                     f"({rule.criteria}), and {rule.authority} decides.")
         if not state.decisions:
             allowance = spec.allowance(trigger.decide_within)

@@ -99,7 +99,7 @@ def start_detached(start, tmp_path: Path, *command: str) -> tuple[Terminal, int,
 def test_a_terminal_gone_without_sighup_is_a_disconnect(terminal, cockpit_bin,  # noqa: F811
                                                         tmp_path) -> None:  # type: ignore[no-untyped-def]
     term, pid, rc_file = start_detached(terminal, tmp_path, str(cockpit_bin), "train",
-                                        "--speed", "1")
+                                        "--speed", "1", "--no-briefing")
     term.wait_for(lambda s: "Error rate" in s and "SEV" in s)
     [folder] = incident_folders()
 
@@ -186,7 +186,7 @@ def test_the_resume_prompt_still_takes_an_answer(terminal, cockpit_bin) -> None:
 def test_sigterm_waits_for_nothing_when_no_step_runs(terminal, cockpit_bin,  # noqa: F811
                                                      tmp_path) -> None:  # type: ignore[no-untyped-def]
     term, pid, rc_file = start_detached(terminal, tmp_path, str(cockpit_bin), "train",
-                                        "--speed", "1")
+                                        "--speed", "1", "--no-briefing")
     term.wait_for(lambda s: "Error rate" in s and "SEV" in s)
     os.kill(pid, signal.SIGTERM)
     took, _ = exits_within(pid, within_s=10)

@@ -25,6 +25,8 @@ def wait_gone(term) -> None:  # type: ignore[no-untyped-def]
 def test_killed_cockpit_is_resumed_with_severity_and_notes(terminal, cockpit_bin) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
     env = {"NO_COLOR": "1"}
     first = terminal([str(cockpit_bin), "train", "--speed", "60"], width=80, height=24, env=env)
+    first.wait_for(lambda s: "Briefing: " in s and "enter start" in s)
+    first.send("Enter")  # the trainee has read the briefing: the clock starts
     first.wait_for(lambda s: "Error rate" in s and "SEV" in s)
     first.send("s")
     first.wait_for(lambda s: "Incident severity" in s)
@@ -70,6 +72,8 @@ def test_steps_survive_a_killed_terminal_and_the_running_one_is_interrupted(
     env = {"NO_COLOR": "1"}
     # at 1x the rollout-status wait runs for about a simulated (= real) minute
     first = terminal([str(cockpit_bin), "train", "--speed", "1"], width=80, height=24, env=env)
+    first.wait_for(lambda s: "Briefing: " in s and "enter start" in s)
+    first.send("Enter")
     first.wait_for(lambda s: "Error rate" in s and "SEV" in s)
     roll_back_the_api(first)
     first.wait_for(lambda s: "[x]  2 Roll back" in s and "> [>]  3 " in s, timeout=30)

@@ -13,6 +13,8 @@ from cockpit.timeline.journal import read_events
 def test_open_frontend_kubernetes_and_run_its_first_step(terminal, cockpit_bin) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
     term = terminal([str(cockpit_bin), "train", "--speed", "60"], width=80, height=24,
                     env={"NO_COLOR": "1"})
+    term.wait_for(lambda s: "Briefing: " in s and "enter start" in s)
+    term.send("Enter")
     term.wait_for(lambda s: "Error rate" in s and "SEV" in s)
     term.send("o")
     term.wait_for(lambda s: "Open a runbook" in s and "recommended" in s)

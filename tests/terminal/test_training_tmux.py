@@ -30,6 +30,12 @@ def gone(term, timeout: float = 30.0) -> bool:  # type: ignore[no-untyped-def]
 def test_guided_walkthrough_by_keyboard_to_the_debrief(terminal, cockpit_bin) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
     term = terminal([str(cockpit_bin), "train", "--scenario", "bad-deploy", "--mode", "guided",
                      "--speed", "60"], width=80, height=24, env={"NO_COLOR": "1"})
+    # the briefing first: the scenario, the goal and the keys; the clock waits for enter
+    briefing = term.wait_for(lambda s: "Briefing: Bad deploy of api v2" in s
+                             and "enter start" in s)
+    assert "GUIDED · speed x60" in briefing and "T+00:00 until you start" in briefing
+    assert "declare: set the severity" in briefing
+    term.send("Enter")
     term.wait_for(lambda s: "GUIDED" in s and "Error rate" in s)
     # the trainee waits; the trigger fires; the coach says what the procedure expects
     term.wait_for(lambda s: "Declare: press s" in s, timeout=40)
