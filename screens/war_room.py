@@ -14,12 +14,15 @@ from textual.containers import Container
 from textual.screen import Screen
 from textual.widgets import Tab, Tabs
 
+from cockpit.actions.executor import Executor
 from cockpit.decision.policy import PolicyView, default_policy_view
 from cockpit.runbook.desk import AskApprover, ConfirmDestructive, RunbookDesk, Verb
 from cockpit.runbook.engine import Confirmation, StepRefused
 from cockpit.runbook.model import NOTIFY_TARGETS
 from cockpit.sources.base import SourceStatus
 from screens.reason_prompt import ReasonPrompt
+from screens.resource_view import ResourceView
+from screens.revision_history import RevisionHistory
 from screens.runbook_picker import RunbookPicker
 from screens.runbook_variables import RunbookVariables
 from screens.step_confirm import StepConfirm
@@ -483,3 +486,35 @@ class WarRoomScreen(RunbookDeskScreen):
         for panel in panels:
             if panel.is_attached:
                 panel.show_status(status)
+
+    # ------------------------------------------------ the Pods panel: history and reading
+
+    def _reader(self) -> Executor | None:
+        """The executor that reads the cluster for the history and reading views, or
+        ``None`` (said) while the runbooks are not ready or nothing can read it."""
+        desk = self.desk
+        if desk is None:
+            self._say("The cluster views are not available yet (the incident is starting).",
+                      severity="warning")
+            return None
+        if not desk.executor.capabilities.inspect:
+            self._refuse("Nothing reads the cluster here: configure [kubernetes] "
+                         "(cockpit run --config FILE).")
+            return None
+        return desk.executor
+
+    def on_pods_panel_history_requested(self, event: PodsPanel.HistoryRequested) -> None:
+        """enter or h on a deployment: its revision history, and the guarded actions."""
+        event.stop()
+        executor = self._reader()
+        if executor is not None:
+            self.app.push_screen(RevisionHistory(event.deployment, event.namespace, executor,
+                                                 self.desk, hands_off=self.hands_off))
+
+    def on_pods_panel_inspect_requested(self, event: PodsPanel.InspectRequested) -> None:
+        """i, v or l on a deployment or a pod: its describe, events or logs."""
+        event.stop()
+        executor = self._reader()
+        if executor is not None:
+            self.app.push_screen(ResourceView(executor, event.kind, event.name,
+                                              event.namespace, event.view))
