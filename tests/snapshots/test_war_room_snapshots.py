@@ -42,3 +42,50 @@ def test_decision_group_80x24_one_breaching_one_fired(snap_compare) -> None:  # 
         await pilot.pause(0.1)
 
     assert snap_compare(app_at(), terminal_size=(80, 24), run_before=run_before)
+
+
+def timeline_app():  # type: ignore[no-untyped-def]
+    """The war room at 7 minutes with a fixed operator (the timeline says who did what)."""
+    app = make_sim_app("bad-deploy", seed=SEED, start_clock=False, advance_s=AT_S,
+                       incident_id=INCIDENT, operator="dana@bastion")
+    app.animation_level = "none"
+    return app
+
+
+async def note_and_pin(pilot, group: str = "") -> None:  # type: ignore[no-untyped-def]
+    """A note, pinned for the RCA from the timeline pane (group 7 at 80x24)."""
+    await settle(pilot)
+    await pilot.press("n", *[c if c != " " else "space" for c in "api restarts since deploy"],
+                      "enter")
+    await pilot.pause(0.1)
+    if group:
+        await pilot.press(group)
+        await pilot.pause(0.1)
+    pilot.app.screen.query_one("#timeline").focus()
+    await pilot.press("p")
+    await pilot.pause(0.2)
+
+
+def test_timeline_group_80x24_with_a_pin(snap_compare) -> None:  # type: ignore[no-untyped-def]
+    """Group 7: the recorded events newest last, the pinned note marked ◆PIN, the status
+    bar saying so above the key bar."""
+    async def run_before(pilot) -> None:  # type: ignore[no-untyped-def]
+        await note_and_pin(pilot, "7")
+
+    assert snap_compare(timeline_app(), terminal_size=(80, 24), run_before=run_before)
+
+
+def test_war_room_160x48_timeline_with_a_pin(snap_compare) -> None:  # type: ignore[no-untyped-def]
+    """The timeline pane beside the others (under the decision panel, the runbook pane
+    the whole height beside them)."""
+    assert snap_compare(timeline_app(), terminal_size=(160, 48), run_before=note_and_pin)
+
+
+def test_timeline_group_80x24_no_color(snap_compare, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """NO_COLOR: the pin, the cursor and the message's severity are words and glyphs."""
+    monkeypatch.setenv("NO_COLOR", "1")
+
+    async def run_before(pilot) -> None:  # type: ignore[no-untyped-def]
+        await note_and_pin(pilot, "7")
+
+    assert snap_compare(timeline_app(), terminal_size=(80, 24), run_before=run_before)
