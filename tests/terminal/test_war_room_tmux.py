@@ -13,11 +13,15 @@ def test_cockpit_opens_shows_every_panel_and_quits_with_q(terminal, cockpit_bin)
         assert title in first
     # every other panel is one key away; its title and its tab are on screen
     for key, title in (("2", "Pods"), ("3", "Database"), ("4", "Cache"), ("5", "Decision"),
-                       ("6", "Runbook")):
+                       ("6", "Runbook"), ("7", "Timeline")):
         assert f"{key} {title}" in first
         term.send(key)
         screen = term.wait_for(lambda s, t=title: f"─ {t} ─" in s or f"━ {t} ━" in s)
         assert title in screen
+    # the timeline pane has the focus: p pins the newest event, marked in words (NO_COLOR)
+    term.wait_for(lambda s: "incident opened" in s)
+    term.send("p")
+    term.wait_for(lambda s: "◆PIN" in s and "pinned for the RCA" in s)
     term.send("q")
     term.wait_for(lambda s: "Leave the incident open" in s)
     term.send("l")
