@@ -425,7 +425,7 @@ def _briefing(data: LineDict, p: str, narrative: str) -> Briefing | None:
     block = _mapping(data["briefing"], p, data.line_of("briefing"), "briefing")
     _check_keys(block, {"narrative", "goal", "keys"}, p, "briefing")
     if "goal" not in block:
-        raise DataFileError(p, block.line, "briefing: missing key 'goal'")
+        raise DataFileError(p, data.line_of("briefing"), "briefing: missing key 'goal'")
     goal = " ".join(_text(block, "goal", p, "briefing: 'goal'").split())
     if "narrative" in block:
         narrative = _text(block, "narrative", p, "briefing: 'narrative'")
@@ -436,7 +436,7 @@ def _briefing(data: LineDict, p: str, narrative: str) -> Briefing | None:
         if not raw:
             raise DataFileError(p, block.line_of("keys"), "briefing: 'keys' is empty")
         pairs = []
-        for binding, use in raw.items():
+        for binding in raw:
             if not isinstance(binding, str) or not _BINDING_ID.match(binding):
                 raise DataFileError(p, raw.line_of(binding), f"briefing: '{binding}' is not "
                                     "a binding id (like decision.severity)")

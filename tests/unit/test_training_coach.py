@@ -36,7 +36,7 @@ def test_stall_after_the_trigger_gets_the_declare_hint_then_the_decide_hint(tmp_
     until_fired(s)
     s.advance(100)
     hint = coach.hint(state(s), s.clock.now())
-    assert hint is not None and hint.startswith("The Error rate trigger fired")
+    assert hint is not None and hint.startswith("Declare: press s and set the severity")
     assert "press s" in hint and "critical" in hint
     s.declare("critical")
     s.advance(100)
