@@ -18,12 +18,12 @@ from textual.binding import Binding, BindingsMap
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.dom import DOMNode
 from textual.keys import REPLACED_KEYS, Keys, _character_to_key, key_to_character
+from textual.widget import Widget
 
 from cockpit.config import ConfigError
 from cockpit.keys import KeymapError, KeySettings, KnownBinding, check_keymap
-from screens.war_room import WarRoomScreen
-from widgets.pods_panel import PodsList, PodsPanel
-from widgets.runbook_panel import RunbookPanel
+from screens.war_room import GROUPS, WarRoomScreen
+from widgets.key_bar import key_label
 
 EVERYWHERE = "everywhere"
 WAR_ROOM = "war room"
@@ -44,13 +44,33 @@ class KeyScope:
 
 
 def war_room_scopes(app_type: type[App[Any]]) -> tuple[KeyScope, ...]:
-    """The scopes of the war room of ``app_type``, in the order the help lists them."""
-    return (
-        KeyScope(EVERYWHERE, (app_type,)),
-        KeyScope(WAR_ROOM, (WarRoomScreen,)),
-        KeyScope("runbook pane", (RunbookPanel,), "runbook"),
-        KeyScope("pods pane", (PodsList, PodsPanel), "pods"),
-    )
+    """The scopes of the war room of ``app_type``, in the order the help lists them: the
+    app's, the war room's, then a pane per namespace of the panels' binding ids (every
+    widget of ``widgets/`` that declares bindings: ``runbook.*`` is the runbook pane,
+    ``pods.*`` the pods pane, its list and its panel), in the war room's group order."""
+    return (KeyScope(EVERYWHERE, (app_type,)), KeyScope(WAR_ROOM, (WarRoomScreen,)),
+            *_panes())
+
+
+def _widget_classes(base: type[Widget]) -> Iterator[type[Widget]]:
+    for sub in base.__subclasses__():
+        yield sub
+        yield from _widget_classes(sub)
+
+
+def _panes() -> list[KeyScope]:
+    """A scope per binding namespace of the panels (the war room imports them all)."""
+    panes: dict[str, list[type[DOMNode]]] = {}
+    for cls in dict.fromkeys(_widget_classes(Widget)):
+        if not cls.__module__.startswith("widgets."):
+            continue
+        ids = [b.id for b in cls.__dict__.get("BINDINGS", ()) if isinstance(b, Binding) and b.id]
+        if ids:
+            panes.setdefault(ids[0].split(".", 1)[0], []).append(cls)
+    groups = [group for group, _label in GROUPS]
+    order = sorted(panes, key=lambda ns: (groups.index(ns) if ns in groups else len(groups), ns))
+    return [KeyScope(f"{ns} pane", tuple(panes[ns]), ns if ns in groups else "")
+            for ns in order]
 
 
 @dataclass(frozen=True)
@@ -105,15 +125,6 @@ def scope_bindings(scope: KeyScope, keymap: Mapping[str, str]) -> list[ScopeBind
             mine = sorted(keys.get(action, ()), key=lambda b: b.id is None)
             out.append(ScopeBinding(scope.name, node, first[action], tuple(mine)))
     return out
-
-
-def key_label(app: App[Any], binding: Binding) -> str:
-    """How a key is written on screen: ``?``, ``^p``, ``enter`` (a word, not a glyph)."""
-    if binding.key_display:
-        return binding.key_display
-    if binding.key in ("enter", "escape", "space", "tab", "backspace", "delete"):
-        return binding.key
-    return app.get_key_display(binding)
 
 
 def keys_label(app: App[Any], entry: ScopeBinding) -> str:

@@ -8,10 +8,27 @@ a focus change that leaves the same keys repaints nothing.
 
 from __future__ import annotations
 
+from typing import Any
+
+from textual.app import App
+from textual.binding import Binding
 from textual.content import Content
 from textual.screen import Screen
 
 from widgets.lines import Lines
+
+#: Glyphs Textual writes for keys, and the words the war room writes instead (a glyph may be
+#: missing from a bastion's font, and "enter" is what a runbook's hint says).
+_WORDS = {"⏎": "enter", "⌫": "backspace"}
+
+
+def key_label(app: App[Any], binding: Binding) -> str:
+    """How ``binding``'s key is written on screen, as mapped now: ``?``, ``^p``, ``esc``,
+    ``enter`` (its ``key_display`` when it declares one)."""
+    label = app.get_key_display(binding)
+    for glyph, word in _WORDS.items():
+        label = label.replace(glyph, word)
+    return label
 
 
 class KeyBar(Lines):
@@ -47,7 +64,7 @@ class KeyBar(Lines):
             if not binding.show or binding.action in seen:
                 continue
             seen.add(binding.action)
-            key = self.app.get_key_display(binding)
+            key = key_label(self.app, binding)
             parts += [(f" {key} ", "bold" if enabled else "dim"),
                       (binding.description, "" if enabled else "dim"), " "]
         self.show_rows([Content.assemble(*parts)])

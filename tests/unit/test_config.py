@@ -183,3 +183,37 @@ def test_runbook_variables_come_from_the_config(tmp_path: Path) -> None:
     assert config.runbook_variables() == {
         "environment": "staging", "namespace": "stg", "database": "whitecross_stg",
         "db_host": "stg-db", "api_base": "https://api.stg.example"}
+
+
+# -- [keys]: the shape here; the ids and key names against the bindings in test_keymap.py
+
+
+def test_keys_are_read_by_binding_id_with_their_lines(tmp_path: Path) -> None:
+    text = ('[cockpit]\noperator = "pat"\n\n[keys]\ndecision.decide = "D"\n'
+            '"runbook.run" = "enter, ctrl+r"\napp.help = ["?", "f1"]\n\n'
+            '[keys.incident]\nnote = "N"\n')
+    entries = load_config(write(tmp_path, text), {}).keys.entries
+    assert [(e.binding_id, e.keys, e.line) for e in entries] == [
+        ("decision.decide", ("D",), 5), ("runbook.run", ("enter", "ctrl+r"), 6),
+        ("app.help", ("?", "f1"), 7), ("incident.note", ("N",), 10)]
+
+
+def test_no_keys_section_is_the_default_keys(tmp_path: Path) -> None:
+    assert load_config(write(tmp_path, "[cockpit]\n"), {}).keys.entries == ()
+    assert load_config(None, {}).keys.entries == ()
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("[keys]\n\ndecision.decide = 4\n",
+     'config.toml:3: [keys] decision.decide: expected a key like "ctrl+d" (commas for '
+     "several), got 4"),
+    ('[keys]\ndecision.decide = ["d", 1]\n',
+     'config.toml:2: [keys] decision.decide: expected a key like "ctrl+d" (commas for '
+     "several), got an array"),
+    ('keys = "d"\n', 'config.toml: [keys] must be a table, got "d"'),
+])
+def test_a_keys_entry_of_the_wrong_shape_names_its_line(tmp_path: Path, text: str,
+                                                        message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config(write(tmp_path, text), {})
+    assert str(caught.value) == message
