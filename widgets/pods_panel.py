@@ -742,20 +742,18 @@ class PodsPanel(SourcePanel):
     PANEL_TITLE = "Pods"
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("slash", "filter", "Filter", key_display="/", id="pods.filter"),
-        Binding("escape", "clear_filter", "Clear filter", key_display="esc",
-                id="pods.clear_filter"),
+        # no key_display: a key remapped in [keys] is shown as it is mapped
+        Binding("slash", "filter", "Filter", id="pods.filter"),
+        Binding("escape", "clear_filter", "Clear filter", id="pods.clear_filter"),
         Binding("enter", "open", "Open (history or describe)", show=False, id="pods.open"),
         Binding("h", "history", "History", id="pods.history"),
         Binding("i", "inspect('describe')", "Describe", id="pods.describe"),
         Binding("v", "inspect('events')", "Events", id="pods.events"),
         Binding("l", "inspect('logs')", "Logs", id="pods.logs"),
-        Binding("R", "sort('restarts')", "Sort by restarts", show=False, key_display="R",
+        Binding("R", "sort('restarts')", "Sort by restarts", show=False,
                 id="pods.sort_restarts"),
-        Binding("A", "sort('age')", "Sort by age", show=False, key_display="A",
-                id="pods.sort_age"),
-        Binding("S", "sort('status')", "Sort by status", show=False, key_display="S",
-                id="pods.sort_status"),
+        Binding("A", "sort('age')", "Sort by age", show=False, id="pods.sort_age"),
+        Binding("S", "sort('status')", "Sort by status", show=False, id="pods.sort_status"),
     ]
 
     #: Above this many pods a filter being typed is applied once typing pauses this long

@@ -89,3 +89,21 @@ def test_timeline_group_80x24_no_color(snap_compare, monkeypatch) -> None:  # ty
         await note_and_pin(pilot, "7")
 
     assert snap_compare(timeline_app(), terminal_size=(80, 24), run_before=run_before)
+
+
+def test_pods_group_80x24_filtered_and_sorted(snap_compare) -> None:  # type: ignore[no-untyped-def]
+    """Group 2 with ``/api`` kept and sorted by restarts: the title says the filter, how
+    many pods match and the sort in words; the heading's arrow marks RST."""
+    async def run_before(pilot) -> None:  # type: ignore[no-untyped-def]
+        await settle(pilot)
+        await pilot.press("2")
+        await pilot.pause(0.1)
+        await pilot.press("slash", "a", "p", "i", "enter", "R")
+        panel = pilot.app.screen.query_one("#pods")
+        deadline = time.monotonic() + 30
+        while "sorted by restarts" not in panel.title_text:
+            assert time.monotonic() < deadline, "the filtered, sorted rows in 30 s"
+            await pilot.pause(0.02)
+        await pilot.pause(0.1)
+
+    assert snap_compare(app_at(), terminal_size=(80, 24), run_before=run_before)
