@@ -37,6 +37,7 @@ from cockpit.messages import SourceUpdated
 from cockpit.runtime.notices import (
     Notice,
     RecordingFailed,
+    RollbackHoldChanged,
     RunbooksReady,
     Said,
     SourceChanged,
@@ -119,6 +120,7 @@ class CockpitApp(App[None]):
         Binding("n", "note", "Note", id="incident.note"),
         Binding("u", "status_update", "Status", id="incident.status_update"),
         Binding("e", "export", "Export", id="incident.export"),
+        Binding("b", "arm_rollback", "Arm rollback", id="rollback.arm"),
     ]
 
     def __init__(
@@ -403,6 +405,8 @@ class CockpitApp(App[None]):
                      severity="error", timeout=30)
         elif isinstance(notice, RunbooksReady):
             self._attach_desk()
+        elif isinstance(notice, RollbackHoldChanged):
+            self._show_hold()
         self._refresh()
 
     @on(Worker.StateChanged)
@@ -452,12 +456,13 @@ class CockpitApp(App[None]):
 
     def war_room_ready(self, screen: WarRoomScreen) -> None:
         """Called by the war room when its panels exist: show everything known so far."""
-        if self.briefing is not None:
-            self.call_after_refresh(self._show_briefing)
         screen.messages = self.messages
         screen.message_clock = self.runtime.clock.now
         if self.messages.latest is not None:  # said while the war room was being built
             screen.show_message(self.messages.latest)
+        self.call_after_refresh(self._show_hold)  # a resumed incident's hold counts on
+        if self.briefing is not None:
+            self.call_after_refresh(self._show_briefing)
         if self.low_bandwidth:
             screen.draw_metrics_every(LOW_BANDWIDTH_METRICS_S)
         from cockpit.decision.policy import policy_view
@@ -556,7 +561,9 @@ class CockpitApp(App[None]):
         header.elapsed = view.elapsed
         header.severity = view.severity
         header.operator = view.operator
+        header.rollback = view.rollback
         header.paint()
+        self._update_hold(now)
 
     # ------------------------------------------------------------------ demo
 
@@ -757,6 +764,115 @@ class CockpitApp(App[None]):
             screen.action_show_group("runbook")
             screen.query_one(RunbookPanel).open_picker()
 
+    # The armed automatic rollback: the runtime holds and runs it; these keys answer it.
+
+    def action_arm_rollback(self) -> None:
+        runtime = self.runtime
+        refused = runtime.why_not_arm()
+        if refused or not self._writable():
+            if refused:
+                self.say(f"{refused}.", severity="warning")
+            return
+        from screens.arm_rollback import ArmChoice, ArmRollbackScreen
+
+        armed = runtime.armed_rollback
+        roles = [rule.authority for rule in runtime.policy.severities]
+
+        def done(choice: ArmChoice | None) -> None:
+            if choice is None:
+                return
+            from cockpit.runtime.runtime import RollbackRefused
+
+            try:
+                if choice.triggers:
+                    runtime.arm(choice.triggers, authority=choice.authority)
+                    self.say(f"ARMED: {', '.join(choice.triggers)} (a {runtime.hold_s:g}s hold "
+                             "before the rollback runs; any key cancels it).", severity="warning")
+                else:
+                    runtime.disarm()
+                    self.say("Automatic rollback disarmed.")
+            except (RollbackRefused, JournalWriteError) as exc:
+                self.say(str(exc), severity="error")
+            self._refresh()
+
+        self.push_screen(ArmRollbackScreen(runtime.armable_triggers(), armed.triggers,
+                                           armed.authority or runtime.arm_authority, roles,
+                                           runtime.hold_s), done)
+
+    def _hold_screen(self) -> Any:
+        from screens.rollback_hold import RollbackHoldScreen
+
+        return next((s for s in self.screen_stack if isinstance(s, RollbackHoldScreen)), None)
+
+    def _show_hold(self) -> None:
+        """A hold counts down: its modal over whatever is open (never where nothing can
+        be answered: read-only, a replay, the demo's autopilot)."""
+        runtime = self.runtime
+        hold = runtime.armed_rollback.hold
+        if hold is None or runtime.read_only or self.demo is not None:
+            return
+        if self._war_room() is None or self._hold_screen() is not None:
+            return
+        from screens.rollback_hold import RollbackHoldScreen
+
+        armed = runtime.armed_rollback
+        started = hold.started_at
+        self.push_screen(RollbackHoldScreen(hold, runtime.clock.now(), armed.by or "",
+                                            armed.authority or ""),
+                         lambda answer: self._hold_answered(answer, started))
+
+    def _update_hold(self, now: datetime) -> None:
+        screen = self._hold_screen()
+        if screen is None:
+            return
+        hold = self.runtime.armed_rollback.hold
+        if hold is None or hold.started_at != screen.hold.started_at:
+            screen.dismiss(None)  # it ended (its time ran out, or another cockpit answered)
+        else:
+            screen.show(hold, now)
+
+    def _hold_answered(self, answer: str | None, started: datetime) -> None:
+        runtime = self.runtime
+        hold = runtime.armed_rollback.hold
+        if answer is None or hold is None or hold.started_at != started:
+            return
+        from cockpit.runtime.runtime import RollbackRefused
+
+        try:
+            if answer == "cancel":
+                runtime.cancel_hold()
+                return
+            ask = runtime.confirm_hold()
+        except (RollbackRefused, JournalWriteError) as exc:
+            self.say(str(exc), severity="error")
+            return
+        finally:
+            self._refresh()
+        if ask is not None:
+            self._confirm_yourself(ask)
+
+    def _confirm_yourself(self, ask: Any) -> None:
+        """The hold could not run by itself: the usual destructive confirmation (target
+        typed, an approver with the authority), then the desk starts it."""
+        from cockpit.runbook.engine import Confirmation, StepRefused
+        from screens.step_confirm import StepConfirm
+
+        modal = StepConfirm(ask.title, ask.preview, ask.target, ask.authority,
+                            runbook=ask.runbook, dry_run=ask.dry_run,
+                            dry_run_timeout_s=ask.dry_run_timeout_s)
+
+        def confirmed(confirmation: Confirmation | None) -> None:
+            desk = self.runtime.desk
+            if confirmation is None or desk is None:
+                return
+            line = modal.dry_run_line if ask.dry_run is not None else None
+            try:
+                desk.start(ask.runbook, ask.step, confirmation, dry_run_line=line)
+            except StepRefused as exc:
+                self.say(str(exc), severity="error")
+
+        self.push_screen(modal, confirmed)
+
     async def action_quit(self) -> None:
         runtime = self.runtime
         if not runtime.is_open:
@@ -842,6 +958,7 @@ def make_app(
     variables: dict[str, str] | None = None,
     signing_key: Path | None = None,
     operator: str | None = None,
+    rollback: Any = None,
 ) -> CockpitApp:
     """The cockpit on a live estate: the single factory the CLI, tests and snapshots share.
 
@@ -849,6 +966,8 @@ def make_app(
     ``signing_key``: the SSH key that signs the journal's checkpoints (default: this
     host's, created under the state folder). ``operator``: the config's ``[cockpit]
     operator`` (else ``$COCKPIT_OPERATOR``, else ``user@host``), the author of every event.
+    ``rollback``: the config's ``[rollback]`` (:class:`cockpit.config.RollbackSettings`):
+    the triggers armed when a new incident opens, the hold, the armer's role.
     """
     from cockpit.incident_actor import operator_identity
     from cockpit.runtime.build import default_policy, start_session
@@ -867,8 +986,17 @@ def make_app(
                               journal_problem=problem, environment=environment,
                               estate_label=estate_label, executor=executor,
                               read_only=read_only, variables=variables,
-                              signing_key=signing_key, operator=lambda: who.label)
+                              signing_key=signing_key, operator=lambda: who.label,
+                              **_rollback_kwargs(rollback))
     return CockpitApp(runtime, sources, start_clock=start_clock)
+
+
+def _rollback_kwargs(rollback: Any) -> dict[str, Any]:
+    """The runtime's armed-rollback arguments from ``[rollback]`` (none: disarmed)."""
+    if rollback is None:
+        return {}
+    return {"arm_triggers": rollback.armed, "hold_s": rollback.hold_s,
+            "arm_authority": rollback.authority}
 
 
 def make_sim_app(scenario_id: str | None = None, *, speed: float | None = None,
@@ -960,7 +1088,7 @@ def open_incident_app(session: IncidentSession, *, operator: str | None = None,
                     estate_label="LIVE READ-ONLY" if read_only else "LIVE", session=session,
                     executor=build_executor(config, read_only=read_only), read_only=read_only,
                     variables=config.runbook_variables(), signing_key=config.signing_key(),
-                    operator=config.cockpit.operator or operator)
+                    operator=config.cockpit.operator or operator, rollback=config.rollback)
 
 
 def make_replay_app(journal: Path, *, speed: float = 10.0, start_clock: bool = True,

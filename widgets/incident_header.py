@@ -108,6 +108,9 @@ class IncidentHeader(Lines):
     """The alarm in words (:func:`alarm_text`): always on screen, whatever the group."""
     alarm_level: var[str] = var("ok")
     """``ok``, ``warn`` or ``alarm``: the colour that repeats the words."""
+    rollback: var[str] = var("")
+    """The armed rollback in words: ``ROLLBACK in 45s`` during a hold, ``ARMED`` while
+    armed, empty when disarmed (the runtime's ``Header.rollback``)."""
 
     def on_mount(self) -> None:
         self.paint()
@@ -124,6 +127,9 @@ class IncidentHeader(Lines):
         head: list[str | tuple[str, str]] = []
         if self.recording:
             head.append((f" !! {self.recording} !! ", "bold reverse"))
+        if self.rollback:  # a hold counting down outranks the alarm that started it
+            held = self.rollback.startswith("ROLLBACK")
+            head.append((f" {self.rollback} ", "bold reverse $warning" if held else "bold"))
         if self.alarm:
             head.append((f" {self.alarm} ", style))
         head += [" SEV ", (self.severity.upper() if self.severity != "not set"

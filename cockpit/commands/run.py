@@ -54,7 +54,8 @@ def run(config_path: str, read_only: bool) -> None:
         app = make_app(sources, clock=WallClock(), environment=config.cockpit.environment,
                        estate_label=label, executor=executor, read_only=ro,
                        config_path=str(config_path), variables=config.runbook_variables(),
-                       signing_key=config.signing_key(), operator=config.cockpit.operator)
+                       signing_key=config.signing_key(), operator=config.cockpit.operator,
+                       rollback=config.rollback)
         app.set_keymap(keymap)
         app.run()
     finally:

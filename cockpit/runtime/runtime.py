@@ -210,6 +210,8 @@ class IncidentRuntime:
         self._checkpoint_problem = ""
         self.hold_s = hold_s
         """Seconds of a hold when the arming recorded none."""
+        self.arm_authority = arm_authority
+        """``[rollback] authority``: the role the arm modal offers first."""
         self.revisions = RevisionWatch()
         """When the cockpit saw each deployment's revision change (the suspect's source)."""
         if session is not None:
@@ -762,6 +764,14 @@ class IncidentRuntime:
             return self._check_writable()
         except JournalWriteError as exc:
             raise RollbackRefused(str(exc)) from None
+
+    def why_not_arm(self) -> str:
+        """Why arming (or answering a hold) is refused here, ``''`` when it is not."""
+        try:
+            self._check_armable()
+        except RollbackRefused as exc:
+            return str(exc)
+        return ""
 
     def arm(self, trigger_ids: Iterable[str], by: str | None = None,
             authority: str | None = None) -> tuple[str, ...]:
