@@ -50,7 +50,8 @@ class EventKind(StrEnum):
     STEP_INTERRUPTED = "step.interrupted"
     """written once, by the session's resume, for a step started and never finished"""
     STEP_REFUSED = "step.refused"
-    """runbook, step, reason, by: an attempt a guard or a confirmation refused"""
+    """runbook, step, reason, code, by: an attempt a guard or a confirmation refused (code:
+    ``cockpit.runbook.desk.Refusal``, e.g. ``guard`` or ``running``; absent in older records)"""
     STEP_DRY_RUN = "step.dry_run"
     """runbook, step, result, by: what the server said before the engineer confirmed"""
     APPROVAL_RECORDED = "approval.recorded"
