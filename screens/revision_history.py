@@ -56,6 +56,13 @@ def _short(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+def _image(image: str) -> str:
+    """The image without its registry and path (``…/api:2.0.0``): the columns fit 80
+    columns; the diff and describe show it whole."""
+    name = image.rsplit("/", 1)
+    return _short(f"…/{name[1]}" if len(name) == 2 else image, 40)
+
+
 class RevisionHistory(ModalScreen[None]):
     """The revision history of one deployment, with undo / scale / restart through the desk."""
 
@@ -158,7 +165,7 @@ class RevisionHistory(ModalScreen[None]):
         rows = sorted(history.revisions, key=lambda r: r.revision, reverse=True)
         for row in rows:
             table.add_row(str(row.revision), "RUNNING" if row.running else "",
-                          row.shown_version, _short(row.image, 48),
+                          row.shown_version, _image(row.image),
                           _short(row.change_cause or "<none>", 32), age(row.age_s),
                           _short(row.replica_set, 32), key=str(row.revision))
         target = keep.revision if keep is not None else None
