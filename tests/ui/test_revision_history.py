@@ -254,3 +254,37 @@ async def test_the_war_room_opens_the_history_and_the_reading_views() -> None:
         reader = app.screen
         await wait_until(pilot, lambda: reader.reads > 0, "describe read")
         assert reader.lines[0] == f"Name:             {pod}"
+
+
+async def test_h_on_a_deployment_row_and_l_on_a_pod_row_of_the_pods_panel() -> None:
+    app = make_sim_app("bad-deploy", start_clock=False, advance_s=300)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        war_room = app.screen
+        await wait_until(pilot, lambda: war_room.desk is not None, "the runbook desk")
+        await pilot.press("2")  # the pods group at 80x24
+        pods = war_room.query_one(PodsPanel)
+        await wait_until(pilot, lambda: pods.cursor_row is not None, "the pods rows")
+
+        async def move_to(kind: str) -> None:
+            for _ in range(200):
+                row = pods.cursor_row
+                if row is not None and row.kind == kind and row.deployment == "api":
+                    return
+                await pilot.press("down")
+            raise AssertionError(f"no api {kind} row")
+
+        await move_to("deployment")
+        await pilot.press("h")
+        await wait_until(pilot, lambda: isinstance(app.screen, RevisionHistory), "the history")
+        assert app.screen.deployment == "api"
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: app.screen is war_room, "the war room again")
+        await move_to("pod")
+        await pilot.press("l")
+        await wait_until(pilot, lambda: isinstance(app.screen, ResourceView), "the pod's logs")
+        reader = app.screen
+        await wait_until(pilot, lambda: reader.reads > 0, "the logs read")
+        assert reader.kind == "pod" and reader.view == "logs"
+        assert reader.lines and all(line.startswith(f"[pod/{reader.resource}/api]")
+                                    for line in reader.lines)
