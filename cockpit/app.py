@@ -588,10 +588,12 @@ class CockpitApp(App[None]):
     def _show_briefing(self) -> None:
         """The scenario's briefing over the war room, its clock held until enter (the keys
         it lists are read from the bindings in force, the war room's panels included)."""
-        briefing, clock = self.briefing, self.runtime.clock
-        if briefing is None or not isinstance(clock, SimClock):
-            return
         from screens.briefing import BriefingScreen
+
+        briefing, clock = self.briefing, self.runtime.clock
+        if briefing is None or not isinstance(clock, SimClock) or any(
+                isinstance(screen, BriefingScreen) for screen in self.screen_stack):
+            return
 
         estate = self.runtime.estate
         title = estate.scenario.title if estate is not None else self.runtime.scenario_id or ""
