@@ -194,3 +194,17 @@ async def test_a_message_said_under_a_modal_is_no_toast_over_it() -> None:
         await wait_until(pilot, lambda: "could not be signed" in bar(app), "the message")
         assert not list(app._notifications), "a toast would cover the modal"
         assert "! WARNING" in bar(app)
+
+
+async def test_a_message_ages_out_with_one_repaint_to_show_it_and_one_to_clear_it() -> None:
+    app = make_sim_app("bad-deploy", start_clock=False, advance_s=AT_S)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        status = app.screen.query_one(StatusBar)
+        before = status.refreshes
+        app.say("Step history finished.", timeout=0.3)
+        await wait_until(pilot, lambda: "Step history finished." in status.plain, "the message")
+        await wait_until(pilot, lambda: not status.plain.strip(), "the message to age out")
+        assert status.refreshes == before + 2
+        # it is still in the log the timeline pane shows, marked as a message
+        assert app.messages.texts()[-1] == "Step history finished."
