@@ -23,7 +23,7 @@ from textual.widget import Widget
 from cockpit.config import ConfigError
 from cockpit.keys import KeymapError, KeySettings, KnownBinding, check_keymap
 from screens.war_room import GROUPS, WarRoomScreen
-from widgets.key_bar import key_label
+from widgets.key_bar import declared_index, key_label
 
 EVERYWHERE = "everywhere"
 WAR_ROOM = "war room"
@@ -222,7 +222,8 @@ class BindingCommands(Provider):
         for active in screen.active_bindings.values():
             node, binding = active.node, active.binding
             name = parse_action(binding.action)[1]
-            if (not active.enabled or not binding.description or binding.system
+            # the toolkit's own (tab, arrows, copy) are moves, not the war room's actions
+            if (not active.enabled or not binding.description or binding.id is None
                     or name == "command_palette"):
                 continue
             ident = (id(node), binding.action)
@@ -230,8 +231,12 @@ class BindingCommands(Provider):
                 order.append(ident)
                 found[ident] = [node, binding, []]
             found[ident][2].append(binding)
-        rank = {id(app): 2, id(screen): 1}
-        order.sort(key=lambda ident: rank.get(ident[0], 0))
+        # the focused pane's first, then the app's, the war room's group keys last; each
+        # node's in the order it declares them (a remapped key is not moved to the end)
+        rank = {id(app): 1, id(screen): 2}
+        chain = {node: index for index, node in enumerate(dict.fromkeys(i[0] for i in order))}
+        order.sort(key=lambda ident: (rank.get(ident[0], 0), chain[ident[0]],
+                                      declared_index(found[ident][0], ident[1])))
         for ident in order:
             node, binding, bindings = found[ident]
             entry = ScopeBinding("", None, binding, tuple(bindings))

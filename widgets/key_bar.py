@@ -13,6 +13,7 @@ from typing import Any
 from textual.app import App
 from textual.binding import Binding
 from textual.content import Content
+from textual.dom import DOMNode
 from textual.screen import Screen
 
 from widgets.lines import Lines
@@ -29,6 +30,18 @@ def key_label(app: App[Any], binding: Binding) -> str:
     for glyph, word in _WORDS.items():
         label = label.replace(glyph, word)
     return label
+
+
+def declared_index(node: DOMNode, action: str) -> int:
+    """Where ``node``'s class declares ``action`` among its bindings: a keymap moves a
+    remapped binding to the end of Textual's map, never on screen."""
+    merged = type(node)._merged_bindings
+    if merged is None:
+        return 0
+    for index, (_key, binding) in enumerate(merged):
+        if binding.action == action:
+            return index
+    return len(merged.key_to_bindings)
 
 
 class KeyBar(Lines):
@@ -59,7 +72,12 @@ class KeyBar(Lines):
         seen: set[str] = set()
         app, shown = self.app, list(screen.active_bindings.values())
         # the focused widget's (and its containers') keys first, the screen's, the app's last
-        shown.sort(key=lambda active: 2 if active[0] is app else 1 if active[0] is screen else 0)
+        nodes: dict[int, int] = {}
+        for active in shown:  # the focused chain's order: the focused widget, its parents
+            nodes.setdefault(id(active[0]), len(nodes))
+        shown.sort(key=lambda active: (2 if active[0] is app else 1 if active[0] is screen
+                                       else 0, nodes[id(active[0])],
+                                       declared_index(active[0], active[1].action)))
         for _node, binding, enabled, _tooltip in shown:
             if not binding.show or binding.action in seen:
                 continue

@@ -72,6 +72,9 @@ async def test_the_key_bar_and_the_help_say_the_new_key() -> None:
         await wait_until(pilot, lambda: "Decide" in bar.plain, "the key bar")
         assert " ^d Decide " in bar.plain and " d Decide " not in bar.plain, bar.plain
         assert " N Note " in bar.plain, bar.plain
+        # where it was declared, not moved to the end (cut off at 80 columns)
+        plain = bar.plain
+        assert plain.index("Fix fwd?") < plain.index("^d Decide") < plain.index("Runbook")
         await pilot.press("question_mark")
         await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen), "the help")
         text = help_shown(app)
@@ -256,6 +259,7 @@ async def test_the_palette_lists_every_action_with_its_key_and_runs_one() -> Non
                             "Faster", "Pause", "Metrics", "Runbook"):
             assert description in rows, description
         assert "D  ·  decision.decide" in rows, rows
+        assert "Focus Next" not in rows  # the toolkit's moves are not the war room's actions
         await pilot.press(*"decide")
         await wait_until(pilot, lambda: "Decide" in palette_rows(app)[0], "the match")
         await pilot.press("enter")
