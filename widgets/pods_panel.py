@@ -288,10 +288,10 @@ class PodView:
 
     @property
     def sort_words(self) -> str:
-        """``sorted by restarts, most first`` (empty: the default order)."""
+        """``sort: restarts, most first`` (empty: the default order)."""
         if not self.sort:
             return ""
-        return f"sorted by {self.sort}, {SORTS[self.sort][1][self.reverse]}"
+        return f"sort: {self.sort}, {SORTS[self.sort][1][self.reverse]}"
 
 
 def pod_matches(terms: Sequence[Term], pod: PodInfo, problem: bool) -> bool:
@@ -840,7 +840,8 @@ class PodsPanel(SourcePanel):
     @property
     def title_text(self) -> str:
         """The panel's title as plain text: ``Pods``, then the filter, ``N of M pods``
-        and the sort in words when there are."""
+        and the sort in words when there are (``Pods · /api · 10 of 18 pods · sort:
+        restarts, most first``)."""
         return self._title_text
 
     def deployment_row(self, name: str) -> PodRow | None:
@@ -1001,10 +1002,12 @@ class PodsPanel(SourcePanel):
 
     def _title(self, rows: PodRows) -> None:
         # the border is the whole panel's repaint: set only when its words change
+        # at most 74 cells (80 columns less the border): a long filter is cut, never the
+        # count or the sort
         view, parts = rows.view, [self.PANEL_TITLE]
         if view.filter:
-            shown = fit(view.filter, 24)
-            parts.append(f'filter "{shown}": {len(rows.pods):,} of {rows.total_pods:,} pods')
+            parts += [f"/{fit(view.filter, 12)}",
+                      f"{len(rows.pods):,} of {rows.total_pods:,} pods"]
         if view.sort:
             parts.append(view.sort_words)
         text = " · ".join(parts)

@@ -101,7 +101,7 @@ def test_pods_group_80x24_filtered_and_sorted(snap_compare) -> None:  # type: ig
         await pilot.press("slash", "a", "p", "i", "enter", "R")
         panel = pilot.app.screen.query_one("#pods")
         deadline = time.monotonic() + 30
-        while "sorted by restarts" not in panel.title_text:
+        while "sort: restarts" not in panel.title_text:
             assert time.monotonic() < deadline, "the filtered, sorted rows in 30 s"
             await pilot.pause(0.02)
         await pilot.pause(0.1)

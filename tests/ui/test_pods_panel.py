@@ -344,10 +344,10 @@ async def test_slash_filters_by_name_deployment_status_revision_or_version(
         assert rows_shown(listing) == expected
         panel = app.query_one(PodsPanel)
         pods = len([name for name in expected if name.count("-") >= 2])
-        assert panel.title_text == f'Pods · filter "{typed}": {pods} of 14 pods'
+        assert panel.title_text == f"Pods · /{typed} · {pods} of 14 pods"
         # enter kept the filter and gave the keys back to the list
         assert listing.has_focus
-        assert f'filter "{typed}"' in str(panel.border_title)
+        assert f"/{typed} · " in str(panel.border_title)
 
 
 async def test_typing_filters_live_and_escape_clears_the_filter() -> None:
@@ -358,7 +358,7 @@ async def test_typing_filters_live_and_escape_clears_the_filter() -> None:
         await type_filter(pilot, "api", then=None)
         # still typing: the list already shows the api, and the field has the keys
         assert rows_shown(listing)[0] == "api" and len(listing.rows) == 1 + 7
-        assert panel.title_text == 'Pods · filter "api": 7 of 14 pods'
+        assert panel.title_text == 'Pods · /api · 7 of 14 pods'
         assert not listing.has_focus
         await pilot.press("escape")
         await pilot.pause()
@@ -383,7 +383,7 @@ async def test_a_filter_that_matches_nothing_says_so() -> None:
         listing = await focused_pods(pilot, app, estate_pods())
         await type_filter(pilot, "zzz")
         assert len(listing.rows) == 0
-        assert app.query_one(PodsPanel).title_text == 'Pods · filter "zzz": 0 of 14 pods'
+        assert app.query_one(PodsPanel).title_text == 'Pods · /zzz · 0 of 14 pods'
         lines = screen_lines(listing)
         assert 'No pod matches "zzz"' in lines[1] and "escape clears" in lines[1]
         # keys on an empty list ask for nothing
@@ -417,11 +417,11 @@ async def test_filtering_20000_pods_shows_the_right_count() -> None:
         panel = app.query_one(PodsPanel)
         await type_filter(pilot, "crash")
         await wait_until(pilot, lambda: len(listing.rows) == 1 + 20, "the filtered rows")
-        assert panel.title_text == 'Pods · filter "crash": 20 of 20,000 pods'
+        assert panel.title_text == 'Pods · /crash · 20 of 20,000 pods'
         # a name's digits: the pods whose name holds 1999 (01999, 11999, 19990-19999)
         await pilot.press("escape")
         await type_filter(pilot, "1999")
-        await wait_until(pilot, lambda: panel.title_text == 'Pods · filter "1999": 12 of '
+        await wait_until(pilot, lambda: panel.title_text == 'Pods · /1999 · 12 of '
                          "20,000 pods", "the second filter")
         assert rows_shown(listing)[1:3] == ["web-5d8f7c9b6a-01999", "web-5d8f7c9b6a-11999"]
         assert len(listing.rows) == 1 + 12
@@ -451,36 +451,36 @@ async def test_shift_keys_sort_by_restarts_age_and_status_and_again_reverse() ->
         await pilot.pause()
         # most restarts first; the problem pods stay first
         assert pod_names(listing) == crashing[::-1] + [pending] + web + old
-        assert panel.title_text == "Pods · sorted by restarts, most first"
+        assert panel.title_text == "Pods · sort: restarts, most first"
         # the sorted column's heading ends in its arrow (at 120 columns: RESTART↓)
         assert screen_lines(listing)[0].split()[4] == "RESTART↓"
         await pilot.press("R")
         await pilot.pause()
         assert pod_names(listing) == [pending] + crashing + web + old
-        assert panel.title_text == "Pods · sorted by restarts, fewest first"
+        assert panel.title_text == "Pods · sort: restarts, fewest first"
         assert "RESTART↑" in screen_lines(listing)[0]
 
         await pilot.press("A")
         await pilot.pause()
         # newest first, problems still first
         assert pod_names(listing) == [pending] + crashing + web + old
-        assert panel.title_text == "Pods · sorted by age, newest first"
+        assert panel.title_text == "Pods · sort: age, newest first"
         assert screen_lines(listing)[0].split()[-1] == "AGE↑"
         await pilot.press("A")
         await pilot.pause()
         assert pod_names(listing) == crashing[::-1] + [pending] + old[::-1] + web
-        assert panel.title_text == "Pods · sorted by age, oldest first"
+        assert panel.title_text == "Pods · sort: age, oldest first"
 
         await pilot.press("S")
         await pilot.pause()
         # by status, A to Z, problems mixed in: ContainerCreating, CrashLoopBackOff, Running
         assert pod_names(listing) == [pending] + crashing + web + old
-        assert panel.title_text == "Pods · sorted by status, A to Z"
+        assert panel.title_text == "Pods · sort: status, A to Z"
         assert "STATUS↑" in screen_lines(listing)[0]
         await pilot.press("S")
         await pilot.pause()
         assert pod_names(listing) == web + old + crashing + [pending]
-        assert panel.title_text == "Pods · sorted by status, Z to A"
+        assert panel.title_text == "Pods · sort: status, Z to A"
         # the deployments' summaries stay on top
         assert rows_shown(listing)[:3] == ["web", "api", "worker"]
 
@@ -492,11 +492,18 @@ async def test_sort_and_filter_together_at_80_columns() -> None:
         await pilot.press("R")
         await type_filter(pilot, "api")
         panel = app.query_one(PodsPanel)
-        assert panel.title_text == ('Pods · filter "api": 7 of 14 pods · '
-                                    'sorted by restarts, most first')
+        assert panel.title_text == ('Pods · /api · 7 of 14 pods · '
+                                    'sort: restarts, most first')
         # narrow: RESTARTS reads RST, the arrow replaces its last letter
         assert screen_lines(listing)[0].split()[4] == "RS↓"
         assert pod_names(listing)[0] == "api-6f2f371000-new02"
+        # a long filter is cut in the title, never the count or the sort: it fits the
+        # border at 80 columns
+        await pilot.press("escape")
+        await type_filter(pilot, "api-6f2f371000-new0")
+        assert panel.title_text == ("Pods · /api-6f2f371… · 3 of 14 pods · "
+                                    "sort: restarts, most first")
+        assert len(panel.title_text) <= 80 - 6
 
 
 async def test_keys_on_a_deployment_ask_for_its_history_and_readings() -> None:
