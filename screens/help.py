@@ -114,13 +114,15 @@ def keys_text(app: App[Any], scopes: Sequence[KeyScope]) -> str:
         lines += ["", f"[b]{escape(title)}[/b]"]
         for entry in entries:
             keys = keys_label(app, entry)
-            description = entry.binding.tooltip or entry.description
+            description = entry.description
             line = f"  [b]{escape(keys)}[/b]{' ' * max(1, KEY_COLUMN - len(keys))}"
             line += escape(description)
             if entry.id:
                 line += f"{' ' * max(1, DESCRIPTION_COLUMN - len(description))}"
                 line += f"[dim]{escape(entry.id)}[/dim]"
             lines.append(line)
+            if entry.binding.tooltip:  # what the key bar has no room to say
+                lines.append(" " * (2 + KEY_COLUMN) + escape(entry.binding.tooltip))
     return "\n".join(lines) + "\n"
 
 

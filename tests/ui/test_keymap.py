@@ -180,7 +180,7 @@ def test_every_binding_of_the_war_room_has_an_id_a_description_and_no_clash() ->
 
 class Pane(Widget, can_focus=True):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("g", "bell", "Ring the bell", id="pane.bell"),
+        Binding("g", "bell", "Ring the bell", id="pane.bell", tooltip="and wake the on-call"),
     ]
 
 
@@ -203,6 +203,9 @@ async def test_a_new_binding_appears_in_the_help_by_itself() -> None:
         assert help_line(text, "Zoom out").split()[0] == "z"
         assert help_line(text, "Ring the bell").split()[0] == "G"
         assert "Test pane" in text and "pane.bell" in text
+        lines = text.splitlines()
+        bell = lines.index(help_line(text, "Ring the bell"))
+        assert lines[bell + 1].strip() == "and wake the on-call"  # its tooltip, below it
 
 
 async def test_the_help_lists_every_binding_as_mapped_and_scrolls_at_80x24() -> None:
