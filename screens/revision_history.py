@@ -120,7 +120,7 @@ class RevisionHistory(ModalScreen[None]):
 
     def on_mount(self) -> None:
         table = self.query_one("#history-table", DataTable)
-        table.add_columns(*COLUMNS)
+        self._rev_column = table.add_columns(*COLUMNS)[0]
         table.focus()
         self.reload()
 
@@ -160,11 +160,12 @@ class RevisionHistory(ModalScreen[None]):
         self._note(history.note or f"{len(history.revisions)} revisions")
         table = self.query_one("#history-table", DataTable)
         table.clear()
+        self._marked = None
         # newest first, as kubectl lists the last one last: the cursor starts on the
         # revision before the running one (what a plain undo returns to)
         rows = sorted(history.revisions, key=lambda r: r.revision, reverse=True)
         for row in rows:
-            table.add_row(str(row.revision), "RUNNING" if row.running else "",
+            table.add_row(f"  {row.revision}", "RUNNING" if row.running else "",
                           row.shown_version, _image(row.image),
                           _short(row.change_cause or "<none>", 32), age(row.age_s),
                           _short(row.replica_set, 32), key=str(row.revision))
@@ -197,7 +198,19 @@ class RevisionHistory(ModalScreen[None]):
     @on(DataTable.RowHighlighted)
     def _highlighted(self, event: DataTable.RowHighlighted) -> None:
         event.stop()
+        self._mark(event.row_key.value)
         self._show_diff()
+
+    _marked: str | None = None
+
+    def _mark(self, key: str | None) -> None:
+        """The row under the cursor marked ``▶`` (the cursor's colour alone is lost
+        with NO_COLOR)."""
+        table = self.query_one("#history-table", DataTable)
+        for old, mark in ((self._marked, " "), (key, "▶")):
+            if old is not None and old in table.rows:
+                table.update_cell(old, self._rev_column, f"{mark} {old}")
+        self._marked = key
 
     def _show_diff(self) -> None:
         row, history = self.selected, self.history

@@ -87,7 +87,7 @@ async def test_undo_to_the_selected_revision_shows_the_dry_run_and_sends_its_tem
         await app.push_screen(modal)
         await wait_until(pilot, lambda: modal.history is not None, "the history from kmock")
         table = modal.query_one("#history-table", DataTable)
-        assert [str(c) for c in table.get_row_at(0)][:3] == ["7", "RUNNING", "v2.1.0"]
+        assert [str(c) for c in table.get_row_at(0)][:3] == ["  7", "RUNNING", "v2.1.0"]
         await pilot.press("down")  # revision 5
         assert modal.selected is not None and modal.selected.revision == 5
         await pilot.press("u")

@@ -45,9 +45,14 @@ async def open_history(pilot: Any, deployment: str = "api") -> RevisionHistory:
     return modal
 
 
-def rows(modal: RevisionHistory) -> list[list[str]]:
+def rows(modal: RevisionHistory, *, marks: bool = False) -> list[list[str]]:
+    """The table's rows; the first cell without the cursor's mark unless ``marks``."""
     table = modal.query_one("#history-table", DataTable)
-    return [[str(cell) for cell in table.get_row_at(i)] for i in range(table.row_count)]
+    out = [[str(cell) for cell in table.get_row_at(i)] for i in range(table.row_count)]
+    if not marks:
+        for row in out:
+            row[0] = row[0].replace("▶", "").strip()
+    return out
 
 
 async def confirm(pilot: Any, target: str = "api", approver: str = "Dana Reyes") -> None:
@@ -74,6 +79,8 @@ async def test_the_history_says_which_revision_runs_and_what_an_undo_would_chang
         assert "deploy v1.9.3" in listed[1]
         # the cursor starts on what a plain undo returns to, with its diff below
         assert modal.selected is not None and modal.selected.revision == 7
+        # marked in the list by a glyph, not by the cursor's colour alone (NO_COLOR)
+        assert [row[0] for row in rows(modal, marks=True)] == ["  8", "▶ 7", "  6"]
         assert text_of(modal, "#history-diff-title") == (
             "diff: revision 8 (running) → revision 7 (v1.9.3)")
         diff = text_of(modal, "#history-diff")
