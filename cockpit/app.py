@@ -526,12 +526,22 @@ class CockpitApp(App[None]):
             self.runtime.advance(elapsed * clock.speed)
         elif clock.now() == self._ticked_at:
             # a paused (or stopped) clock and nothing done since the last tick: nothing
-            # can have moved, nothing repaints
+            # can have moved, nothing repaints (but a step or a delivery finishing in its
+            # thread is recorded meanwhile: the timeline shows it, compared first)
+            self._show_timeline()
             return
         else:
             self.runtime.tick()
         self._refresh()
         self._ticked_at = clock.now()
+
+    def _show_timeline(self) -> None:
+        """The record's timeline in its pane (an unchanged one draws nothing)."""
+        screen, state = self._war_room(), self.runtime.state
+        if screen is None or state is None:
+            return
+        for pane in screen.query(TimelinePanel):
+            pane.show_timeline(state.timeline)
 
     def _refresh(self) -> None:
         """Show the runtime's state in the header, the Decision panel and the timeline

@@ -25,6 +25,7 @@ from cockpit.runbook.desk import RunbookDesk
 from cockpit.runbook.engine import RunbookRun, RunOutcome, StepState, StepStatus
 from cockpit.runbook.model import format_duration
 from widgets.lines import Lines
+from widgets.status_bar import Says
 
 #: A text marker and a style for every state: the marker and the word carry the
 #: state, colour only repeats it (NO_COLOR, 16-colour terminals).
@@ -329,6 +330,10 @@ class RunbookPanel(Vertical):
 
     def _say(self, message: str, *, severity: str = "information",
              timeout: float | None = None) -> None:
+        screen = self.screen
+        if isinstance(screen, Says):  # the war room's status bar: no toast over the pane
+            screen.say(message, severity=severity, timeout=timeout)
+            return
         # markup off: step titles, reasons and commands may hold brackets
         self.app.notify(message, severity=severity, timeout=timeout,  # type: ignore[arg-type]
                         markup=False)

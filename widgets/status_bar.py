@@ -20,7 +20,7 @@ from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import ClassVar
+from typing import ClassVar, Protocol, runtime_checkable
 
 from textual.content import Content
 from textual.timer import Timer
@@ -82,6 +82,16 @@ class CockpitMessage:
     def line(self) -> str:
         """``title: text`` (or the text alone)."""
         return f"{self.title}: {self.text}" if self.title else self.text
+
+
+@runtime_checkable
+class Says(Protocol):
+    """A screen that says messages itself (the war room: on its status bar); a widget
+    holding only a screen hands it what it has to say instead of toasting it."""
+
+    def say(self, message: str, *, severity: str = "information", title: str = "",
+            timeout: float | None = None) -> None:
+        """Tell the engineer ``message``."""
 
 
 class MessageLog:

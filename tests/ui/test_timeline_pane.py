@@ -208,3 +208,24 @@ async def test_a_message_ages_out_with_one_repaint_to_show_it_and_one_to_clear_i
         assert status.refreshes == before + 2
         # it is still in the log the timeline pane shows, marked as a message
         assert app.messages.texts()[-1] == "Step history finished."
+
+
+async def test_a_step_that_finishes_is_said_on_the_status_bar_and_is_on_the_timeline() -> None:
+    from screens.runbook_picker import RunbookPicker
+    from widgets.runbook_panel import RunbookPanel
+
+    app = make_sim_app("bad-deploy", start_clock=False, advance_s=AT_S)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        await pilot.press("o")
+        await wait_until(pilot, lambda: isinstance(app.screen, RunbookPicker), "the picker")
+        await pilot.press(*typed("frontend-kubernetes"), "enter")
+        runbook = app.screen_stack[0].query_one(RunbookPanel)
+        await wait_until(pilot, lambda: runbook.current == "frontend-kubernetes",
+                         "the runbook open")
+        runbook.focus()
+        await pilot.press("enter")  # the first step reads the rollout history
+        await wait_until(pilot, lambda: ": done" in bar(app), "the step's end said")
+        assert "INFO" in bar(app) and not list(app._notifications)
+        await wait_until(pilot, lambda: any("frontend-kubernetes/" in r and "done" in r
+                                            for r in rows(app)), "the step on the timeline")
