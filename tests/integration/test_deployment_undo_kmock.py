@@ -177,3 +177,26 @@ async def test_events_and_logs_are_read_redacted_and_tailed(kmock: Any, tmp_path
     (sent,) = [r for r in list(kmock) if str(r.url.path).endswith("/log")]
     assert sent.params.get("tailLines") == "30"
     assert mutations(kmock) == []
+
+
+async def test_rollout_restart_patches_that_deployment_only(kmock: Any, tmp_path: Path) -> None:
+    from live_helpers import action, run
+
+    from cockpit.actions.executor import RunContext
+
+    load(kmock)
+    ex = live(kmock, tmp_path)
+    dry = await asyncio.to_thread(ex.dry_run, action("k8s.rollout_restart", deployment="api",
+                                                     namespace=NS),
+                                  RunContext(deadline=float("inf")))
+    result, ctx = await asyncio.to_thread(run, ex, "k8s.rollout_restart", 30.0,
+                                          deployment="api", namespace=NS)
+    ex.close()
+    assert dry.ok and "restarted (server dry run)" in dry.output
+    assert result.ok and ctx.lines == ["deployment.apps/api restarted"]
+    first, second = mutations(kmock)
+    assert first.params.get("dryRun") == "All" and "dryRun" not in second.params
+    assert {str(r.url.path) for r in (first, second)} == {
+        f"/apis/apps/v1/namespaces/{NS}/deployments/api"}
+    annotations = second.data["spec"]["template"]["metadata"]["annotations"]
+    assert set(annotations) == {"kubectl.kubernetes.io/restartedAt"}
