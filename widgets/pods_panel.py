@@ -210,13 +210,14 @@ def _plural(count: int, word: str) -> str:
 
 # ---------------------------------------------------------------- filter and sort
 
-SortKey = Literal["", "restarts", "age", "status"]
+SortKey = Literal["", "restarts", "age", "status", "name"]
 #: Each sort: the column it sorts (an index of :data:`COLUMNS`), what it puts first in
 #: words (then reversed), and its arrow (then reversed): up for ascending values.
 SORTS: dict[str, tuple[int, tuple[str, str], tuple[str, str]]] = {
     "restarts": (4, ("most first", "fewest first"), ("↓", "↑")),
     "age": (6, ("newest first", "oldest first"), ("↑", "↓")),
     "status": (5, ("A to Z", "Z to A"), ("↑", "↓")),
+    "name": (0, ("A to Z", "Z to A"), ("↑", "↓")),
 }
 #: The longest filter kept (typed or pasted).
 FILTER_LIMIT = 100
@@ -230,15 +231,19 @@ _VERSION = re.compile(r"v(\d[\w.+-]*)|(\d+\.[\w.+-]*)")
 class Term:
     """One word of a filter: a revision (``r3``, or ``3``: a bare number of up to three
     digits), a version (``v2.1.0`` or ``2.1.0``: the leading ``v`` ignored), or text
-    found anywhere in a row (a longer number: a name's digits)."""
+    found anywhere in a row (a longer number: a name's digits). ``!`` before a word, as
+    in k9s, keeps the rows it does not match (``!running``)."""
 
     text: str
     revision: int | None = None
     version: str | None = None
+    negate: bool = False
 
     @classmethod
     def parse(cls, word: str) -> Term:
         word = word.lower()
+        if word.startswith("!") and len(word) > 1:
+            return dataclasses.replace(cls.parse(word[1:]), negate=True)
         if (number := _REVISION.fullmatch(word)) is not None:
             return cls(word, revision=int(number.group(1) or number.group(2)))
         if (version := _VERSION.fullmatch(word)) is not None:
@@ -250,13 +255,15 @@ class Term:
         (lower case, no leading ``v``) matches. A version matches whole components:
         ``2.1`` finds 2.1.0 and 2.1.7, not 2.10.0."""
         if self.revision is not None:
-            return revision == self.revision
-        if self.version is not None:
+            found = revision == self.revision
+        elif self.version is not None:
             wanted = self.version
-            return version.startswith(wanted) and (
+            found = version.startswith(wanted) and (
                 len(version) == len(wanted) or wanted.endswith(".")
                 or not version[len(wanted)].isdigit())
-        return self.text in text
+        else:
+            found = self.text in text
+        return found != self.negate
 
 
 def _bare_version(version: str) -> str:
@@ -268,7 +275,7 @@ def _bare_version(version: str) -> str:
 class PodView:
     """What the operator asked the list to show: ``filter`` (words that must all match,
     see :class:`Term`) and ``sort`` (``""``: problem pods first, in the source's order).
-    Restarts and age keep problem pods first; sorting by status mixes them."""
+    Restarts, age and name keep problem pods first; sorting by status mixes them."""
 
     filter: str = ""
     sort: SortKey = ""
@@ -322,12 +329,16 @@ def arrange(pods: Sequence[PodInfo], problem: Sequence[bool], view: PodView) -> 
     reverse = view.reverse
     if view.sort == "status":
         return sorted(pods, key=lambda p: (p.reason or p.phase).lower(), reverse=reverse)
+    key: Callable[[PodInfo], float | str]
     if view.sort == "restarts":
-        def key(p: PodInfo) -> float:
+        def key(p: PodInfo) -> float | str:
             return p.restarts
         reverse = not reverse  # most first
+    elif view.sort == "name":
+        def key(p: PodInfo) -> float | str:
+            return p.name
     else:
-        def key(p: PodInfo) -> float:
+        def key(p: PodInfo) -> float | str:
             return p.age_s
     bad = [pod for pod, flag in zip(pods, problem, strict=True) if flag]
     good = [pod for pod, flag in zip(pods, problem, strict=True) if not flag]
@@ -734,7 +745,7 @@ class PodsPanel(SourcePanel):
     the rest, keyboard-scrollable; the row under the cursor is :attr:`cursor_row`.
 
     Keys on the list: ``/`` filters (live; enter keeps it, escape clears it), ``R``
-    ``A`` ``S`` sort by restarts, age or status (again: reversed), ``h`` (or enter on a
+    ``A`` ``S`` ``N`` sort by restarts, age, status or name (again: reversed), ``h`` (or enter on a
     deployment) asks for the deployment's history, ``i`` ``v`` ``l`` (or enter on a pod)
     ask to describe, read the events of or read the logs of what is under the cursor.
     None of them is one of the app's keys."""
@@ -754,6 +765,7 @@ class PodsPanel(SourcePanel):
                 id="pods.sort_restarts"),
         Binding("A", "sort('age')", "Sort by age", show=False, id="pods.sort_age"),
         Binding("S", "sort('status')", "Sort by status", show=False, id="pods.sort_status"),
+        Binding("N", "sort('name')", "Sort by name", show=False, id="pods.sort_name"),
     ]
 
     #: Above this many pods a filter being typed is applied once typing pauses this long
