@@ -131,7 +131,7 @@ class CockpitApp(App[None]):
                 tooltip="status update, pre-filled from the record"),
         Binding("e", "export", "Export", id="incident.export",
                 tooltip="export the record: Markdown RCA, JSON, HTML"),
-        Binding("b", "arm_rollback", "Arm rollback", id="rollback.arm"),
+        Binding("b", "arm_rollback", "Arm rollback", show=False, id="rollback.arm"),
     ]
 
     def __init__(

@@ -142,6 +142,10 @@ _DECISION_KINDS = frozenset({
     EventKind.INCIDENT_DECLARED, EventKind.TRIGGER_CHANGED, EventKind.RECOMMENDATION_CHANGED,
     EventKind.SEVERITY_SUGGESTED, EventKind.SEVERITY_SET, EventKind.TREE_ANSWERED,
     EventKind.DECISION_RECORDED, EventKind.APPROVAL_RECORDED,
+    # the armed rollback: armed, held, cancelled or run (decisions taken ahead of time)
+    EventKind.ROLLBACK_ARMED, EventKind.ROLLBACK_DISARMED, EventKind.ROLLBACK_HOLD_STARTED,
+    EventKind.ROLLBACK_HOLD_CANCELLED, EventKind.ROLLBACK_HOLD_CONFIRMED,
+    EventKind.ROLLBACK_HOLD_LAPSED,
 })
 _NOTE_KINDS = frozenset({EventKind.NOTE_ADDED, EventKind.STATUS_UPDATE})
 

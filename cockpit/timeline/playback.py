@@ -198,6 +198,21 @@ def describe(event: Event) -> str:
         return "off-book: " + (" ".join(map(str, argv)) if isinstance(argv, list) else str(argv))
     if kind == K.NOTIFICATION_ATTESTED:
         return f"{who} attests telling {d.get('target')}: {d.get('how', '')}"
+    if kind == K.ROLLBACK_ARMED:
+        triggers = d.get("triggers")
+        names = ", ".join(map(str, triggers)) if isinstance(triggers, list) else ""
+        return f"automatic rollback ARMED for {names} by {who}"
+    if kind == K.ROLLBACK_DISARMED:
+        return f"automatic rollback disarmed by {who}"
+    if kind == K.ROLLBACK_HOLD_STARTED:
+        return f"ROLLBACK hold: {d.get('why', '')}: {d.get('command', '')}"
+    if kind == K.ROLLBACK_HOLD_CANCELLED:
+        return f"rollback hold cancelled by {who}: nothing ran"
+    if kind == K.ROLLBACK_HOLD_CONFIRMED:
+        how = "the hold ended" if d.get("how") == "timeout" else f"{d.get('how')} by {who}"
+        return f"rollback hold {how}: the rollback starts"
+    if kind == K.ROLLBACK_HOLD_LAPSED:
+        return f"rollback hold lapsed: {d.get('reason', '')}"
     if kind.startswith("notification."):
         why = f" ({d.get('reason')})" if d.get("reason") else ""
         return (f"{d.get('channel', '?')} message {kind.split('.', 1)[1]}: "

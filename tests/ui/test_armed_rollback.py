@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from pilot_wait import settle, wait_until
+from textual.widgets import OptionList
 
 from cockpit.app import CockpitApp, make_app, make_sim_app
 from cockpit.clock import SimClock
@@ -51,7 +52,12 @@ async def ready(app: CockpitApp, pilot: Any) -> None:
 async def arm_by_keys(app: CockpitApp, pilot: Any, role: str = CTO) -> None:
     await pilot.press("b")
     await wait_until(pilot, lambda: isinstance(app.screen, ArmRollbackScreen), "the arm modal")
-    await pilot.press("space", "tab", *role)  # error_rate, the first armable trigger
+    await pilot.press("space")  # error_rate, the first armable trigger
+    screen = app.screen
+    assert isinstance(screen, ArmRollbackScreen)
+    checked = str(screen.query_one(OptionList).get_option_at_index(0).prompt)
+    assert checked.startswith("[x] error_rate")  # in words, not by colour
+    await pilot.press("tab", *role)
     await pilot.press("enter")
     await wait_until(pilot, lambda: not isinstance(app.screen, ArmRollbackScreen),
                      "the arm modal to close")
