@@ -214,6 +214,10 @@ def doctor(config_path: str | None) -> None:
         raise SystemExit(2)
     try:
         config = load_config(path)
+        if config.keys.entries:  # [keys] is checked against the war room's bindings too
+            from cockpit.app import keymap_from
+
+            keymap_from(config.keys)
     except ConfigError as exc:
         click.echo(str(exc), err=True)
         raise SystemExit(2) from None

@@ -106,12 +106,17 @@ def write(tmp_path: Path, text: str) -> Path:
 
 
 def cockpit(*args: str, config: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "COCKPIT_CONFIG_FILE": str(config)}
+    """The real CLI; ``config`` is the default config file unless ``--config`` names it
+    (then no default file: the command's own check is the one that answers)."""
+    env = {k: v for k, v in os.environ.items() if k != "COCKPIT_CONFIG_FILE"}
+    if "--config" not in args:
+        env["COCKPIT_CONFIG_FILE"] = str(config)
     return subprocess.run([sys.executable, "-m", "cockpit", *args], capture_output=True,
                           text=True, timeout=60, env=env, cwd=ROOT, check=False)
 
 
-@pytest.mark.parametrize("args", [("run", "--config", "{config}"), ("train",)])
+@pytest.mark.parametrize("args", [("run", "--config", "{config}"), ("train",),
+                                  ("doctor", "--config", "{config}")])
 def test_a_bad_keys_entry_stops_the_cockpit_with_file_and_line(tmp_path: Path,
                                                                args: tuple[str, ...]) -> None:
     config = write(tmp_path, '[cockpit]\noperator = "pat"\n\n[keys]\n'
