@@ -210,14 +210,13 @@ def _plural(count: int, word: str) -> str:
 
 # ---------------------------------------------------------------- filter and sort
 
-SortKey = Literal["", "restarts", "age", "status", "name"]
+SortKey = Literal["", "restarts", "age", "status"]
 #: Each sort: the column it sorts (an index of :data:`COLUMNS`), what it puts first in
 #: words (then reversed), and its arrow (then reversed): up for ascending values.
 SORTS: dict[str, tuple[int, tuple[str, str], tuple[str, str]]] = {
     "restarts": (4, ("most first", "fewest first"), ("↓", "↑")),
     "age": (6, ("newest first", "oldest first"), ("↑", "↓")),
     "status": (5, ("A to Z", "Z to A"), ("↑", "↓")),
-    "name": (0, ("A to Z", "Z to A"), ("↑", "↓")),
 }
 #: The longest filter kept (typed or pasted).
 FILTER_LIMIT = 100
@@ -275,7 +274,7 @@ def _bare_version(version: str) -> str:
 class PodView:
     """What the operator asked the list to show: ``filter`` (words that must all match,
     see :class:`Term`) and ``sort`` (``""``: problem pods first, in the source's order).
-    Restarts, age and name keep problem pods first; sorting by status mixes them."""
+    Restarts and age keep problem pods first; sorting by status mixes them."""
 
     filter: str = ""
     sort: SortKey = ""
@@ -329,16 +328,12 @@ def arrange(pods: Sequence[PodInfo], problem: Sequence[bool], view: PodView) -> 
     reverse = view.reverse
     if view.sort == "status":
         return sorted(pods, key=lambda p: (p.reason or p.phase).lower(), reverse=reverse)
-    key: Callable[[PodInfo], float | str]
     if view.sort == "restarts":
-        def key(p: PodInfo) -> float | str:
+        def key(p: PodInfo) -> float:
             return p.restarts
         reverse = not reverse  # most first
-    elif view.sort == "name":
-        def key(p: PodInfo) -> float | str:
-            return p.name
     else:
-        def key(p: PodInfo) -> float | str:
+        def key(p: PodInfo) -> float:
             return p.age_s
     bad = [pod for pod, flag in zip(pods, problem, strict=True) if flag]
     good = [pod for pod, flag in zip(pods, problem, strict=True) if not flag]
@@ -745,7 +740,7 @@ class PodsPanel(SourcePanel):
     the rest, keyboard-scrollable; the row under the cursor is :attr:`cursor_row`.
 
     Keys on the list: ``/`` filters (live; enter keeps it, escape clears it), ``R``
-    ``A`` ``S`` ``N`` sort by restarts, age, status or name (again: reversed), ``h`` (or enter on a
+    ``A`` ``S`` sort by restarts, age or status (again: reversed), ``h`` (or enter on a
     deployment) asks for the deployment's history, ``i`` ``v`` ``l`` (or enter on a pod)
     ask to describe, read the events of or read the logs of what is under the cursor.
     None of them is one of the app's keys."""
@@ -765,7 +760,6 @@ class PodsPanel(SourcePanel):
                 id="pods.sort_restarts"),
         Binding("A", "sort('age')", "Sort by age", show=False, id="pods.sort_age"),
         Binding("S", "sort('status')", "Sort by status", show=False, id="pods.sort_status"),
-        Binding("N", "sort('name')", "Sort by name", show=False, id="pods.sort_name"),
     ]
 
     #: Above this many pods a filter being typed is applied once typing pauses this long
