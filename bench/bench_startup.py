@@ -89,7 +89,7 @@ print(ours, len(stale), ",".join(heavy) or "-")
 def _cockpit_command() -> list[str]:
     """The real console script of this environment (what ``make run`` starts)."""
     script = Path(sys.executable).parent / "cockpit"
-    return [str(script), "train"]
+    return [str(script), "train", "--no-briefing"]
 
 
 def first_frame(argv: Sequence[str], size: tuple[int, int], markers: Sequence[str],

@@ -192,11 +192,11 @@ class Lab:
         return target
 
     def cockpit_argv(self, speed: int) -> list[str]:
-        return [self.cockpit, "train", "--speed", str(speed)]
+        return [self.cockpit, "train", "--speed", str(speed), "--no-briefing"]
 
     def probe_argv(self, out: Path, speed: int = 1) -> list[str]:
         return [sys.executable, str(HERE / "lagprobe.py"), str(out), "--", "train",
-                "--speed", str(speed)]
+                "--speed", str(speed), "--no-briefing"]
 
     @staticmethod
     def bare_probe_argv(out: Path) -> list[str]:
