@@ -13,13 +13,14 @@ the pure parts: the hold's plan, the authority rule and the header's words.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from cockpit.actions.model import ActionSpec
 from cockpit.actions.types import ActionError, preview, resolve
 from cockpit.decision.policy import Policy
-from cockpit.decision.suspect import SUSPECT_WITHIN, Suspect, short_duration
+from cockpit.decision.suspect import SUSPECT_WITHIN, RevisionChange, Suspect, short_duration
 from cockpit.timeline.replay import ArmedRollback, RollbackHold
 
 #: Where the hold's own record says who approved: the armer, by arming.
@@ -75,12 +76,15 @@ def authority_covers(policy: Policy, held: str | None, required: str | None) -> 
 
 def plan_hold(trigger: str, fired_at: datetime | None, suspect: Suspect | None, *,
               policy: Policy, armer: str, armer_authority: str | None,
-              required: str | None) -> HoldPlan:
-    """The hold an armed trigger's firing starts: the suspect's undo, or why none runs."""
+              required: str | None, undated: Sequence[RevisionChange] = ()) -> HoldPlan:
+    """The hold an armed trigger's firing starts: the suspect's undo, or why none runs
+    (``undated``: changes nothing dates, named so the engineer can judge them)."""
     if suspect is None:
-        return HoldPlan(trigger, fired_at, "(none)",
-                        f"{trigger} fired; no deployment's revision changed in the "
-                        f"{short_duration(SUSPECT_WITHIN)} before the breach",
+        why = (f"{trigger} fired; no deployment's revision changed in the "
+               f"{short_duration(SUSPECT_WITHIN)} before the breach")
+        if undated:
+            why += "; " + ", ".join(change.describe() for change in undated[:2])
+        return HoldPlan(trigger, fired_at, "(none)", why,
                         blocked="nothing to roll back automatically: choose a runbook (o)")
     change = suspect.change
     assert change.undo_to is not None

@@ -777,8 +777,9 @@ class IncidentRuntime:
             authority: str | None = None) -> tuple[str, ...]:
         """Arm the automatic rollback for ``trigger_ids`` (``rollback.armed``): when one
         fires, a hold counts down (:attr:`hold_s`) and the rollback it names runs at its
-        end unless cancelled. ``authority``: the armer's role as the policy names it (a
-        rollback needing a higher one is only asked for). An empty list disarms.
+        end unless cancelled (a trigger already fired, with no hold yet, starts its hold
+        now). ``authority``: the armer's role as the policy names it (a rollback needing a
+        higher one is only asked for). An empty list disarms.
         Raises :class:`RollbackRefused` in read-only, when following a record, and for a
         trigger the procedures do not roll back on."""
         session = self._check_armable()
@@ -884,11 +885,13 @@ class IncidentRuntime:
     def _start_hold(self, trigger: str, fired_at: datetime | None,
                     breach_at: datetime | None, armed: ArmedRollback, now: datetime) -> None:
         assert self.session is not None and fired_at is not None
-        suspect = find_suspect(self.revision_changes(), breach_at=breach_at,
-                               fired_at=fired_at, trigger=trigger)
+        changes = self.revision_changes()
+        suspect = find_suspect(changes, breach_at=breach_at, fired_at=fired_at,
+                               trigger=trigger)
         plan = plan_hold(trigger, fired_at, suspect, policy=self.policy,
                          armer=armed.by or "", armer_authority=armed.authority,
-                         required=self.decision(now).authority)
+                         required=self.decision(now).authority,
+                         undated=[c for c in changes if c.at is None])
         hold_s = armed.hold_s or self.hold_s
         data: dict[str, Any] = {
             "trigger": trigger, "fired_at": format_time(fired_at), "at": format_time(now),

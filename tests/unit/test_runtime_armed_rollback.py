@@ -234,3 +234,30 @@ def test_rollback_config_is_checked_with_its_line(tmp_path: Path) -> None:
     bad.write_text('[rollback]\narmed = ["Error Rate"]\n')
     with pytest.raises(ConfigError, match=r"^bad.toml:2: \[rollback\].armed: \"Error Rate\""):
         load_config(bad, environ={})
+
+
+def test_arming_after_the_trigger_fired_starts_its_hold_at_once(tmp_path: Path) -> None:
+    s = bad_deploy(tmp_path)
+    s.advance(420)
+    assert any(t.id == "error_rate" for t in s.runtime.decision().fired)
+    assert s.runtime.armed_rollback.hold is None
+    s.runtime.arm(["error_rate"], by="Dana", authority=CTO)
+    hold = s.runtime.armed_rollback.hold
+    assert hold is not None and hold.command == UNDO
+    assert s.runtime.header().rollback == "ROLLBACK in 60s"
+    s.abandon()
+
+
+def test_an_undated_change_is_named_before_the_cockpit_started(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cockpit.decision.suspect import RevisionChange
+
+    s = bad_deploy(tmp_path)
+    undated = RevisionChange("api", "production", 8, "2.0.0", None, "unknown", 7)
+    monkeypatch.setattr(s.runtime, "revision_changes", lambda: (undated,))
+    s.runtime.arm(["error_rate"], by="Dana", authority=CTO)
+    until_hold(s)
+    hold = s.runtime.armed_rollback.hold
+    assert hold is not None and not hold.automatic
+    assert hold.why.endswith("; api went to r8 before the cockpit started (2.0.0)")
+    s.abandon()
