@@ -9,7 +9,7 @@ from typing import Any
 from pilot_wait import settle, wait_until
 from textual.widgets import OptionList
 
-from cockpit.app import CockpitApp, make_app, make_sim_app
+from cockpit.app import CockpitApp, make_app, make_sim_app, open_incident_app
 from cockpit.clock import SimClock
 from cockpit.sim.scenario import find_scenario
 from screens.arm_rollback import ArmRollbackScreen
@@ -173,3 +173,27 @@ async def test_never_armed_in_read_only_and_the_key_says_why(tmp_path: Any) -> N
         assert "Read-only session: an automatic rollback is never armed here" in status(app)
         assert kinds(app, "rollback.") == []
         assert "ARMED" not in header(app)
+
+
+async def test_a_resumed_incident_shows_its_hold_counting_on() -> None:
+    from cockpit.incident import IncidentSession, inspect_incident
+    from cockpit.runtime.build import resume_clock
+    from cockpit.training.session import TrainingSession
+
+    s = TrainingSession(find_scenario("bad-deploy"), mode="exam")
+    s.runtime.arm(["error_rate"], by="Dana", authority=CTO)
+    assert s.run_until(lambda: s.runtime.armed_rollback.hold is not None, 900)
+    s.advance(20)
+    s.abandon()
+    info = inspect_incident(s.incident_id)
+    app = open_incident_app(IncidentSession.resume(s.incident_id, clock=resume_clock(info)))
+    app.start_clock = False
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await wait_until(pilot, lambda: isinstance(app.screen, RollbackHoldScreen),
+                         "the resumed hold's modal")
+        assert "AUTOMATIC ROLLBACK in 40s" in screen_text(app.screen)
+        assert " ROLLBACK in 40s " in header(app)
+        await pilot.press("escape")  # any other key: cancelled, recorded in the resumed record
+        await wait_until(pilot, lambda: kinds(app, "rollback.")[-1] == "rollback.hold_cancelled",
+                         "the cancel to be recorded")
