@@ -18,13 +18,22 @@ SPEED = click.FloatRange(1, 60)
 TRAIN_MODES = ("demo", "guided", "exam")
 
 
+class BadDataFile(click.ClickException):
+    """A scenario file that does not validate: one line, FILE:LINE: what, exit 2."""
+
+    exit_code = 2
+
+
 def _check_scenario(scenario: str | None) -> None:
     from cockpit.sim.scenario import find_scenario
+    from cockpit.yamlfile import DataFileError
 
     try:
         find_scenario(scenario or "bad-deploy")
     except KeyError as exc:
         raise click.BadParameter(exc.args[0], param_hint="'--scenario'") from None
+    except DataFileError as exc:
+        raise BadDataFile(str(exc)) from None
 
 
 def open_sim(scenario: str | None, speed: float | None, seed: int | None,
@@ -168,6 +177,11 @@ def scenarios() -> None:
 def scenarios_list() -> None:
     """List the scenarios with a one-line summary."""
     from cockpit.sim.scenario import list_scenarios
+    from cockpit.yamlfile import DataFileError
 
-    for scenario in list_scenarios():
+    try:
+        scenarios = list_scenarios()
+    except DataFileError as exc:
+        raise BadDataFile(str(exc)) from None
+    for scenario in scenarios:
         click.echo(f"{scenario.id:<24} {scenario.summary}")

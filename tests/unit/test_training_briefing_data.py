@@ -123,3 +123,26 @@ def test_a_bad_briefing_or_side_effect_is_one_line_with_file_and_line(
         parse_training(load_scenario(path))
     message = str(info.value)
     assert message.startswith(f"{path}:") and "\n" not in message
+
+
+@pytest.mark.parametrize("args", [("train", "--no-briefing"), ("train", "--headless"),
+                                  ("scenarios", "list")])
+def test_the_cli_reports_a_bad_scenario_file_in_one_line_and_exits_2(
+        tmp_path: Path, args: tuple[str, ...]) -> None:
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    folder = tmp_path / "runbooks"
+    shutil.copytree(SHIPPED.parent, folder)
+    bad = folder / "scenarios" / "bad-deploy.yaml"
+    bad.write_text(bad.read_text().replace("  goal: >-", "  gaol: >-", 1))
+    env = {**os.environ, "COCKPIT_RUNBOOKS_DIR": str(folder),
+           "COCKPIT_STATE_DIR": str(tmp_path / "state")}
+    done = subprocess.run([sys.executable, "-m", "cockpit", *args], capture_output=True,
+                          text=True, env=env, timeout=120, check=False)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip() == (f"cockpit: error: {bad}:12: unknown key 'gaol' in briefing "
+                                   "(allowed: goal, keys, narrative)")
+    assert not (tmp_path / "state").exists() or not any((tmp_path / "state").rglob("*.jsonl"))
