@@ -739,7 +739,8 @@ class PodsPanel(SourcePanel):
     """Deployments (revision, version, ready/desired, problems), then problem pods, then
     the rest, keyboard-scrollable; the row under the cursor is :attr:`cursor_row`.
 
-    Keys on the list: ``/`` filters (live; enter keeps it, escape clears it), ``R``
+    Keys on the list: ``/`` filters (live; enter keeps it, escape clears it; see
+    :class:`Term` for what a word matches, ``!word`` what it does not), ``R``
     ``A`` ``S`` sort by restarts, age or status (again: reversed), ``h`` (or enter on a
     deployment) asks for the deployment's history, ``i`` ``v`` ``l`` (or enter on a pod)
     ask to describe, read the events of or read the logs of what is under the cursor.
