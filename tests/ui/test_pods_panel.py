@@ -591,3 +591,15 @@ async def test_the_key_bar_lists_the_pods_keys_when_the_list_has_the_focus() -> 
             assert words in bar
         assert "Clear filter" not in bar  # nothing to clear
 
+
+
+async def test_a_filter_that_looks_like_markup_is_shown_as_typed() -> None:
+    app = PodsApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        listing = await focused_pods(pilot, app, estate_pods())
+        await type_filter(pilot, "[b]x")
+        panel = app.query_one(PodsPanel)
+        assert panel.title_text == "Pods · /[b]x · 0 of 14 pods"
+        assert 'No pod matches "[b]x"' in screen_lines(listing)[1]
+        # the border shows the brackets, not bold text
+        assert str(panel.border_title).replace("\\[", "[") == "Pods · /[b]x · 0 of 14 pods"
