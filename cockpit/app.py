@@ -60,7 +60,7 @@ if TYPE_CHECKING:
     from cockpit.sources.base import Source
     from cockpit.training.demo import DemoDriver
 from screens.choice import ChoiceScreen
-from screens.commands import BindingCommands, checked_keymap
+from screens.commands import BindingCommands, checked_keymap, key_for
 from screens.export import ExportScreen
 from screens.help import HelpScreen
 from screens.note import NoteScreen
@@ -510,8 +510,10 @@ class CockpitApp(App[None]):
             return
         demo_desk = self.demo.session.runtime.desk if self.demo is not None else None
         if demo_desk is not None:
-            screen.attach_desk(demo_desk, hands_off="Demo: the autopilot is at "
-                               "the keyboard (space pauses, + and - change its pace, q quits).")
+            screen.attach_desk(demo_desk, hands_off=(
+                f"Demo: the autopilot is at the keyboard ({key_for(self, 'app.pause')} "
+                f"pauses, {key_for(self, 'app.faster')} and {key_for(self, 'app.slower')} "
+                f"change its pace, {key_for(self, 'app.quit')} quits)."))
         elif self.demo is None and self.runtime.desk is not None:
             screen.attach_desk(self.runtime.desk)
 
@@ -670,7 +672,8 @@ class CockpitApp(App[None]):
     def _writable(self) -> bool:
         """Demo: the autopilot answers; replay: nothing can be added; say so."""
         if self.demo is not None:
-            self.say("Demo: the autopilot is at the keyboard (space pauses it, q quits).",
+            self.say(f"Demo: the autopilot is at the keyboard ({key_for(self, 'app.pause')} "
+                     f"pauses it, {key_for(self, 'app.quit')} quits).",
                      severity="warning")
             return False
         runtime = self.runtime

@@ -120,7 +120,10 @@ class RunbookDeskScreen(Screen[None]):
                       severity="warning")
             return None
         if needs_run and request.runbook_id is None:
-            self._refuse("No runbook open: press p (or o) to pick one.")
+            from screens.commands import key_for  # (it reads this module's bindings)
+
+            self._refuse(f"No runbook open: press {key_for(self.app, 'runbook.picker', 'p')} "
+                         f"(or {key_for(self.app, 'runbook.open', 'o')}) to pick one.")
             return None
         return self.desk
 
@@ -222,7 +225,10 @@ class RunbookDeskScreen(Screen[None]):
             self._refuse(str(exc))
             return
         request.control.select_step(request.runbook_id, status.id)
-        self._say(f"{status.id} is {status.state.value} again: enter runs it.")
+        from screens.commands import key_for
+
+        self._say(f"{status.id} is {status.state.value} again: "
+                  f"{key_for(self.app, 'runbook.run', 'enter')} runs it.")
 
     @on(RunbookPanel.SkipRequested)
     def _skip(self, request: RunbookPanel.SkipRequested) -> None:
