@@ -258,3 +258,14 @@ class BindingCommands(Provider):
             if score > 0:
                 yield Hit(score, matcher.highlight(command.description), self._run(command),
                           text=command.description, help=command.help)
+
+
+def key_for(app: App[Any], binding_id: str, default: str = "") -> str:
+    """The first key that runs ``binding_id`` now, as the screen writes it (``p``, ``^p``),
+    for a message that names a key: a keymap cannot make it wrong. ``default`` when no
+    scope of the war room has that id."""
+    for scope in war_room_scopes(type(app)):
+        for entry in scope_bindings(scope, app._keymap):
+            if entry.id == binding_id:
+                return keys_label(app, entry).split(", ")[0]
+    return default

@@ -25,9 +25,10 @@ from cockpit.clock import WallClock
 from cockpit.config import ConfigError, load_config
 from cockpit.keys import KeyEntry, KeySettings
 from screens.choice import ChoiceScreen
-from screens.commands import KeyScope, scope_bindings, war_room_scopes
+from screens.commands import KeyScope, key_for, scope_bindings, war_room_scopes
 from screens.help import HelpScreen
 from widgets.key_bar import KeyBar
+from widgets.status_bar import StatusBar
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -306,3 +307,21 @@ def test_the_example_configs_keys_are_keys_the_war_room_takes(tmp_path: Path) ->
     config = write(tmp_path, "[keys]\n" + "\n".join(entries) + "\n")
     keymap = keymap_from(load_config(config, {}).keys)
     assert keymap["decision.decide"] == "D" and keymap["app.commands"] == "ctrl+p,colon"
+
+
+async def test_a_message_naming_a_key_names_it_as_mapped() -> None:
+    app = make_sim_app(start_clock=False)
+    app.set_keymap(keys(runbook__picker="P", app__commands="f9,colon"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert key_for(app, "runbook.picker") == "P"
+        assert key_for(app, "app.commands") == "f9"  # the first of its keys
+        assert key_for(app, "decision.decide") == "d"
+        assert key_for(app, "nothing.here", "?") == "?"
+        # the runbook pane's refusal names the picker's key as mapped, on the status bar
+        bar = app.screen.query_one(StatusBar)
+        await pilot.press("6")
+        await wait_until(pilot, lambda: "Run step" in app.screen.query_one(KeyBar).plain,
+                         "the runbook pane")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: "No runbook open" in bar.plain, "the refusal")
+        assert "press P (or o) to pick one" in bar.plain, bar.plain
