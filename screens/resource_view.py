@@ -64,6 +64,8 @@ class ResourceView(ModalScreen[None]):
         self.current = -1
         """Index in :attr:`matches` of the match shown (-1: none)."""
         self.following = False
+        self._parts: list[Content] = []
+        self._reading = False
         self._timer: Timer | None = None
         self.reads = 0
         """How many answers have been shown (tests wait on it)."""
@@ -98,7 +100,14 @@ class ResourceView(ModalScreen[None]):
             self._failed(f"the {self.view} cannot be read here: no cluster is configured "
                          "([kubernetes] in the config)")
             return
+        self._reading = True
         self._read()
+
+    def _follow_tick(self) -> None:
+        # a read still on its way is let finish (starting another would cancel it: a
+        # slow cluster would never show a line)
+        if not self._reading:
+            self.action_reload()
 
     @work(thread=True, exclusive=True, group="resource-view", exit_on_error=False)
     def _read(self) -> None:
@@ -119,6 +128,7 @@ class ResourceView(ModalScreen[None]):
             self.app.call_from_thread(self._show, text)
 
     def _failed(self, line: str) -> None:
+        self._reading = False
         self.error = " ".join(line.split())[:300]
         self.reads += 1
         if not self.lines:
@@ -126,6 +136,7 @@ class ResourceView(ModalScreen[None]):
         self._status()
 
     def _show(self, text: ReadText) -> None:
+        self._reading = False
         at_end = self._at_end()
         self.lines, self.note, self.error = text.lines, text.note, ""
         self.reads += 1
@@ -158,6 +169,7 @@ class ResourceView(ModalScreen[None]):
                 parts.append(Content(f"  {line}"))
             else:
                 parts.append(Content(line))
+        self._parts = parts
         self.query_one("#reader-text", Static).update(Content("\n").join(parts))
 
     def _status(self) -> None:
@@ -216,9 +228,15 @@ class ResourceView(ModalScreen[None]):
 
     def _reveal(self) -> None:
         if 0 <= self.current < len(self.matches):
-            line = self.matches[self.current]
-            scroll = self.query_one("#reader-scroll", VerticalScroll)
-            self.call_after_refresh(scroll.scroll_to, None, max(0, line - 3), animate=False)
+            self.call_after_refresh(self._scroll_to_line, self.matches[self.current])
+
+    def _scroll_to_line(self, index: int) -> None:
+        """Scroll so line ``index`` shows near the top (long lines wrap: their rows are
+        counted as the text wraps them at the view's width)."""
+        width = max(1, self.query_one("#reader-text", Static).content_region.width)
+        row = sum(max(1, len(part.wrap(width))) for part in self._parts[:index])
+        self.query_one("#reader-scroll", VerticalScroll).scroll_to(
+            None, max(0, row - 3), animate=False)
 
     def action_tail(self) -> None:
         if self.view != "logs":
@@ -235,7 +253,7 @@ class ResourceView(ModalScreen[None]):
             return
         self.following = not self.following
         if self.following:
-            self._timer = self.set_interval(self.follow_every_s, self.action_reload)
+            self._timer = self.set_interval(self.follow_every_s, self._follow_tick)
             self.action_reload()
         elif self._timer is not None:
             self._timer.stop()

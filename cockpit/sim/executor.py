@@ -432,32 +432,36 @@ class SimExecutor(Executor):
         return out
 
     def _logs(self, dep: DeploymentInfo, pods: list[PodInfo], tail: int) -> list[str]:
+        """The last ``tail`` lines of each of (at most) 5 pods, in time order across them."""
         now = self.estate.now()
-        out: list[str] = []
+        head: list[str] = []
         shown = pods[:5]
         if len(pods) > 5:
-            out.append(f"(reading 5 of {len(pods)} pods, like kubectl's --max-log-requests)")
-        per_pod = max(1, min(tail, 40))
-        for pod in shown:
+            head.append(f"(reading 5 of {len(pods)} pods, like kubectl's --max-log-requests)")
+        per_pod = max(1, min(tail, 200))
+        timed: list[tuple[float, int, str]] = []
+        for order, pod in enumerate(shown):
             faulty = self.estate.faulty(dep.name, pod.version)
             digest = int(hashlib.sha256(f"{self.estate.seed}|{pod.name}".encode())
                          .hexdigest()[:8], 16)
+            version = show_version(pod.version)
             for i in range(per_pod):
-                stamp = (now.timestamp() - (per_pod - i) * 3 - digest % 3)
+                stamp = now.timestamp() - (per_pod - i) * 3 - digest % 3
                 at = datetime.fromtimestamp(stamp, tz=now.tzinfo).strftime("%Y-%m-%dT%H:%M:%SZ")
                 prefix = f"[pod/{pod.name}/{dep.name}] {at}"
                 if faulty and (i + digest) % 4 == 0:
-                    out.append(f"{prefix} ERROR {dep.name} {show_version(pod.version)} request "
-                               "failed: too many connections for role \"app\"")
+                    line = (f"{prefix} ERROR {dep.name} {version} request failed: too many "
+                            "connections for role \"app\"")
                 elif faulty and (i + digest) % 4 == 2:
-                    out.append(f"{prefix} WARN  {dep.name} {show_version(pod.version)} pool "
-                               "exhausted, opening a new connection")
+                    line = f"{prefix} WARN  {dep.name} {version} pool exhausted, new connection"
                 else:
                     path = ("/v1/health", "/v1/users", "/v1/students",
                             "/v1/medications")[(i + digest) % 4]
-                    out.append(f"{prefix} INFO  {dep.name} {show_version(pod.version)} GET "
-                               f"{path} 200 {12 + (i * 7 + digest) % 40}ms")
-        return out
+                    line = (f"{prefix} INFO  {dep.name} {version} GET {path} 200 "
+                            f"{12 + (i * 7 + digest) % 40}ms")
+                timed.append((stamp, order, line))
+        timed.sort(key=lambda item: (item[0], item[1]))
+        return head + [line for _, _, line in timed]
 
     # -------------------------------------------------------------- redis
 

@@ -161,6 +161,8 @@ async def test_events_and_logs_are_read_redacted_and_tailed(kmock: Any, tmp_path
     ex = live(kmock, tmp_path, read_only=True)
     events = await asyncio.to_thread(ex.read_text, "deployment", "api", NS, "events")
     logs = await asyncio.to_thread(ex.read_text, "pod", "api-rs7-b", NS, "logs", tail=30)
+    described = await asyncio.to_thread(ex.read_text, "deployment", "api", NS, "describe")
+    pod_described = await asyncio.to_thread(ex.read_text, "pod", "api-rs7-b", NS, "describe")
     try:
         await asyncio.to_thread(ex.read_text, "pod", "gone", NS, "describe")
         raise AssertionError("a missing pod must fail")
@@ -171,6 +173,12 @@ async def test_events_and_logs_are_read_redacted_and_tailed(kmock: Any, tmp_path
     assert "ScalingReplicaSet" in text and "deployment/api" in text
     assert "BackOff" in text and "pod/api-rs7-b" in text   # its pods' events too
     assert "not about api" not in text
+    assert described.lines[0] == "Name:                   api"
+    assert "Selector:               app=api" in described.lines
+    assert "Pod Template:" in described.lines
+    assert any("image: reg.example/api:v2.1.0" in line for line in described.lines)
+    assert "    State:          Waiting (CrashLoopBackOff)" in pod_described.lines
+    assert "    Restart Count:  4" in pod_described.lines
     assert logs.lines == ("[pod/api-rs7-b/api] boot",
                           "[pod/api-rs7-b/api] lookup patient ssn [REDACTED:ssn]",
                           "[pod/api-rs7-b/api] done")

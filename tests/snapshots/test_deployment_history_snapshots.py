@@ -65,3 +65,19 @@ def test_revision_history_80x24_no_color(snap_compare, monkeypatch) -> None:  # 
 def test_undo_modal_from_the_history_80x24_no_color(snap_compare, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setenv("NO_COLOR", "1")
     assert snap_compare(harness(), terminal_size=SIZES["80x24"], run_before=open_undo)
+
+
+def test_logs_reader_searched_80x24(snap_compare) -> None:  # type: ignore[no-untyped-def]
+    """The api's logs read from the history (l), searched for 'error': the current match
+    marked ▶, the others underlined, the count in words on the status line."""
+    async def run_before(pilot: Any) -> None:
+        from screens.resource_view import ResourceView
+
+        await open_history(pilot)
+        await pilot.press("l")
+        await wait_until(pilot, lambda: isinstance(pilot.app.screen, ResourceView)
+                         and pilot.app.screen.reads > 0, "the logs read")
+        await pilot.press("slash", *"error", "enter")
+        await pilot.pause()
+
+    assert snap_compare(harness(), terminal_size=SIZES["80x24"], run_before=run_before)
