@@ -99,8 +99,8 @@ def keys_text(app: App[Any], scopes: Sequence[KeyScope]) -> str:
     groups = {entry.binding.action: keys_label(app, entry)
               for scope in scopes if scope.name == WAR_ROOM
               for entry in scope_bindings(scope, keymap)}
-    lines = ["[b]Rollback Cockpit — keys[/b] (as mapped now; [b]\\[keys][/b] in the config "
-             "remaps them by id)"]
+    lines = ["[b]Rollback Cockpit — keys[/b] as mapped ([b]\\[keys][/b] in the config "
+             "remaps by id)"]
     for scope in scopes:
         entries = [entry for entry in scope_bindings(scope, keymap)
                    if entry.description and entry.keys and not entry.binding.system

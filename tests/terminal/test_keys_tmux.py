@@ -21,6 +21,8 @@ def test_remapped_keys_in_a_real_terminal(terminal, cockpit_bin, tmp_path: Path)
     term.send("F1")
     screen = term.wait_for(lambda s: "Rollback Cockpit — keys" in s)
     assert "Record the decision" not in screen
+    term.send("PageDown")  # 80x24: the help scrolls
+    screen = term.wait_for(lambda s: " Decide " in s)
     [decide] = [line for line in screen.splitlines() if " Decide " in line]
     assert re.search(r"\s D\s+Decide\s", decide), decide
     assert "decision.decide" in decide
