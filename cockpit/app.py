@@ -67,6 +67,7 @@ from screens.note import NoteScreen
 from screens.war_room import WarRoomScreen
 from widgets.decision_panel import DecisionPanel
 from widgets.incident_header import IncidentHeader, alarm_text
+from widgets.pods_panel import PodsPanel
 from widgets.runbook_panel import RunbookPanel
 from widgets.status_bar import MessageLog
 from widgets.timeline_panel import TimelinePanel
@@ -558,6 +559,7 @@ class CockpitApp(App[None]):
             header = screen.query_one(IncidentHeader)
             panel = screen.query_one(DecisionPanel)
             timeline = screen.query_one(TimelinePanel)
+            pods = screen.query_one(PodsPanel)
         except NoMatches:  # the app is shutting down and the panels are gone
             return
         state = self.runtime.state
@@ -566,6 +568,9 @@ class CockpitApp(App[None]):
         now = self.runtime.clock.now()
         decision = self.runtime.decision(now)
         panel.show(decision, now)
+        if decision.fired:  # what changed before the breach: marked, the cursor on it
+            suspect = self.runtime.suspect(now)
+            pods.show_suspect(suspect.change.deployment if suspect is not None else None)
         header.alarm, header.alarm_level = alarm_text(decision, now)
         view = self.runtime.header(now)
         header.incident = view.incident

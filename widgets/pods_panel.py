@@ -543,6 +543,9 @@ class PodsList(ScrollView, can_focus=True):
         self._cursor = 0
         self._cursor_key: str | None = None
         self._layout: tuple[int, tuple[tuple[int, int], ...]] = (-1, ())
+        self._suspect: str | None = None
+        self._moved_by_hand = False
+        """Whether the operator has moved the cursor: until then it follows the suspect."""
         self.refreshed_regions = 0
         """Regions this list asked to repaint (what tests watch: unchanged rows cost 0)."""
 
@@ -576,6 +579,9 @@ class PodsList(ScrollView, can_focus=True):
         self._data = data
         count = len(data)
         found = data.index(old_key) if old_key is not None else None
+        suspect = self._suspect_index(data)
+        if suspect is not None and not self._moved_by_hand:
+            found = suspect
         cursor = found if found is not None else min(old_cursor, max(count - 1, 0))
         self._cursor = cursor
         self._cursor_key = data.key(cursor) if count else None
@@ -590,6 +596,33 @@ class PodsList(ScrollView, can_focus=True):
         self._keep_cursor_visible()
         if self._cursor_key != old_key:
             self.post_message(self.CursorMoved(self.cursor_row))
+
+    @property
+    def suspect(self) -> str | None:
+        """The deployment marked SUSPECT (its revision changed last before the breach)."""
+        return self._suspect
+
+    def _suspect_index(self, data: PodRows) -> int | None:
+        if self._suspect is None:
+            return None
+        return next((i for i, row in enumerate(data.deployments)
+                     if row.deployment == self._suspect), None)
+
+    def show_suspect(self, deployment: str | None) -> None:
+        """Mark ``deployment``'s row SUSPECT (None: no mark); until the operator moves
+        the cursor it rests on that row, so the deployment to act on is one key away."""
+        if deployment == self._suspect:
+            return
+        old = self._suspect_index(self._data)
+        self._suspect = deployment
+        new = self._suspect_index(self._data)
+        top = self._top
+        for i in {old, new} - {None}:
+            assert i is not None
+            if top <= i < top + self._page:
+                self._refresh(Region(0, i - top + 1, self._view.width, 1))
+        if new is not None and not self._moved_by_hand and new != self._cursor:
+            self._place(new)
 
     @property
     def _view(self) -> Size:
@@ -657,6 +690,11 @@ class PodsList(ScrollView, can_focus=True):
     # ------------------------------------------------------------- keys
 
     def _move(self, cursor: int) -> None:
+        if len(self._data):
+            self._moved_by_hand = True
+        self._place(cursor)
+
+    def _place(self, cursor: int) -> None:
         count = len(self._data)
         if not count:
             return
@@ -706,6 +744,12 @@ class PodsList(ScrollView, can_focus=True):
                 return Strip([Segment(fit(text, width).ljust(width), base)]).crop(0, width)
             return Strip.blank(width, base)
         row = self._data.row(i)
+        if row.kind == "deployment" and row.deployment == self._suspect:
+            # in words: the deployment whose revision changed last before the breach
+            status = f"{row.cells[5]} SUSPECT"
+            row = dataclasses.replace(row, cells=(*row.cells[:5], status, row.cells[6]),
+                                      tones=(*row.tones[:5], "warn", row.tones[6]),
+                                      short_status="SUSPECT")
         style = base + (Style(bold=True) if row.kind == "deployment" else Style())
         marker = " "
         if i == self._cursor:
@@ -850,6 +894,11 @@ class PodsPanel(SourcePanel):
         and the sort in words when there are (``Pods · /api · 10 of 18 pods · sort:
         restarts, most first``)."""
         return self._title_text
+
+    def show_suspect(self, deployment: str | None) -> None:
+        """Mark the deployment whose revision changed last before the breach (the
+        runtime's suspect); the cursor rests on it until the operator moves it."""
+        self.query_one(PodsList).show_suspect(deployment)
 
     def deployment_row(self, name: str) -> PodRow | None:
         """The summary row shown for deployment ``name``, if it is shown."""
