@@ -197,3 +197,24 @@ async def test_a_resumed_incident_shows_its_hold_counting_on() -> None:
         await pilot.press("escape")  # any other key: cancelled, recorded in the resumed record
         await wait_until(pilot, lambda: kinds(app, "rollback.")[-1] == "rollback.hold_cancelled",
                          "the cancel to be recorded")
+
+
+async def test_a_hold_the_armers_role_cannot_approve_asks_for_the_usual_confirmation() -> None:
+    from screens.step_confirm import StepConfirm
+
+    app = make_sim_app(start_clock=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(app, pilot)
+        await arm_by_keys(app, pilot, role="Tech Lead")
+        hold = await until_hold(app, pilot)
+        text = screen_text(hold)
+        assert "ROLLBACK NEEDS YOU" in text and "needs CTO or VP Engineering's approval" in text
+        assert " ROLLBACK? in 60s " in header(app)
+        await pilot.press("enter")  # confirm it yourself: the destructive step's own modal
+        await wait_until(pilot, lambda: isinstance(app.screen, StepConfirm), "the confirmation")
+        assert last(app, "rollback.hold_confirmed")["how"] == "asked"
+        assert "step.started" not in kinds(app, "step.")
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: not isinstance(app.screen, StepConfirm), "it to close")
+        assert "step.started" not in kinds(app, "step.")
+        assert app.runtime.estate is not None and app.runtime.estate.actions == []
