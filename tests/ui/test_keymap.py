@@ -148,6 +148,11 @@ def test_one_key_for_two_actions_names_both(tmp_path: Path) -> None:
     ('[keys]\nrunbook.run = "up"\n',
      "cockpit.toml:2: [keys] 'up' would run both runbook.run (runbook pane) and "
      "runbook.up (runbook pane)"),
+    ('[keys]\ndecision.decide = ""\n',
+     "cockpit.toml:2: [keys] decision.decide: no key given (a binding is remapped, never "
+     "removed)"),
+    ('[keys.decision]\n\ndecied = "D"\n',
+     "cockpit.toml:3: [keys] unknown binding 'decision.decied'"),
     ('[keys]\ndecision.decide = "tab"\n',
      "cockpit.toml:2: [keys] 'tab' would run both decision.decide (everywhere) and the "
      "built-in 'app.focus_next' (war room)"),
