@@ -290,7 +290,7 @@ class RevisionHistory(ModalScreen[None]):
         def asked(text: str | None) -> None:
             if text is None:
                 return
-            if not text.isdigit() or not 0 <= int(text) <= 1000:
+            if not (text.isascii() and text.isdigit()) or not 0 <= int(text) <= 1000:
                 self.say(f"'{_short(text, 20)}' is not a number of replicas (0 to 1000)")
                 return
             self._guarded(desk, DeploymentAction("scale", self.namespace, self.deployment,
