@@ -15,6 +15,7 @@ costs one comparison and no refresh.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 from typing import ClassVar
 
@@ -34,6 +35,10 @@ PIN_MARK = "◆PIN"
 MESSAGE_MARK = "»MSG"
 NO_MARK = "    "
 WHO_WIDTH = 12
+#: The selected line is shown whole under the list (when cut) in a pane this tall or more.
+DETAIL_MIN_HEIGHT = 6
+DETAIL_ROWS = 2
+DETAIL_MARK = "↳"
 
 Item = TimelineEntry | CockpitMessage
 
@@ -191,19 +196,36 @@ class TimelinePanel(Lines):
         if self._follow:
             self._cursor = newest
         self._cursor = self._clamped(self._cursor, count) if count else 0
+        detail = self._detail(count, width) if height >= DETAIL_MIN_HEIGHT else []
+        room = height - len(detail)
         if self._cursor < self._top:
             self._top = self._cursor
-        elif self._cursor >= self._top + height:
-            self._top = self._cursor - height + 1
-        self._top = max(0, min(self._top, max(count - height, 0)))
+        elif self._cursor >= self._top + room:
+            self._top = self._cursor - room + 1
+        self._top = max(0, min(self._top, max(count - room, 0)))
         rows: list[Content] = []
         if not count:
             rows.append(Content(self._empty_text()))
-        for position in range(self._top, min(self._top + height, count)):
+        for position in range(self._top, min(self._top + room, count)):
             rows.append(self._row(self._item_at(position, count), position == self._cursor,
                                   width))
-        rows += [Content("")] * (height - len(rows))
-        self.show_rows(rows)
+        rows += [Content("")] * (room - len(rows))
+        self.show_rows(rows + detail)
+
+    def _detail(self, count: int, width: int) -> list[Content]:
+        """The selected line whole, under the list, when the pane has the focus and the
+        line is cut at its width (a command, a reason): two rows at most."""
+        if not count or not self.has_focus or width < 20:
+            return []
+        item = self._item_at(self._cursor, count)
+        if self._row(item, True, width).cell_length <= width:
+            return []
+        text = item.line if isinstance(item, CockpitMessage) else item.text
+        lines = textwrap.wrap(text, width - 2) or [""]
+        if len(lines) > DETAIL_ROWS:
+            lines = lines[:DETAIL_ROWS]
+            lines[-1] = lines[-1][: width - 3] + "…"
+        return [Content.styled(f"{DETAIL_MARK} {line}", "italic") for line in lines]
 
     def _empty_text(self) -> str:
         if self.view == "messages":

@@ -12,7 +12,7 @@ from cockpit.sim.scenario import find_scenario
 from cockpit.timeline.journal import read_events
 from cockpit.training.session import TrainingSession
 from widgets.status_bar import StatusBar
-from widgets.timeline_panel import MESSAGE_MARK, PIN_MARK, TimelinePanel
+from widgets.timeline_panel import DETAIL_MARK, MESSAGE_MARK, PIN_MARK, TimelinePanel
 
 SIZE = (80, 24)
 AT_S = 420  # the error-rate trigger has fired
@@ -27,8 +27,10 @@ def pane(app: CockpitApp) -> TimelinePanel:
 
 
 def rows(app: CockpitApp) -> list[str]:
-    """What the pane shows, a row each, without the blank rows under the last."""
-    return [row for row in pane(app).plain.splitlines() if row.strip()]
+    """The pane's list, a row each (whole: the screen cuts them at its width), without the
+    blank rows under the last or the selected line's continuation under the list."""
+    return [row for row in pane(app).plain.splitlines()
+            if row.strip() and not row.startswith(DETAIL_MARK)]
 
 
 def bar(app: CockpitApp) -> str:
@@ -229,3 +231,25 @@ async def test_a_step_that_finishes_is_said_on_the_status_bar_and_is_on_the_time
         assert "INFO" in bar(app) and not list(app._notifications)
         await wait_until(pilot, lambda: any("frontend-kubernetes/" in r and "done" in r
                                             for r in rows(app)), "the step on the timeline")
+
+
+async def test_the_selected_line_cut_at_the_pane_width_is_shown_whole_under_it() -> None:
+    app = make_sim_app("bad-deploy", start_clock=False, advance_s=AT_S)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("7")
+        long = "api pods crash looping since the deploy of 2.0.0: connection pool exhausted"
+        await note(pilot, long)
+        panel = pane(app)
+
+        def drawn() -> list[str]:
+            return [panel.render_line(y).text for y in range(panel.size.height)]
+
+        await wait_until(pilot, lambda: panel.has_focus and any(
+            line.startswith(DETAIL_MARK) and "pool exhausted" in line for line in drawn()),
+                         "the end of the long note under the list")
+        cursor = next(line for line in drawn() if line.startswith(">"))
+        assert "pool exhausted" not in cursor and cursor.rstrip().endswith("…")  # cut
+        await pilot.press("up")  # a line that fits: no continuation
+        await wait_until(pilot, lambda: not any(line.startswith(DETAIL_MARK)
+                                                for line in drawn()), "no continuation")
