@@ -392,6 +392,7 @@ class IncidentRuntime:
         """The shipped runbooks and the built-in automatic rollback, read once per cockpit.
         File I/O: off the event loop."""
         from cockpit.runbook.automatic import AUTOMATIC_ROLLBACK, with_automatic
+        from cockpit.runbook.deployment_actions import with_deployment_actions
 
         with self._library_lock:
             if self._library is None:
@@ -401,6 +402,9 @@ class IncidentRuntime:
                 self._library = load_library(runbooks_dir())
             if AUTOMATIC_ROLLBACK not in self._library:
                 self._library = with_automatic(self._library)
+            # the one-step deployment actions (act/NS/DEPLOYMENT/...) answer their ids too,
+            # so a resume replays an undo taken from a deployment's history like any step
+            self._library = with_deployment_actions(self._library)
             return self._library
 
     def open_desk(self) -> RunbookDesk:

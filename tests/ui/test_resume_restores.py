@@ -94,3 +94,31 @@ async def test_a_training_incident_resumes_exactly_as_it_was_recorded(speed: int
                          "the runbook pane to come back")
         assert pane_text(resumed) == pane_before
         await pilot.press("q", "l")
+
+
+async def test_an_undo_taken_from_a_deployments_history_is_replayed_on_resume() -> None:
+    """The history's `u` runs a one-step deployment action (act/NS/api/undo-7): a resumed
+    training incident applies it to its estate again, as it does a runbook's undo."""
+    from cockpit.runbook.deployment_actions import DeploymentAction
+
+    app = make_sim_app("bad-deploy", seed=11, start_clock=False, advance_s=120)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        desk = app.runtime.open_desk()
+        action = DeploymentAction("undo", "production", "api", 7)
+        desk.open(action.runbook_id)
+        assert desk.start(action.runbook_id, action.step_id,
+                          Confirmation("api", "Dana Reyes"),
+                          background=False).state is StepState.DONE
+        to_whole_second(app)
+        await pilot.pause()
+        await pilot.press("q", "l")
+    ident = app.runtime.incident_id
+    session = IncidentSession.resume(ident, clock=resume_clock(inspect_incident(ident)))
+    resumed = open_incident_app(session)
+    try:
+        assert resumed.estate is not None
+        api = resumed.estate.cluster_snapshot().deployment("api")
+        assert api is not None and api.version == "1.9.3", "the history's undo was lost"
+    finally:
+        resumed.runtime.shutdown()
