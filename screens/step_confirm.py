@@ -137,7 +137,9 @@ class StepConfirm(ModalScreen[Confirmation | None]):
             # what follows enter lands in the approver's field. Both are checked at run.
             typed = self.query_one("#confirm-target", Input).value.strip()
             if self.target.startswith(typed):
-                self.query_one("#confirm-approver", Input).focus()
+                # at once, not Widget.focus()'s call_later: keys typed ahead of it are
+                # already queued behind this enter and must reach the approver's field
+                self.set_focus(self.query_one("#confirm-approver", Input))
             else:
                 self._submit()
         elif isinstance(focused, Input):
