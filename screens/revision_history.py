@@ -41,6 +41,7 @@ from cockpit.timeline.sanitize import sanitize_text
 from screens.reason_prompt import ReasonPrompt
 from screens.resource_view import ResourceView
 from screens.step_confirm import StepConfirm
+from widgets.status_bar import Says
 
 #: The runbook ``o`` opens, its variables filled from the deployment.
 CONTAINER_ROLLBACK = "container-rollback"
@@ -403,9 +404,15 @@ class RevisionHistory(ModalScreen[None]):
             self.say(f"{CONTAINER_ROLLBACK}: not opened: {exc}")
             return
         where = "the previous revision" if revision == "0" else f"revision {revision}"
-        self.app.notify(f"Container rollback opened for {self.deployment} (to {where}): "
-                        "the runbook pane shows it.", markup=False)
+        message = (f"Container rollback opened for {self.deployment} (to {where}): "
+                   "the runbook pane shows it.")
+        stack = self.app.screen_stack
+        below = stack[-2] if len(stack) > 1 else None
         self.dismiss(None)
+        if isinstance(below, Says):  # the war room's status bar, not a toast over the work
+            below.say(message)
+        else:
+            self.app.notify(message, markup=False)
 
     def action_read(self, view: str) -> None:
         if not self.executor.capabilities.inspect:

@@ -60,8 +60,9 @@ class StatusUpdateScreen(ModalScreen[tuple[str, bool] | None]):
 
     def action_record(self, post: bool) -> None:
         if post and not self.slack_configured:
-            self.notify("Slack is not configured; use ctrl+s to record only.",
-                        severity="warning")
+            # said in the modal itself: nothing may cover it, and the status bar is under it
+            self.query_one("#status-keys", Static).update(
+                "[b]Slack is not configured[/b]: ctrl+s records only   escape cancel")
             return
         text = self.query_one(TextArea).text.strip()
         if not text:

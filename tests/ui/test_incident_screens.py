@@ -112,6 +112,9 @@ async def test_posting_is_disabled_without_slack() -> None:
         await pilot.press("ctrl+o")
         await pilot.pause()
         assert isinstance(app.screen, StatusUpdateScreen)
+        # said in the modal, not in a toast over it
+        said = str(app.screen.query_one("#status-keys", Static).render())
+        assert "ctrl+s records only" in said and not app._notifications  # noqa: SLF001
         # tab leaves the text for the Record button; the disabled one is skipped
         await pilot.press("tab")
         assert app.focused is app.screen.query_one("#status-record", Button)
