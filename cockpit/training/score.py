@@ -38,6 +38,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cockpit.decision.policy import Policy
+from cockpit.runbook.deployment_actions import parse_id
 from cockpit.runbook.desk import Refusal
 from cockpit.runbook.model import Library
 from cockpit.timeline.journal import Event
@@ -165,6 +166,12 @@ class Score:
         return out
 
 
+def _undo_of(runbook_id: str, deployments: set[str]) -> bool:
+    """Whether ``runbook_id`` is a deployment action undoing one of ``deployments``."""
+    action = parse_id(runbook_id)
+    return action is not None and action.verb == "undo" and action.deployment in deployments
+
+
 def _fmt(seconds: float) -> str:
     seconds = max(0, int(round(seconds)))
     minutes, secs = divmod(seconds, 60)
@@ -235,8 +242,14 @@ def score_state(state: IncidentState, spec: TrainingSpec, policy: Policy,
             lost_share += share / 2
             lose("runbooks", round(share / 2), f"did not finish {rb}")
     called_for = set(expected) | set(spec.accept)
+    # an undo taken from the history of a deployment the plan rolls back is the plan's
+    # rollback by another path (act/NS/DEPLOYMENT/undo-N): not off the plan
+    rolled_back = {item.variables["deployment"] for item in spec.plan
+                   if "deployment" in item.variables}
     off_plan = sorted((s for s in state.steps() if s.destructive and s.started_at is not None
-                       and s.runbook not in called_for), key=lambda s: s.started_at or _NEVER)
+                       and s.runbook not in called_for
+                       and not _undo_of(s.runbook, rolled_back)),
+                      key=lambda s: s.started_at or _NEVER)
     for step in off_plan:
         lose("runbooks", 10, f"ran destructive step {step.runbook}/{step.step}, "
              "which this incident did not call for")

@@ -187,3 +187,25 @@ def test_scenario_without_training_block_is_one_line_error(tmp_path: Path) -> No
 
     with pytest.raises(DataFileError, match=r"s\.yaml:\d+: training: decision must be one of"):
         parse_training(load_scenario(path))
+
+
+def test_an_undo_from_the_apis_history_is_the_plans_rollback_not_an_off_plan_step(
+        tmp_path: Path) -> None:
+    """The trainee rolls the api back from its revision history (a one-step deployment
+    action) instead of the container rollback runbook: no 'destructive step the incident
+    did not call for' penalty; an undo of a deployment the plan leaves alone still costs."""
+    from cockpit.runbook.deployment_actions import DeploymentAction
+
+    s = session("bad-deploy", tmp_path)
+    until_fired(s)
+    declare_and_decide(s)
+    undo = DeploymentAction("undo", "production", "api", 7)
+    s.open(undo.runbook_id)
+    s.execute(undo.runbook_id, undo.step_id, Confirmation("api", "Dana"))
+    other = DeploymentAction("undo", "production", "frontend", 11)
+    s.open(other.runbook_id)
+    s.execute(other.runbook_id, other.step_id, Confirmation("frontend", "Dana"))
+    score = s.finish()
+    off_plan = [p.why for p in score.penalties if "did not call for" in p.why]
+    assert off_plan == [f"ran destructive step {other.runbook_id}/undo, which this incident "
+                        "did not call for"], off_plan

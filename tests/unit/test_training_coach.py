@@ -98,13 +98,13 @@ def test_stalled_runbook_names_the_next_step(tmp_path: Path) -> None:
     for step in ("pagerduty-incident", "war-room", "announce", "page-oncall",
                  "commander-named"):
         s.execute("incident-declaration", step)
-    s.open("frontend-kubernetes")
-    s.execute("frontend-kubernetes", "history")
-    s.execute("frontend-kubernetes", "undo", Confirmation("api", "Dana"))
+    s.open("container-rollback")
+    s.execute("container-rollback", "history")
+    s.execute("container-rollback", "undo", Confirmation("api", "Dana"))
     now = s.clock.now() + timedelta(minutes=16)
     hint = coach.hint(state(s), now)
     assert hint is not None
-    assert hint.startswith("Next: frontend-kubernetes / Watch the rollback progress")
+    assert hint.startswith("Next: container-rollback / Watch the rollback progress")
     s.abandon()
 
 
