@@ -92,6 +92,18 @@ class ArmRollbackScreen(ModalScreen[ArmChoice | None]):
         self.action_arm()
 
     def action_arm(self) -> None:
+        focused = self.focused
+        if isinstance(focused, Input):
+            # enter is a priority binding, taken before the field has handled the keys
+            # typed just before it (a role and enter in one burst over SSH): read what the
+            # field holds once it has
+            focused.call_later(self._arm)
+        else:
+            self._arm()
+
+    def _arm(self) -> None:
+        if self.app.screen is not self:
+            return  # already answered
         ordered = tuple(tid for tid, _ in self.triggers if tid in self.armed)
         role = " ".join(self.query_one("#arm-role", Input).value.split())
         self.dismiss(ArmChoice(ordered, role))
