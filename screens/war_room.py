@@ -453,18 +453,19 @@ class WarRoomScreen(RunbookDeskScreen):
 
     def action_show_group(self, group: str) -> None:
         self.show_group(group)
-        # the group is painted first; the focus (which restyles the focused chain and
-        # the key bar, ~25 ms) follows in the next refresh
-        self.call_after_refresh(self._focus_group, group)
+        # the focus moves now, not after the paint (nor through Widget.focus, which defers):
+        # keys typed straight after the group's number (`2h` in one burst over SSH) are
+        # already queued behind it and must reach the group's panel, not the one before
+        self._focus_group(group)
 
     def _focus_group(self, group: str) -> None:
         first = self.query(f".g-{group}").first()
         if first.focusable:
-            first.focus()
+            self.set_focus(first, scroll_visible=False)
         else:
             focusable = [w for w in first.query("*") if w.focusable]
             if focusable:
-                focusable[0].focus()
+                self.set_focus(focusable[0], scroll_visible=False)
 
     def on_tabs_tab_activated(self, event: Tabs.TabActivated) -> None:
         if event.tab is not None and event.tab.id:
