@@ -121,7 +121,7 @@ def test_a_terminal_gone_without_sighup_is_a_disconnect(terminal, cockpit_bin,  
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
 def test_a_signal_is_recorded_and_the_terminal_restored(terminal, cockpit_bin,  # noqa: F811
                                                        sig) -> None:  # type: ignore[no-untyped-def]
-    script = f'"{cockpit_bin}" train --speed 1; echo "cockpit exited: $?"; sleep 60'
+    script = f'"{cockpit_bin}" train --speed 1 --no-briefing; echo "cockpit exited: $?"; sleep 60'
     term = terminal(["sh", "-c", script], width=80, height=24, env={"NO_COLOR": "1"})
     term.wait_for(lambda s: "Error rate" in s and "SEV" in s)
     [folder] = incident_folders()
